@@ -1,0 +1,63 @@
+// Package options holds the option groups shared by sc's commands. Each group
+// binds its own flags (and, where documented, environment variables) and turns
+// them into the options of a library call; none of them does any work itself.
+//
+// This is the only layer, with cmd/sc, that reads the process environment:
+// it does so through Root.Getenv so that tests can supply their own.
+package options
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Root carries what every command gets from the process around it. It is
+// built once by the root command and handed to every command group.
+type Root struct {
+	// Version is sc's version, as printed by `sc version` and sent in the
+	// user agent.
+	Version string
+	// Getenv reads the environment; os.Getenv in the binary, a map in tests.
+	Getenv func(string) string
+	// Environ lists the environment as KEY=VALUE pairs; os.Environ in the
+	// binary. Used where a whole environment is read into a struct (CI
+	// detection).
+	Environ func() []string
+
+	// LogLevel is the --log-level flag: debug, info, warn or error.
+	LogLevel string
+}
+
+// AddFlags binds the global flags.
+func (r *Root) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&r.LogLevel, "log-level", "info", "log level for progress on stderr: debug, info, warn or error")
+}
+
+// Logger returns a text logger writing to w at the configured level. An
+// unknown level falls back to info.
+func (r *Root) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(r.LogLevel) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// UserAgent is the User-Agent sc sends to registries and Sigstore services.
+func (r *Root) UserAgent() string {
+	v := r.Version
+	if v == "" {
+		v = "devel"
+	}
+	return "sc/" + v
+}

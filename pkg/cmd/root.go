@@ -1,0 +1,87 @@
+// Package cmd builds sc's command tree. Each command group lives in its own
+// package under pkg/cmd and is a thin layer: it parses flags into an options
+// struct, makes one library call and renders the result. This package only
+// assembles the groups, documents the exit codes and marks usage errors so
+// that main can map them to exit code 2.
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  a check failed: policy violation, verification failed, unsigned image
+  2  usage or configuration error
+  3  operational failure: registry unreachable, tool missing, I/O, interrupted`
+
+// New returns the root command. Errors raised while parsing flags, arguments
+// or the command name are classed as outcome.ErrInvalid.
+func New(root *options.Root) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sc",
+		Short: "Secure container images on their way to production",
+		Long: `sc scans container images for vulnerabilities and enforces a policy, signs them,
+generates SBOMs and SLSA provenance, attaches both as signed attestations, and
+verifies everything it wrote. It works on image digests: a tag is resolved once.
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			markStarted(cmd.Context())
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return outcome.Invalidf("%w", err)
+	})
+	root.AddFlags(cmd.PersistentFlags())
+
+	cmd.AddCommand(
+		newVersion(root),
+	)
+	return cmd
+}
+
+type startedKey struct{}
+
+type started struct{ yes bool }
+
+func markStarted(ctx context.Context) {
+	if s, ok := ctx.Value(startedKey{}).(*started); ok {
+		s.yes = true
+	}
+}
+
+// Execute runs the command tree with ctx and args (without the program name).
+// An error returned before any command started running (unknown command,
+// wrong number of arguments, bad flag) is a usage error.
+func Execute(ctx context.Context, cmd *cobra.Command, args []string) error {
+	s := &started{}
+	ctx = context.WithValue(ctx, startedKey{}, s)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil && !s.yes {
+		return outcome.Invalidf("%w (see 'sc --help')", err)
+	}
+	return err
+}
+
+func newVersion(root *options.Root) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print sc's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), root.UserAgent())
+			return err
+		},
+	}
+}
