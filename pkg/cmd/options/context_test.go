@@ -1,0 +1,104 @@
+package options
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security"
+)
+
+func TestExecutionContextBuild(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := filepath.Join(dir, "empty")
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		flag      string
+		env       map[string]string
+		wantToken string
+		wantErr   error // from Build
+		wantNoTok bool
+	}{
+		{name: "flag", flag: "a.b.c", env: map[string]string{"SIGSTORE_ID_TOKEN": "env"}, wantToken: "a.b.c"},
+		{name: "flag naming a file", flag: tokenFile, wantToken: "file-token"},
+		{name: "flag naming an empty file", flag: emptyFile, wantErr: outcome.ErrInvalid},
+		{name: "flag that is no file is the token", flag: "opaque-token", wantToken: "opaque-token"},
+		{name: "SIGSTORE_ID_TOKEN through Getenv", env: map[string]string{"SIGSTORE_ID_TOKEN": "env"}, wantToken: "env"},
+		{name: "nothing", wantNoTok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &ExecutionContext{}
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			e.AddFlags(fs)
+			if tt.flag != "" {
+				if err := fs.Parse([]string{"--identity-token", tt.flag}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			root := &Root{Getenv: func(k string) string { return tt.env[k] }}
+			ec, err := e.Build(t.Context(), root, security.WithoutGit())
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Build() error = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Build() error = %v", err)
+			}
+			tok, err := ec.Token.Token(t.Context())
+			if tt.wantNoTok {
+				if !errors.Is(err, security.ErrNoIdentityToken) {
+					t.Errorf("Token() error = %v, want ErrNoIdentityToken", err)
+				}
+				return
+			}
+			if err != nil || tok != tt.wantToken {
+				t.Errorf("Token() = %q, %v; want %q", tok, err, tt.wantToken)
+			}
+		})
+	}
+}
+
+func TestSecurityEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		root *Root
+		want security.Env
+	}{{
+		name: "whole environment when it can be listed",
+		root: &Root{Environ: func() []string { return []string{"GITHUB_ACTIONS=true", "OTHER=x"} }},
+		want: security.Env{"GITHUB_ACTIONS": "true", "OTHER": "x"},
+	}, {
+		name: "known variables through Getenv",
+		root: &Root{Getenv: func(k string) string {
+			return map[string]string{"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/a/b", "OTHER": "x"}[k]
+		}},
+		want: security.Env{"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/a/b"},
+	}, {
+		name: "neither",
+		root: &Root{},
+		want: security.Env{},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, SecurityEnv(tt.root)); diff != "" {
+				t.Errorf("SecurityEnv() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
