@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cachecmd "github.com/sc-project/sc/pkg/cmd/cache"
+	"github.com/sc-project/sc/pkg/cmd/image"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 )
@@ -48,6 +49,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 	cmd.AddCommand(
 		newVersion(root),
 		cachecmd.New(root),
+		image.New(root),
 	)
 	return cmd
 }
