@@ -14,6 +14,7 @@ import (
 	cachecmd "github.com/sc-project/sc/pkg/cmd/cache"
 	"github.com/sc-project/sc/pkg/cmd/image"
 	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -50,6 +51,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		newVersion(root),
 		cachecmd.New(root),
 		image.New(root),
+		provenance.New(root),
 	)
 	return cmd
 }

@@ -1,0 +1,211 @@
+// Package provenance holds the `sc provenance` commands, which write SLSA
+// v1.0 build provenance for container images. They are thin: flags become a
+// provenance.Build and one call to pkg/security/provenance; the statement
+// goes to standard output or a file, progress to standard error.
+//
+// The package does not sign or attach anything; that is the attestation
+// commands' work.
+package provenance
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/provenance"
+)
+
+// New returns the `sc provenance` command group.
+func New(root *options.Root) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "provenance",
+		Short: "Generate SLSA v1.0 build provenance for images",
+	}
+	cmd.AddCommand(newGenerate(root))
+	return cmd
+}
+
+func newGenerate(root *options.Root) *cobra.Command {
+	var (
+		o   options.Provenance
+		reg options.Registry
+	)
+	cmd := &cobra.Command{
+		Use:   "generate IMAGE",
+		Short: "Print the SLSA v1.0 provenance statement of an image",
+		Long: `Generate resolves IMAGE to its digest and prints an in-toto statement whose
+predicate is SLSA v1.0 provenance (https://slsa.dev/provenance/v1) of build type
+https://sc.dev/buildtypes/container-image/v1.
+
+The source repository, ref, commit, CI run and builder id come from the CI
+environment (GitHub Actions, GitLab CI, …) or, outside CI, from the git checkout
+holding the Dockerfile. With --dockerfile, every base image named by a FROM line
+is resolved to its digest and recorded; ARGs in FROM lines are expanded with
+their defaults and --build-arg. Build argument values are recorded only for the
+platform arguments, SOURCE_DATE_EPOCH and names given with --record-build-arg.
+
+startedOn is --started-on or when sc started; finishedOn is when the statement
+was written.`,
+		Example: `  sc provenance generate registry.example.com/shop:1.4.0 --dockerfile Dockerfile \
+    --build-arg GO_VERSION=1.23 --record-build-arg GO_VERSION --output provenance.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := time.Now()
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return generate(cmd, root, &o, &reg, args[0], now)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg *options.Registry, image string, now time.Time) error {
+	ctx := cmd.Context()
+	logger := root.Logger(cmd.ErrOrStderr())
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return err
+	}
+
+	var dockerfile []byte
+	gitDir := ""
+	if o.Dockerfile != "" {
+		if dockerfile, err = readDockerfile(o.Dockerfile); err != nil {
+			return err
+		}
+		gitDir = filepath.Dir(o.Dockerfile)
+	} else {
+		logger.Info("no --dockerfile given: base images are not recorded")
+	}
+	// Provenance never signs: no --identity-token, and no token is asked
+	// for.
+	var ecOpts options.ExecutionContext
+	ec, err := ecOpts.Build(ctx, root, security.WithGitDir(gitDir), security.WithContextLogger(logger))
+	if err != nil {
+		return err
+	}
+
+	subject, err := client.Resolve(ctx, image)
+	if err != nil {
+		return err
+	}
+	b, err := buildFrom(ec, o, dockerfile, now)
+	if err != nil {
+		return err
+	}
+	if ec.CI.Commit == "" && ec.Git.Dirty {
+		logger.Warn("the git checkout has uncommitted changes: the provenance names its HEAD commit, which is not exactly what was built",
+			"commit", b.Source.Commit)
+	}
+	g := provenance.NewGenerator(client, provenance.WithVersion(root.Version), provenance.WithLogger(logger))
+	st, err := g.Generate(ctx, subject, b)
+	if err != nil {
+		return err
+	}
+	raw, err := provenance.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if o.Output == "" {
+		_, err = cmd.OutOrStdout().Write(raw)
+		return err
+	}
+	if err := os.WriteFile(o.Output, raw, 0o644); err != nil {
+		return outcome.Operationalf("writing the provenance: %w", err)
+	}
+	logger.Info("wrote provenance", "image", subject.String(), "file", o.Output)
+	return nil
+}
+
+// readDockerfile reads --dockerfile: a file that is not there is a usage
+// error, one that cannot be read an operational one.
+func readDockerfile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, outcome.Invalidf("--dockerfile %s: no such file", path)
+	case err != nil:
+		return nil, outcome.Operationalf("reading the Dockerfile: %w", err)
+	}
+	return b, nil
+}
+
+// buildFrom describes the build from the execution context and the flags.
+func buildFrom(ec *security.ExecutionContext, o *options.Provenance, dockerfile []byte, now time.Time) (provenance.Build, error) {
+	args, err := o.BuildArgMap()
+	if err != nil {
+		return provenance.Build{}, err
+	}
+	startedOn, err := o.StartedOnTime()
+	if err != nil {
+		return provenance.Build{}, err
+	}
+	if startedOn.IsZero() {
+		startedOn = now
+	}
+	b := provenance.Build{
+		Source: provenance.Source{
+			URI:    ec.SourceRepository(),
+			Ref:    ec.Ref(),
+			Commit: ec.Commit(),
+		},
+		CI:           ciFrom(ec.CI),
+		BuilderID:    o.BuilderID,
+		BuildArgs:    args,
+		RecordedArgs: o.RecordArgs,
+		StartedOn:    startedOn,
+		FinishedOn:   time.Now(),
+	}
+	if b.FinishedOn.Before(b.StartedOn) {
+		return provenance.Build{}, outcome.Invalidf("--started-on %s is in the future", o.StartedOn)
+	}
+	if o.Dockerfile != "" {
+		b.Dockerfile = provenance.Dockerfile{Path: repoPath(ec.Git.Root, o.Dockerfile), Content: dockerfile}
+	}
+	return b, nil
+}
+
+// ciFrom maps the detected CI run into what provenance needs, field by
+// field.
+func ciFrom(c security.CI) provenance.CI {
+	return provenance.CI{
+		Provider:      string(c.Provider),
+		ServerURL:     c.ServerURL,
+		RepositoryURL: c.RepositoryURL,
+		Ref:           c.Ref,
+		RunURL:        c.RunURL,
+		RunAttempt:    c.RunAttempt,
+		Workflow:      c.Workflow,
+		WorkflowRef:   c.WorkflowRef,
+	}
+}
+
+// repoPath is the Dockerfile's path relative to the git checkout's root when
+// it is inside it (the form a reader of the provenance can find in the
+// commit), else the path as given. Always with forward slashes.
+func repoPath(gitRoot, path string) string {
+	if gitRoot != "" {
+		if abs, err := filepath.Abs(path); err == nil {
+			root, err1 := filepath.EvalSymlinks(gitRoot)
+			file, err2 := filepath.EvalSymlinks(abs)
+			if err1 == nil && err2 == nil {
+				if rel, err := filepath.Rel(root, file); err == nil && rel != ".." &&
+					!strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+					return filepath.ToSlash(rel)
+				}
+			}
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(path))
+}
