@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cachecmd "github.com/sc-project/sc/pkg/cmd/cache"
+	configcmd "github.com/sc-project/sc/pkg/cmd/config"
 	"github.com/sc-project/sc/pkg/cmd/image"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
@@ -50,6 +51,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 	cmd.AddCommand(
 		newVersion(root),
 		cachecmd.New(root),
+		configcmd.New(root),
 		image.New(root),
 		provenance.New(root),
 	)
