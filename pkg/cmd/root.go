@@ -14,6 +14,7 @@ import (
 	cachecmd "github.com/sc-project/sc/pkg/cmd/cache"
 	configcmd "github.com/sc-project/sc/pkg/cmd/config"
 	"github.com/sc-project/sc/pkg/cmd/image"
+	"github.com/sc-project/sc/pkg/cmd/key"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -53,6 +54,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		cachecmd.New(root),
 		configcmd.New(root),
 		image.New(root),
+		key.New(root),
 		provenance.New(root),
 	)
 	return cmd

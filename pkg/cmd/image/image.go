@@ -22,6 +22,8 @@ func New(root *options.Root) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newTree(root),
+		newSign(root),
+		newVerify(root),
 	)
 	return cmd
 }

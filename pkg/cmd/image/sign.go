@@ -1,0 +1,180 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+func newSign(root *options.Root) *cobra.Command {
+	var (
+		o   options.Signing
+		reg options.Registry
+	)
+	cmd := &cobra.Command{
+		Use:   "sign IMAGE",
+		Short: "Sign an image by digest, with a key or keylessly",
+		Long: `Sign resolves IMAGE to its digest once and signs the digest, never the tag.
+
+With --key, the private key (a file, env://VAR, or PEM content) signs; its
+password comes from SC_KEY_PASSWORD, COSIGN_PASSWORD or a terminal prompt.
+Without --key, sc signs keylessly: Fulcio certifies an ephemeral key for the
+OIDC identity (--identity-token, SIGSTORE_ID_TOKEN, or the CI's token), and the
+signature is recorded in Rekor.
+
+--format bundle (default, as cosign v3) stores a Sigstore bundle holding a
+signed in-toto statement as an OCI 1.1 referrer of the image (with the
+referrers tag schema on registries without the referrers API). --format legacy
+(cosign v2) appends the signature to the sha256-<digest>.sig tag. Both verify
+with "cosign verify".
+
+Signing the same digest again with the same key or identity and annotations
+writes nothing: the existing signature is reported.`,
+		Example: `  sc image sign --key cosign.key registry.example.com/shop:1.4.0
+  sc image sign --key env://SIGNING_KEY --tlog-upload=false --format legacy registry.local/shop@sha256:…
+  sc image sign -a git-sha=4f2a9c1 registry.example.com/shop:1.4.0   # keyless, in CI`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := reg.Validate(root); err != nil {
+				return err
+			}
+			return runSign(cmd, root, &o, &reg, args[0])
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *options.Registry, image string) error {
+	ctx := cmd.Context()
+	logger := root.Logger(cmd.ErrOrStderr())
+	format, err := signing.ParseFormat(o.Format)
+	if err != nil {
+		return err
+	}
+	annotations, err := options.AnnotationMap(o.Annotations)
+	if err != nil {
+		return err
+	}
+	services := signing.Services{TSAURL: o.TSAURL}
+	if o.TlogUpload {
+		services.RekorURL = o.RekorURL
+	}
+
+	var signer signing.Signer
+	if o.Key != "" {
+		pemBytes, err := signing.ReadKeyRef(o.Key, root.Getenv)
+		if err != nil {
+			return err
+		}
+		password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
+		if err != nil {
+			return err
+		}
+		sv, err := signing.LoadPrivateKey(pemBytes, password)
+		if err != nil {
+			return err
+		}
+		if signer, err = signing.NewKeySigner(sv, services); err != nil {
+			return err
+		}
+	} else {
+		services.FulcioURL = o.FulcioURL
+		ec, err := security.NewExecutionContext(ctx, environment(root),
+			security.WithIdentityToken(o.IdentityToken), security.WithoutGit(), security.WithContextLogger(logger))
+		if err != nil {
+			return err
+		}
+		if signer, err = signing.NewKeylessSigner(ec.Token, services); err != nil {
+			return err
+		}
+	}
+
+	var trusted sgroot.TrustedMaterial
+	if o.Key == "" || o.TlogUpload {
+		tr, err := loadTrust(ctx, &o.Trust, logger)
+		if err != nil {
+			return err
+		}
+		trusted = tr
+	}
+
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return err
+	}
+	res, err := signing.SignImage(ctx, client, image, signer, signing.SignOptions{
+		Format:            format,
+		Annotations:       annotations,
+		Trusted:           trusted,
+		VerifyAfterSign:   o.VerifyAfterSign,
+		InsecureIgnoreSCT: o.InsecureIgnoreSCT,
+		Logger:            logger,
+	})
+	if err != nil {
+		return err
+	}
+	return printSign(cmd.OutOrStdout(), o.Output, res)
+}
+
+func printSign(w io.Writer, output string, res *signing.SignResult) error {
+	if output == options.OutputJSON {
+		return writeJSON(w, res)
+	}
+	verb := "Signed"
+	if res.Skipped {
+		verb = "Already signed"
+	}
+	line := fmt.Sprintf("%s %s (%s, %s)", verb, res.Image, res.Format, res.Signer)
+	if res.TlogIndex != nil {
+		line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+// loadTrust returns the trusted material the flags name: --trusted-root,
+// else the public-good root through TUF.
+func loadTrust(ctx context.Context, t *options.Trust, logger *slog.Logger) (*sgroot.TrustedRoot, error) {
+	if t.TrustedRoot != "" {
+		return signing.LoadTrustedRoot(t.TrustedRoot)
+	}
+	logger.Debug("fetching the Sigstore trusted root through TUF", "mirror", t.TUFMirror)
+	return signing.PublicGoodTrustedRoot(ctx, signing.TUFOptions{MirrorURL: t.TUFMirror, CachePath: t.TUFCacheDir})
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// environment is the process environment as the execution context reads it.
+func environment(root *options.Root) security.Env {
+	if root.Environ != nil {
+		return security.EnvFromList(root.Environ())
+	}
+	env := security.Env{}
+	if root.Getenv == nil {
+		return env
+	}
+	for _, k := range security.EnvVars() {
+		if v := root.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	return env
+}

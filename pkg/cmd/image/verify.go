@@ -1,0 +1,157 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+func newVerify(root *options.Root) *cobra.Command {
+	var (
+		o   options.Verification
+		reg options.Registry
+	)
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE",
+		Short: "Verify an image's signatures (bundle and legacy formats)",
+		Long: `Verify resolves IMAGE to its digest and checks every signature attached to it,
+in both formats cosign writes (v3 bundles as OCI referrers, v2 .sig tags),
+including signatures made by the cosign CLI.
+
+Say whose signatures to accept: --key with a public key, or keylessly both
+--certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]. There
+is no "any signer" default.
+
+Trusted material is the public-good Sigstore root, fetched through TUF; pass
+--trusted-root for a private Sigstore or offline use. A transparency log entry
+is required unless --insecure-ignore-tlog (needed for key-based signatures made
+with --tlog-upload=false).
+
+Each valid signature is listed with its signer, issuer, key ID, log index and
+format; each rejected one with the reason. Exit code 1 when no signature is
+valid, 3 when verification could not run.`,
+		Example: `  sc image verify --key cosign.pub registry.example.com/shop:1.4.0
+  sc image verify --key cosign.pub --insecure-ignore-tlog registry.local/shop@sha256:…
+  sc image verify registry.example.com/shop:1.4.0 \
+    --certificate-identity-regexp '^https://github.com/acme/shop/' \
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := reg.Validate(root); err != nil {
+				return err
+			}
+			return runVerify(cmd, root, &o, &reg, args[0])
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, reg *options.Registry, image string) error {
+	ctx := cmd.Context()
+	logger := root.Logger(cmd.ErrOrStderr())
+	annotations, err := options.AnnotationMap(o.Annotations)
+	if err != nil {
+		return err
+	}
+	policy := signing.Policy{Annotations: annotations}
+	if o.Key != "" {
+		pemBytes, err := signing.ReadKeyRef(o.Key, root.Getenv)
+		if err != nil {
+			return err
+		}
+		if policy.Key, err = signing.LoadPublicKey(pemBytes); err != nil {
+			return err
+		}
+	} else {
+		policy.Identity = &signing.IdentityPolicy{
+			Subject: o.CertIdentity, SubjectRegexp: o.CertIdentityRegexp,
+			Issuer: o.CertOIDCIssuer, IssuerRegexp: o.CertOIDCIssuerRegexp,
+		}
+	}
+	if err := policy.Validate(); err != nil {
+		return err
+	}
+	var vopts []signing.VerifyOption
+	if o.InsecureIgnoreTlog {
+		vopts = append(vopts, signing.WithInsecureIgnoreTlog())
+		logger.Warn("--insecure-ignore-tlog: signatures are accepted without a transparency log entry")
+	}
+	if o.InsecureIgnoreSCT {
+		vopts = append(vopts, signing.WithInsecureIgnoreSCT())
+	}
+	vopts = append(vopts, signing.WithLogger(logger))
+
+	var trusted sgroot.TrustedMaterial
+	if o.Key == "" || !o.InsecureIgnoreTlog || o.TrustedRoot != "" {
+		tr, err := loadTrust(ctx, &o.Trust, logger)
+		if err != nil {
+			return err
+		}
+		trusted = tr
+	}
+
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return err
+	}
+	v, err := signing.NewVerifier(client, trusted, policy, vopts...)
+	if err != nil {
+		return err
+	}
+	res, verr := v.Verify(ctx, image)
+	if res == nil {
+		return verr
+	}
+	if err := printVerify(cmd.OutOrStdout(), o.Output, res); err != nil {
+		return outcome.Operationalf("writing the result: %w", err)
+	}
+	if verr != nil {
+		if errors.Is(verr, signing.ErrNotSigned) {
+			return verr
+		}
+		// The reasons are printed above; keep the error short.
+		return fmt.Errorf("%w for %s (%d rejected)", signing.ErrVerificationFailed, res.Image, len(res.Rejected))
+	}
+	return nil
+}
+
+func printVerify(w io.Writer, output string, res *signing.Result) error {
+	if output == options.OutputJSON {
+		return writeJSON(w, res)
+	}
+	var b strings.Builder
+	if len(res.Verified) > 0 {
+		fmt.Fprintf(&b, "Verified %s: %d valid signature(s)\n", res.Image, len(res.Verified))
+	} else {
+		fmt.Fprintf(&b, "No valid signature for %s\n", res.Image)
+	}
+	for _, s := range res.Verified {
+		signer := "key " + s.KeyID
+		if s.Subject != "" {
+			signer = fmt.Sprintf("%s (issuer %s, key %s)", s.Subject, s.Issuer, s.KeyID)
+		}
+		fmt.Fprintf(&b, "  ok        %-6s  %s  %s", s.Format, s.Artifact, signer)
+		if s.TlogIndex != nil {
+			fmt.Fprintf(&b, "  tlog index %d", *s.TlogIndex)
+		}
+		b.WriteString("\n")
+	}
+	for _, r := range res.Rejected {
+		fmt.Fprintf(&b, "  rejected  %-6s  %s  %s\n", r.Format, r.Artifact, r.Reason)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
