@@ -17,6 +17,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/key"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
+	"github.com/sc-project/sc/pkg/cmd/quickstart"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -56,6 +57,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		image.New(root),
 		key.New(root),
 		provenance.New(root),
+		quickstart.New(root),
 	)
 	return cmd
 }

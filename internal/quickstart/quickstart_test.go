@@ -1,0 +1,86 @@
+package quickstart
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	dir := t.TempDir()
+	s, err := Run(ctx, Options{Out: &out, Dir: dir})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	defer s.Close()
+
+	for _, step := range []string{"registry", "push", "resolve", "key", "sign", "verify", "provenance", "tree"} {
+		if !strings.Contains(out.String(), "✓ "+step) {
+			t.Errorf("step %s missing from output:\n%s", step, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "✗") {
+		t.Errorf("a step failed:\n%s", out.String())
+	}
+
+	// What the quickstart wrote verifies independently, with the public key
+	// it left on disk, in both formats, while the session is open.
+	pem, err := os.ReadFile(s.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := signing.LoadPublicKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []signing.Format{signing.FormatBundle, signing.FormatLegacy} {
+		v, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: pub},
+			signing.WithInsecureIgnoreTlog(), signing.WithFormats(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.VerifyDigest(ctx, s.Image)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(res.Verified) != 1 {
+			t.Errorf("%s: %d verified signatures, want 1", f, len(res.Verified))
+		}
+	}
+
+	// A key that is not the quickstart's does not verify its signatures.
+	other, err := signing.GenerateKeyPair([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, err := signing.LoadPublicKey(other.PublicPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: otherPub}, signing.WithInsecureIgnoreTlog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyDigest(ctx, s.Image); err == nil {
+		t.Error("another key verified the quickstart's signatures")
+	}
+
+	for _, c := range s.CosignCommands() {
+		if !strings.Contains(c, s.Image.String()) {
+			t.Errorf("cosign command without the digest: %s", c)
+		}
+	}
+}
+
+func TestRunNeedsOutputAndDir(t *testing.T) {
+	if _, err := Run(context.Background(), Options{}); err == nil {
+		t.Fatal("Run without options succeeded")
+	}
+}
