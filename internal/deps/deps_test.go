@@ -1,0 +1,92 @@
+// Package deps holds no code: its test keeps the import graph in the shape
+// STYLE.md asks for, so that libraries stay usable without the command line
+// and heavy dependencies stay in few packages.
+package deps
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+// list returns each package matching pattern with its transitive imports.
+func list(t *testing.T, patterns ...string) []pkg {
+	t.Helper()
+	args := append([]string{"list", "-deps=false", "-json=ImportPath,Imports,Deps"}, patterns...)
+	out, err := exec.Command("go", args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go list %v matched no package", patterns)
+	}
+	return pkgs
+}
+
+func TestImportRules(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	const mod = "github.com/sc-project/sc/"
+	rules := []struct {
+		pattern   string
+		forbidden []string
+		why       string
+		direct    bool // only direct imports count (cobra comes in through rekor's pgp support)
+	}{
+		{pattern: mod + "pkg/security/...", forbidden: []string{"github.com/spf13/cobra", "github.com/spf13/pflag"}, direct: true,
+			why: "libraries must not use the command-line framework"},
+		{mod + "pkg/security/...", []string{mod + "pkg/cmd"},
+			"libraries must not depend on the command line", false},
+		{mod + "pkg/api", []string{"github.com/sigstore/", "github.com/anchore/", "github.com/google/go-containerregistry"},
+			"configuration parsing stays light", false},
+		{mod + "pkg/security/registry", []string{"github.com/sigstore/", "github.com/anchore/"},
+			"the registry layer stays light: signing builds on it", false},
+		{mod + "pkg/outcome", []string{"github.com/"},
+			"the error classes are a leaf", false},
+		{mod + "...", []string{"github.com/sigstore/cosign/v3/cmd/"},
+			"cosign's cmd/ packages drag in a module the proxy refuses", false},
+	}
+	for _, r := range rules {
+		for _, p := range list(t, r.pattern) {
+			if strings.HasPrefix(p.ImportPath, mod+"internal/testutil") {
+				continue
+			}
+			deps := p.Deps
+			if r.direct {
+				deps = p.Imports
+			}
+			for _, d := range deps {
+				for _, f := range r.forbidden {
+					if d == f || strings.HasPrefix(d, f+"/") || (strings.HasSuffix(f, "/") && strings.HasPrefix(d, f)) {
+						t.Errorf("%s imports %s: %s", p.ImportPath, d, r.why)
+					}
+				}
+			}
+		}
+	}
+}
