@@ -18,6 +18,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/cmd/quickstart"
+	"github.com/sc-project/sc/pkg/cmd/sbom"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -58,6 +59,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		key.New(root),
 		provenance.New(root),
 		quickstart.New(root),
+		sbom.New(root),
 	)
 	return cmd
 }

@@ -1,0 +1,108 @@
+package sbom
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/sbom"
+)
+
+func newGenerate(root *options.Root) *cobra.Command {
+	var (
+		reg    options.Registry
+		o      options.SBOM
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "generate IMAGE",
+		Short: "Print the SBOM of an image",
+		Long: `Generate resolves IMAGE to its digest once, pulls the image once through sc's
+registry client and catalogues it with syft: OS packages, installed language
+packages, Go and other binaries, and JavaScript lock files. The SBOM goes to
+standard output, or to --output; a summary line (image digest, package count,
+format, document digest) goes to standard error.
+
+Formats: cyclonedx-json (CycloneDX 1.6 by default; --spec-version 1.5 or 1.7),
+cyclonedx-xml, spdx-json and spdx-tag-value (SPDX 2.3), and syft-json (syft's own
+document, the most complete). Files are not listed unless --files asks for them.`,
+		Example: `  sc sbom generate registry.example.com/shop:1.4.0 > sbom.cdx.json
+  sc sbom generate registry.example.com/shop@sha256:… --format spdx-json --output sbom.spdx.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := libraryOptions(&o)
+			if err != nil {
+				return err
+			}
+			logger := root.Logger(cmd.ErrOrStderr())
+			client, err := reg.Client(root, logger)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			d, err := client.Resolve(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			img, err := client.Image(ctx, d)
+			if err != nil {
+				return err
+			}
+			res, err := sbom.Generate(ctx, d, img, append(opts, sbom.WithLogger(logger))...)
+			if err != nil {
+				return err
+			}
+			dest := "standard output"
+			if output == "" || output == "-" {
+				if _, err := cmd.OutOrStdout().Write(res.Document); err != nil {
+					return outcome.Operationalf("writing the SBOM: %w", err)
+				}
+			} else {
+				if err := writeFile(output, res.Document); err != nil {
+					return err
+				}
+				dest = output
+			}
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d packages, %s %s SBOM (%s, %d bytes) written to %s\n",
+				res.Image, res.Packages, res.Format, res.SpecVersion, res.Digest, len(res.Document), dest)
+			return err
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the SBOM to this file instead of standard output")
+	reg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// writeFile writes doc to path through a temporary file in the same
+// directory, so that path holds either the whole document or what it held
+// before, never a part.
+func writeFile(path string, doc []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(doc); err != nil {
+		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+	}
+	return nil
+}

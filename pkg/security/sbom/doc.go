@@ -1,0 +1,78 @@
+// Package sbom generates software bills of materials for container images,
+// with syft as a library, and reads them back.
+//
+// # The pipeline
+//
+// Generate takes an image by digest and its go-containerregistry v1.Image,
+// as registry.Client.Image returns it: lazy, with every request going
+// through sc's transport (authentication, retries, user agent). The image is
+// handed to stereoscope as it is (stereoscope's own registry provider is not
+// used, so the image is not fetched a second time outside that transport):
+// stereoscope fetches each layer once, unpacks it under a temporary
+// directory and indexes its files; syft's cataloguers find the packages;
+// syft's encoder for the chosen format writes the document. The temporary
+// directory is removed before Generate returns.
+//
+// The Result keeps syft's in-memory *sbom.SBOM beside the encoded document:
+// the vulnerability scan matches on its packages instead of cataloguing the
+// image again, and Encode turns it into more documents (a CycloneDX and an
+// SPDX SBOM of one image) without reading the image again. Decode turns a
+// document back into the model, for an SBOM fetched from an attestation or
+// supplied by a user; Identify names the format of a document.
+//
+// Most of the time and memory of one Generate call goes into building
+// syft's license scanner (about 1.7 s and 335 MB of allocations against
+// 0.07 s and 20 MB for the rest, for the fixture image on a loaded 2-core
+// machine). A caller that makes SBOMs of many images calls Prepare once and
+// passes its context to every Generate call, which then skip it.
+//
+// # Defaults
+//
+// Chosen for CI, where an SBOM is made on every build and stored and signed:
+//
+//   - format cyclonedx-json (DefaultFormat), CycloneDX spec 1.6: the most
+//     widely read of the formats; 1.5 and 1.7 on request. SPDX documents are
+//     SPDX 2.3. Documents are compact, not indented.
+//   - scope squashed (DefaultScope): what a container started from the image
+//     contains; the layers below the top one are not squashed at all.
+//   - cataloguers: syft's defaults for an image (OS packages, installed
+//     language packages, binaries) plus the JavaScript lock-file cataloguer
+//     (DefaultCatalogers: a bundled Node.js application ships its lock file
+//     but no node_modules), with CPEs generated for matching and package
+//     relationships; no network access (no remote license lookups).
+//     WithCatalogers changes the selection.
+//   - files: none (NoFiles). syft's own default lists every file owned by a
+//     package with its SHA-256 digest and metadata, which multiplies the
+//     size and time of an SBOM and serves no vulnerability scan; ask for it
+//     with WithFiles(PackageFiles) or WithFiles(AllFiles).
+//   - parallelism: syft's default, one cataloguer per CPU.
+//
+// # Formats and attestations
+//
+// Each format has the media type and the in-toto predicate type it is
+// attached with. The predicate types are those `cosign attest --type`
+// writes, so `cosign verify-attestation --type` with the same name finds
+// what sc attached:
+//
+//	format          media type                       predicate type             predicate    cosign --type
+//	cyclonedx-json  application/vnd.cyclonedx+json   https://cyclonedx.org/bom  JSON object  cyclonedx
+//	cyclonedx-xml   application/vnd.cyclonedx+xml    https://cyclonedx.org/bom  JSON string  (cosign accepts JSON only)
+//	spdx-json       application/spdx+json            https://spdx.dev/Document  JSON object  spdxjson
+//	spdx-tag-value  text/spdx                        https://spdx.dev/Document  JSON string  spdx
+//	syft-json       application/vnd.syft+json        https://syft.dev/bom       JSON object  https://syft.dev/bom
+//
+// A "JSON string" predicate is the document's text as one JSON string, as
+// `cosign attest --type spdx` stores a tag-value document. cosign has no
+// form for CycloneDX XML; sc attaches it the same way, under the CycloneDX
+// predicate type. Attaching and verifying is the business of package
+// attest; this package only names the types (Format.PredicateType,
+// Format.TextPredicate).
+//
+// # What it does not do
+//
+// It does not resolve tags, talk to registries or sign anything: the image
+// comes from package registry and the attestation is made by package
+// attest. It does not validate documents against their JSON schemas at run
+// time (the tests do, for every format). It writes nothing to stdout or
+// stderr and never changes syft's global logger or event bus.
+package sbom

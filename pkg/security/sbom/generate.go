@@ -1,0 +1,362 @@
+package sbom
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/anchore/stereoscope/pkg/file"
+	"github.com/anchore/stereoscope/pkg/image"
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/cataloging/filecataloging"
+	syftfile "github.com/anchore/syft/syft/file"
+	syftsbom "github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
+	"github.com/anchore/syft/syft/source/stereoscopesource"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+)
+
+// Result is a generated SBOM: the encoded document, what identifies it, and
+// syft's in-memory model of it, which a vulnerability matcher can use as it
+// is instead of cataloguing the image again. It marshals to JSON without the
+// document and the model.
+type Result struct {
+	// Format is the document's format.
+	Format Format `json:"format"`
+	// SpecVersion is the version of the format's specification the document
+	// follows (CycloneDX 1.6, SPDX 2.3) or, for syft-json, the version of
+	// syft's JSON schema.
+	SpecVersion string `json:"specVersion"`
+	// MediaType is the document's media type.
+	MediaType string `json:"mediaType"`
+	// PredicateType is the in-toto predicate type to attach the document
+	// with; see Format.PredicateType.
+	PredicateType string `json:"predicateType"`
+	// Digest is the SHA-256 digest of Document, "sha256:<hex>".
+	Digest string `json:"digest"`
+	// Image is the image the SBOM describes, by digest.
+	Image name.Digest `json:"image"`
+	// Scope is the part of the image that was catalogued.
+	Scope Scope `json:"scope"`
+	// Tool names the cataloguer: syft and its module version.
+	Tool Tool `json:"tool"`
+	// Packages is the number of packages found.
+	Packages int `json:"packages"`
+	// Document is the encoded SBOM.
+	Document []byte `json:"-"`
+	// SBOM is syft's model of the SBOM. It holds no open files: it stays
+	// usable after Generate returned and the image's layers were removed.
+	SBOM *syftsbom.SBOM `json:"-"`
+}
+
+// Tool names the program that catalogued the image.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// config is what the options set.
+type config struct {
+	format      Format
+	specVersion string
+	scope       Scope
+	files       Files
+	parallelism int
+	catalogers  []string
+	// ownCatalogers: the caller chose the catalogers
+	ownCatalogers bool
+	tempDir       string
+	logger        *slog.Logger
+}
+
+// Option configures Generate.
+type Option func(*config)
+
+// WithFormat sets the document format. Default: DefaultFormat
+// (cyclonedx-json).
+func WithFormat(f Format) Option { return func(c *config) { c.format = f } }
+
+// WithSpecVersion sets the version of the format's specification to write:
+// "1.5", "1.6" or "1.7" for CycloneDX, "2.3" for SPDX. Default: ""
+// for the format's DefaultSpecVersion (CycloneDX 1.6, SPDX 2.3). syft-json
+// takes no version.
+func WithSpecVersion(v string) Option { return func(c *config) { c.specVersion = v } }
+
+// WithScope sets which part of the image is catalogued. Default:
+// DefaultScope (squashed).
+func WithScope(s Scope) Option { return func(c *config) { c.scope = s } }
+
+// WithFiles sets which files get their own entry with a SHA-256 digest and
+// metadata. Default: NoFiles.
+func WithFiles(f Files) Option { return func(c *config) { c.files = f } }
+
+// WithParallelism bounds how many cataloguers run at once. Default: 0, one
+// per CPU (syft's default).
+func WithParallelism(n int) Option { return func(c *config) { c.parallelism = n } }
+
+// DefaultCatalogers is what sc adds to syft's cataloguer selection for
+// images, as syft selection expressions separated by commas: the JavaScript lock-file
+// cataloguer (package-lock.json, yarn.lock, pnpm-lock.yaml). An application
+// bundled by webpack or esbuild ships without node_modules, and its lock
+// file is then the only record of the packages inside the bundle; other
+// ecosystems keep such a record in what they install (dpkg and rpm
+// databases, Go build information, jar manifests, Python dist-info).
+const DefaultCatalogers = "+javascript-lock-cataloger"
+
+// WithCatalogers changes which cataloguers run, with syft's selection
+// expressions (as `syft scan --select-catalogers` takes them) applied to
+// syft's defaults for an image: "+name" adds a cataloguer, "-name-or-tag"
+// removes, a bare tag keeps only the cataloguers that have it. The
+// expressions replace DefaultCatalogers: WithCatalogers() with none runs
+// syft's image defaults alone. A selection that names no cataloguer is an
+// ErrInvalidOption, reported before any layer is fetched. Default:
+// DefaultCatalogers.
+func WithCatalogers(expressions ...string) Option {
+	return func(c *config) {
+		c.catalogers = slices.Clone(expressions)
+		c.ownCatalogers = true
+	}
+}
+
+// WithTempDir sets the directory under which the image's layers are
+// unpacked while they are catalogued; they are removed before Generate
+// returns. Default: "", the system's temporary directory.
+func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
+
+// WithLogger sets the logger for progress, at debug level. Default: a
+// logger that discards.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+func newConfig(opts []Option) config {
+	c := config{format: DefaultFormat, scope: DefaultScope, files: NoFiles, catalogers: []string{DefaultCatalogers}}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// validate reports whether the options are usable, and fills in the spec
+// version.
+func (c *config) validate() error {
+	if err := c.format.Validate(); err != nil {
+		return err
+	}
+	v, err := c.format.checkSpecVersion(c.specVersion)
+	if err != nil {
+		return err
+	}
+	c.specVersion = v
+	if err := c.scope.Validate(); err != nil {
+		return err
+	}
+	if err := c.files.Validate(); err != nil {
+		return err
+	}
+	if c.parallelism < 0 {
+		return fmt.Errorf("%w: parallelism %d is negative", ErrInvalidOption, c.parallelism)
+	}
+	return nil
+}
+
+// CheckOptions reports whether opts are usable by Generate, without doing
+// any work: a command calls it before it resolves the image, so that a bad
+// flag is reported as a usage error before any network access.
+func CheckOptions(opts ...Option) error {
+	c := newConfig(opts)
+	return c.validate()
+}
+
+// Prepare returns ctx carrying what every Generate call otherwise builds for
+// itself: syft's license scanner, the larger part of a call's time and
+// memory (see the package documentation). A caller that generates the SBOMs of many images (a release) calls
+// it once and hands the returned context to every Generate call; the
+// scanner is safe for concurrent use.
+func Prepare(ctx context.Context) (context.Context, error) {
+	ctx, err := syft.SetContextLicenseScanner(ctx, cataloging.DefaultLicenseConfig())
+	if err != nil {
+		return nil, fmt.Errorf("preparing the license scanner: %w", err)
+	}
+	return ctx, nil
+}
+
+// Generate catalogues img, the image named by ref, and encodes the SBOM.
+//
+// img is read once: its layers are fetched from wherever img gets them
+// (for an image from registry.Client.Image, the registry, through sc's
+// transport), unpacked under a temporary directory and removed before
+// Generate returns. img must be the image ref names: a different digest is
+// an ErrImageMismatch.
+//
+// Errors: the sentinels of this package for bad options; whatever img
+// returns when its content cannot be fetched (operational); a context error
+// when ctx ends first.
+func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option) (*Result, error) {
+	c := newConfig(opts)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if img == nil {
+		return nil, fmt.Errorf("%w: no image given for %s", ErrInvalidOption, ref)
+	}
+	got, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest of %s: %w", ref, err)
+	}
+	if got.String() != ref.DigestStr() {
+		return nil, fmt.Errorf("%w: %s has digest %s", ErrImageMismatch, ref, got)
+	}
+
+	if err := checkCatalogers(ctx, &c); err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
+	s, err := catalogue(ctx, ref, img, &c)
+	if err != nil {
+		return nil, fmt.Errorf("cataloguing %s: %w", ref, err)
+	}
+	doc, err := encode(s, c.format, c.specVersion)
+	if err != nil {
+		return nil, fmt.Errorf("encoding SBOM of %s as %s: %w", ref, c.format, err)
+	}
+	sum := sha256.Sum256(doc)
+	r := &Result{
+		Format:        c.format,
+		SpecVersion:   specVersionOf(c.format, c.specVersion),
+		MediaType:     c.format.MediaType(),
+		PredicateType: c.format.PredicateType(),
+		Digest:        "sha256:" + hex.EncodeToString(sum[:]),
+		Image:         ref,
+		Scope:         c.scope,
+		Tool:          toolOf(s),
+		Packages:      s.Artifacts.Packages.PackageCount(),
+		Document:      doc,
+		SBOM:          s,
+	}
+	c.logger.Debug("catalogued image", "image", ref.String(), "packages", r.Packages,
+		"format", r.Format, "bytes", len(doc), "duration", time.Since(start).Round(time.Millisecond))
+	return r, nil
+}
+
+// catalogue reads img through stereoscope and runs syft's cataloguers on it.
+// Stereoscope's own registry provider is not used: it would fetch the image
+// a second time, outside sc's transport.
+func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config) (s *syftsbom.SBOM, err error) {
+	dir, err := os.MkdirTemp(c.tempDir, "sc-sbom-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a directory for the layers: %w", err)
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(dir); rmErr != nil && err == nil {
+			err = fmt.Errorf("removing the unpacked layers: %w", rmErr)
+		}
+	}()
+
+	meta := []image.AdditionalMetadata{image.WithRepoDigests(ref.String())}
+	if raw, err := img.RawManifest(); err == nil {
+		meta = append(meta, image.WithManifest(raw))
+	}
+	// last: the digest the image is known by, whatever WithManifest hashed
+	meta = append(meta, image.WithManifestDigest(ref.DigestStr()))
+	// The generator is handed over only so that Cleanup removes the layer
+	// cache; stereoscope creates nothing with it while reading an image.
+	simg := image.New(img, file.NewTempDirGenerator("sc-sbom"), dir, meta...)
+
+	readCtx := ctx
+	if c.scope == Squashed {
+		// lower layers' squashes are built only if read, and a squashed
+		// catalogue never reads them (syft's own choice for this scope)
+		readCtx = image.WithLazyLayerSquashes(ctx)
+	}
+	if err := simg.Read(readCtx); err != nil {
+		return nil, errors.Join(fmt.Errorf("reading image: %w", err), simg.Cleanup())
+	}
+
+	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: ref.String()})
+	defer func() {
+		if cerr := src.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("releasing the image: %w", cerr)
+		}
+	}()
+
+	return syft.CreateSBOM(ctx, src, syftConfig(c))
+}
+
+// syftConfig is syft's configuration for c.
+func syftConfig(c *config) *syft.CreateSBOMConfig {
+	cfg := syft.DefaultCreateSBOMConfig().
+		WithSearchConfig(cataloging.DefaultSearchConfig().WithScope(syftScope(c.scope))).
+		WithParallelism(c.parallelism).
+		WithCatalogerSelection(cataloging.NewSelectionRequest().
+			WithExpression(c.catalogers...))
+	if cfg.ToolVersion == "" {
+		// syft reads its version from the binary's build information; a
+		// binary stripped of it still names a version in the document
+		cfg.ToolVersion = "unknown"
+	}
+	if c.files == NoFiles {
+		cfg = cfg.WithoutFiles()
+	} else {
+		cfg = cfg.WithFilesConfig(filecataloging.DefaultConfig().WithSelection(syftFiles(c.files)))
+	}
+	return cfg
+}
+
+// checkCatalogers reports a cataloguer selection that names no cataloguer,
+// before any layer is fetched: syft checks a selection only when it runs,
+// so it is run on an empty image. Only a caller's own selection is checked
+// (DefaultCatalogers is known to be good), and it costs syft's set-up,
+// which is mostly building the license scanner unless ctx was Prepare'd.
+func checkCatalogers(ctx context.Context, c *config) error {
+	if !c.ownCatalogers {
+		return nil
+	}
+	simg := image.New(empty.Image, nil, "")
+	if err := simg.Read(ctx); err != nil {
+		return fmt.Errorf("checking the cataloguer selection: %w", err)
+	}
+	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: "empty"})
+	defer src.Close()
+	if _, err := syft.CreateSBOM(ctx, src, syftConfig(c)); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: cataloguers %q: %w", ErrInvalidOption, c.catalogers, err)
+	}
+	return nil
+}
+
+func syftScope(s Scope) source.Scope {
+	if s == AllLayers {
+		return source.AllLayersScope
+	}
+	return source.SquashedScope
+}
+
+func syftFiles(f Files) syftfile.Selection {
+	switch f {
+	case PackageFiles:
+		return syftfile.FilesOwnedByPackageSelection
+	case AllFiles:
+		return syftfile.AllFilesSelection
+	}
+	return syftfile.NoFilesSelection
+}
+
+// toolOf names the cataloguer recorded in s.
+func toolOf(s *syftsbom.SBOM) Tool {
+	return Tool{Name: s.Descriptor.Name, Version: s.Descriptor.Version}
+}
