@@ -33,6 +33,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -117,6 +118,20 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		}
 		s.Image = d
 		return fmt.Sprintf("%s → %s (every later step uses the digest)", tag, d.DigestStr()), nil
+	}); err != nil {
+		return nil, err
+	}
+
+	if err := p.timed("sbom", func() (string, error) {
+		img, err := client.Image(ctx, s.Image)
+		if err != nil {
+			return "", err
+		}
+		res, err := sbom.Generate(ctx, s.Image, img, sbom.WithLogger(opts.Logger))
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s by %s %s: %d packages, %d bytes (%s)", res.Format, res.Tool.Name, res.Tool.Version, res.Packages, len(res.Document), short(res.Digest)), nil
 	}); err != nil {
 		return nil, err
 	}
