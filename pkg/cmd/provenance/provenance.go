@@ -1,10 +1,9 @@
-// Package provenance holds the `sc provenance` commands, which write SLSA
-// v1.0 build provenance for container images. They are thin: flags become a
-// provenance.Build and one call to pkg/security/provenance; the statement
-// goes to standard output or a file, progress to standard error.
-//
-// The package does not sign or attach anything; that is the attestation
-// commands' work.
+// Package provenance holds the `sc provenance` commands: generate SLSA v1.0
+// build provenance for an image (pkg/security/provenance), attach it as a
+// signed in-toto attestation and verify it against expectations
+// (pkg/security/attest). They are thin: flags become a provenance.Build or
+// verification options and one library call; statements go to standard
+// output or a file, progress to standard error.
 package provenance
 
 import (
@@ -27,9 +26,13 @@ import (
 func New(root *options.Root) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "provenance",
-		Short: "Generate SLSA v1.0 build provenance for images",
+		Short: "Generate, attach and verify SLSA v1.0 build provenance for images",
 	}
-	cmd.AddCommand(newGenerate(root))
+	cmd.AddCommand(
+		newGenerate(root),
+		newAttach(root),
+		newVerify(root),
+	)
 	return cmd
 }
 

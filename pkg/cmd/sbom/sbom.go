@@ -1,13 +1,9 @@
-// Package sbom holds the `sc sbom` commands, which make SBOMs of container
-// images. They are thin: flags become the options of pkg/security/sbom, the
-// image is resolved to its digest once and pulled once through sc's registry
-// client, and the document goes to standard output or a file, with a summary
-// on standard error.
-//
-// The package does not sign or attach anything yet: `sc sbom attach` and
-// `sc sbom verify` join `generate` here once the attestation core exists,
-// reusing the same flag group (options.SBOM) and sbom.Result's predicate
-// type.
+// Package sbom holds the `sc sbom` commands: generate an SBOM of an image
+// (pkg/security/sbom), attach it as a signed in-toto attestation and verify
+// it (pkg/security/attest). They are thin: flags become library options, the
+// image is resolved to its digest once and pulled at most once through sc's
+// registry client, and documents go to standard output or a file, with a
+// summary on standard error.
 package sbom
 
 import (
@@ -23,10 +19,12 @@ import (
 func New(root *options.Root) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sbom",
-		Short: "Generate SBOMs of images",
+		Short: "Generate, attach and verify SBOMs of images",
 	}
 	cmd.AddCommand(
 		newGenerate(root),
+		newAttach(root),
+		newVerify(root),
 	)
 	return cmd
 }

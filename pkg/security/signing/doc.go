@@ -19,8 +19,9 @@
 //     an OCI 1.1 referrer) or the legacy format (cosign's simple-signing
 //     payload as a layer of the sha256-<hex>.sig image). It skips signing
 //     when the same signer already signed the digest, and can verify what
-//     it wrote. AttachStatement is the shared path for any signed in-toto
-//     statement (attestations use it).
+//     it wrote. AttachStatement signs and stores any in-toto statement;
+//     AttachAttestation (used by pkg/security/attest) also accepts the text
+//     predicates cosign writes for non-JSON SBOMs.
 //   - Verifying: a Verifier reads both formats, including what the cosign
 //     CLI writes, and checks each signature against trusted material
 //     (PublicGoodTrustedRoot through TUF, or LoadTrustedRoot) and a Policy:

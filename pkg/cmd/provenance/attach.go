@@ -1,0 +1,245 @@
+package provenance
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/attest"
+	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// generationFlags are the flags that only apply when the provenance is
+// generated, not read from --provenance.
+var generationFlags = []string{"dockerfile", "build-arg", "record-build-arg", "builder-id", "started-on"}
+
+func newAttach(root *options.Root) *cobra.Command {
+	var (
+		o    options.Provenance
+		a    options.Attest
+		reg  options.Registry
+		file string
+	)
+	cmd := &cobra.Command{
+		Use:   "attach IMAGE",
+		Short: "Sign SLSA v1.0 provenance and attach it to an image",
+		Long: `Attach resolves IMAGE to its digest once, signs SLSA v1.0 provenance of it as
+an in-toto attestation (predicate type https://slsa.dev/provenance/v1) and stores
+it next to the image, never reading the image's layers.
+
+The provenance is --provenance FILE (a statement written by "sc provenance
+generate" for this image, or a bare SLSA v1.0 predicate), or else generated as
+"sc provenance generate" does, from the CI environment and --dockerfile.
+
+Signing is as for "sc image sign": --key with a private key, or keylessly with
+an OIDC identity. --attestation-format bundle (default, cosign v3) stores a
+Sigstore bundle as an OCI 1.1 referrer; legacy (cosign v2) a layer of the
+sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
+"cosign verify-attestation --type slsaprovenance1". Earlier attestations stay.`,
+		Example: `  sc provenance attach registry.example.com/shop:1.4.0 --dockerfile Dockerfile   # keyless, in CI
+  sc provenance attach registry.local/shop@sha256:… --provenance provenance.json \
+    --key cosign.key --tlog-upload=false`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := time.Now()
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := a.Validate(); err != nil {
+				return err
+			}
+			if err := reg.Validate(root); err != nil {
+				return err
+			}
+			if file != "" {
+				for _, f := range generationFlags {
+					if cmd.Flags().Changed(f) {
+						return outcome.Invalidf("--%s applies when the provenance is generated, not with --provenance", f)
+					}
+				}
+			}
+			return runAttach(cmd, root, &o, &a, &reg, file, args[0], now)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	a.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&file, "provenance", "", "attach this provenance (statement or SLSA v1.0 predicate) instead of generating it")
+	cmd.Flags().Lookup("output").Usage = "also write the attached statement to this file"
+	return cmd
+}
+
+func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a *options.Attest, reg *options.Registry, file, image string, now time.Time) error {
+	ctx := cmd.Context()
+	logger := root.Logger(cmd.ErrOrStderr())
+	format, err := signing.ParseFormat(a.StorageFormat)
+	if err != nil {
+		return err
+	}
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return err
+	}
+
+	var dockerfile []byte
+	gitDir := ""
+	if file == "" && o.Dockerfile != "" {
+		if dockerfile, err = readDockerfile(o.Dockerfile); err != nil {
+			return err
+		}
+		gitDir = filepath.Dir(o.Dockerfile)
+	}
+	ecOpts := []security.ContextOption{security.WithContextLogger(logger)}
+	if file != "" {
+		ecOpts = append(ecOpts, security.WithoutGit())
+	} else {
+		ecOpts = append(ecOpts, security.WithGitDir(gitDir))
+	}
+	ec, err := a.ExecutionContext.Build(ctx, root, ecOpts...)
+	if err != nil {
+		return err
+	}
+	signer, err := newSigner(cmd, root, a, ec)
+	if err != nil {
+		return err
+	}
+
+	subject, err := client.Resolve(ctx, image)
+	if err != nil {
+		return err
+	}
+	var predicate []byte
+	if file != "" {
+		if predicate, err = readProvenance(file, subject); err != nil {
+			return err
+		}
+	} else {
+		if o.Dockerfile == "" {
+			logger.Info("no --dockerfile given: base images are not recorded")
+		}
+		b, err := buildFrom(ec, o, dockerfile, now)
+		if err != nil {
+			return err
+		}
+		g := provenance.NewGenerator(client, provenance.WithVersion(root.Version), provenance.WithLogger(logger))
+		st, err := g.Generate(ctx, subject, b)
+		if err != nil {
+			return err
+		}
+		if predicate, err = protojson.Marshal(st.GetPredicate()); err != nil {
+			return fmt.Errorf("encoding the provenance: %w", err)
+		}
+	}
+
+	res, err := attest.Attach(ctx, client, signer, subject,
+		attest.Predicate{Type: provenance.PredicateType, Data: predicate},
+		attest.AttachOptions{Format: format, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if o.Output != "" {
+		if err := os.WriteFile(o.Output, append(res.Statement, '\n'), 0o644); err != nil {
+			return outcome.Operationalf("writing the statement: %w", err)
+		}
+	}
+	return printAttached(cmd, res)
+}
+
+// printAttached writes the one-line result of an attach command.
+func printAttached(cmd *cobra.Command, res *attest.Attached) error {
+	line := fmt.Sprintf("Attached %s attestation to %s (%s, %s), artifact %s", res.PredicateType, res.Image, res.Format, res.Signer, res.Artifact)
+	if res.TlogIndex != nil {
+		line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
+	}
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), line); err != nil {
+		return outcome.Operationalf("writing the result: %w", err)
+	}
+	return nil
+}
+
+// readProvenance reads --provenance: an in-toto statement of SLSA v1.0
+// provenance about subject (what `sc provenance generate` writes), or a
+// bare SLSA v1.0 predicate. It returns the predicate. Anything else is
+// invalid usage.
+func readProvenance(path string, subject name.Digest) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, outcome.Invalidf("--provenance %s: no such file", path)
+	case err != nil:
+		return nil, outcome.Operationalf("reading the provenance: %w", err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, outcome.Invalidf("--provenance %s is not JSON: %v", path, err)
+	}
+	if _, ok := top["_type"]; ok {
+		st, _, err := provenance.Parse(data)
+		if err != nil {
+			return nil, outcome.Invalidf("--provenance %s: %v", path, err)
+		}
+		alg, hexDigest, _ := strings.Cut(subject.DigestStr(), ":")
+		var about []string
+		for _, s := range st.GetSubject() {
+			if strings.EqualFold(s.GetDigest()[alg], hexDigest) {
+				pred, err := protojson.Marshal(st.GetPredicate())
+				if err != nil {
+					return nil, outcome.Invalidf("--provenance %s: %v", path, err)
+				}
+				return pred, nil
+			}
+			for a, h := range s.GetDigest() {
+				about = append(about, a+":"+h)
+			}
+		}
+		return nil, outcome.Invalidf("--provenance %s is about %s, not %s", path, strings.Join(about, ", "), subject)
+	}
+	var pred slsa.Provenance
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &pred); err != nil {
+		return nil, outcome.Invalidf("--provenance %s is neither an in-toto statement nor an SLSA v1.0 predicate: %v", path, err)
+	}
+	if err := pred.Validate(); err != nil {
+		return nil, outcome.Invalidf("--provenance %s is not SLSA v1.0 provenance: %v", path, err)
+	}
+	return data, nil
+}
+
+// newSigner turns the attest flags into a signer: the private key of --key,
+// or keylessly the identity of ec's OIDC token.
+func newSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, ec *security.ExecutionContext) (signing.Signer, error) {
+	services := signing.Services{TSAURL: a.TSAURL}
+	if a.TlogUpload {
+		services.RekorURL = a.RekorURL
+	}
+	if a.Key == "" {
+		services.FulcioURL = a.FulcioURL
+		return signing.NewKeylessSigner(ec.Token, services)
+	}
+	pemBytes, err := signing.ReadKeyRef(a.Key, root.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := signing.LoadPrivateKey(pemBytes, password)
+	if err != nil {
+		return nil, err
+	}
+	return signing.NewKeySigner(sv, services)
+}

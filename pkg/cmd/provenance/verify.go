@@ -1,0 +1,223 @@
+package provenance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/attest"
+	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+func newVerify(root *options.Root) *cobra.Command {
+	var (
+		o   options.AttestVerification
+		reg options.Registry
+		exp provenance.Expectations
+	)
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE",
+		Short: "Verify the signed SLSA v1.0 provenance of an image",
+		Long: `Verify resolves IMAGE to its digest and checks its SLSA v1.0 provenance
+attestations (predicate type https://slsa.dev/provenance/v1), in both formats
+cosign writes, including those made by "cosign attest --type slsaprovenance1".
+
+Each attestation must be signed by the key (--key) or certificate identity
+(--certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]) given,
+with the transparency log rules of "sc image verify", and be about this image's
+digest and repository. Then the provenance must match every --expected-* flag
+given: the builder id exactly, the source repository (in the parameters and the
+git dependency), the commit. Several verified attestations (re-runs) pass when
+one of them matches; otherwise the mismatch of the newest names the field.
+
+Exit code 1 when there is no verified provenance or it does not match, 3 when
+verification could not run.`,
+		Example: `  sc provenance verify registry.example.com/shop:1.4.0 \
+    --certificate-identity-regexp '^https://github.com/acme/shop/' \
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+    --expected-source-uri https://github.com/acme/shop --expected-commit 4f2c1e0b9a8d…
+  sc provenance verify registry.local/shop@sha256:… --key cosign.pub --insecure-ignore-tlog \
+    --expected-builder-id https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := reg.Validate(root); err != nil {
+				return err
+			}
+			return runVerify(cmd, root, &o, &reg, exp, args[0])
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&o.Output, "output", "o", options.OutputText, "output format: text or json")
+	cmd.Flags().StringVar(&exp.BuilderID, "expected-builder-id", "", "require runDetails.builder.id to be exactly this")
+	cmd.Flags().StringVar(&exp.SourceURI, "expected-source-uri", "", "require the source repository to be this (https://github.com/org/repo)")
+	cmd.Flags().StringVar(&exp.Commit, "expected-commit", "", "require the source commit to be this (full hexadecimal id)")
+	reg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// verified is what `sc provenance verify` reports.
+type verified struct {
+	Image       string              `json:"image"`
+	Attestation *attest.Attestation `json:"attestation"`
+	BuilderID   string              `json:"builderId"`
+	SourceURI   string              `json:"sourceUri,omitempty"`
+	Commit      string              `json:"commit,omitempty"`
+	// Statement is the verified in-toto statement.
+	Statement json.RawMessage `json:"statement"`
+	// Rejected are the attestations that did not verify.
+	Rejected []attest.Rejected `json:"rejected,omitempty"`
+}
+
+func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, exp provenance.Expectations, image string) error {
+	ctx := cmd.Context()
+	logger := root.Logger(cmd.ErrOrStderr())
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return err
+	}
+	v, err := newVerifier(ctx, root, o, client, logger)
+	if err != nil {
+		return err
+	}
+	res, err := v.Verify(ctx, image, provenance.PredicateType)
+	if err != nil {
+		return err
+	}
+	for _, r := range res.Rejected {
+		logger.Warn("rejected provenance attestation", "artifact", r.Artifact, "format", string(r.Format), "reason", r.Reason)
+	}
+	if exp == (provenance.Expectations{}) {
+		logger.Warn("no --expected-builder-id, --expected-source-uri or --expected-commit: only the signature and subject were checked")
+	}
+
+	var first error
+	for i := range res.Verified {
+		att := &res.Verified[i]
+		_, pred, err := provenance.Parse(att.Statement)
+		if err == nil && exp != (provenance.Expectations{}) {
+			err = provenance.Verify(pred, exp)
+		}
+		if err != nil {
+			logger.Debug("verified provenance does not match", "artifact", att.Artifact, "reason", err.Error())
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		out := verified{Image: res.Image, Attestation: att, Statement: att.Statement, Rejected: res.Rejected}
+		out.BuilderID, out.SourceURI, out.Commit = describe(pred)
+		if err := printVerified(cmd.OutOrStdout(), o.Output, &out); err != nil {
+			return outcome.Operationalf("writing the result: %w", err)
+		}
+		return nil
+	}
+	n := len(res.Verified)
+	var mismatch *provenance.MismatchError
+	if errors.As(first, &mismatch) {
+		return fmt.Errorf("%s: %d verified provenance attestation(s), none as expected: %w", res.Image, n, first)
+	}
+	return fmt.Errorf("%s: %d verified provenance attestation(s), none readable: %w", res.Image, n, first)
+}
+
+// describe picks what a reader checks first out of a predicate of sc's
+// build type: builder, source repository, commit.
+func describe(p *slsa.Provenance) (builderID, sourceURI, commit string) {
+	source := p.GetBuildDefinition().GetExternalParameters().GetFields()["source"].GetStructValue()
+	return p.GetRunDetails().GetBuilder().GetId(),
+		source.GetFields()["uri"].GetStringValue(),
+		source.GetFields()["commit"].GetStringValue()
+}
+
+func printVerified(w io.Writer, output string, v *verified) error {
+	if output == options.OutputJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	a := v.Attestation
+	signer := "key " + a.KeyID
+	if a.Subject != "" {
+		signer = fmt.Sprintf("%s (issuer %s)", a.Subject, a.Issuer)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Verified SLSA provenance of %s\n", v.Image)
+	fmt.Fprintf(&b, "  signed by   %s (%s, %s", signer, a.Format, a.Artifact)
+	if a.TlogIndex != nil {
+		fmt.Fprintf(&b, ", tlog index %d", *a.TlogIndex)
+	}
+	b.WriteString(")\n")
+	fmt.Fprintf(&b, "  builder     %s\n", v.BuilderID)
+	if v.SourceURI != "" {
+		fmt.Fprintf(&b, "  source      %s\n", v.SourceURI)
+	}
+	if v.Commit != "" {
+		fmt.Fprintf(&b, "  commit      %s\n", v.Commit)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// newVerifier turns the verification flags into an attestation verifier
+// reading through client.
+func newVerifier(ctx context.Context, root *options.Root, o *options.AttestVerification, client *registry.Client, logger *slog.Logger) (*attest.Verifier, error) {
+	annotations, err := options.AnnotationMap(o.Annotations)
+	if err != nil {
+		return nil, err
+	}
+	policy := signing.Policy{Annotations: annotations}
+	if o.Key != "" {
+		pemBytes, err := signing.ReadKeyRef(o.Key, root.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if policy.Key, err = signing.LoadPublicKey(pemBytes); err != nil {
+			return nil, err
+		}
+	} else {
+		policy.Identity = &signing.IdentityPolicy{
+			Subject: o.CertIdentity, SubjectRegexp: o.CertIdentityRegexp,
+			Issuer: o.CertOIDCIssuer, IssuerRegexp: o.CertOIDCIssuerRegexp,
+		}
+	}
+	if err := policy.Validate(); err != nil {
+		return nil, err
+	}
+	opts := []attest.Option{attest.WithLogger(logger)}
+	if o.InsecureIgnoreTlog {
+		opts = append(opts, attest.WithInsecureIgnoreTlog())
+		logger.Warn("--insecure-ignore-tlog: attestations are accepted without a transparency log entry")
+	}
+	if o.InsecureIgnoreSCT {
+		opts = append(opts, attest.WithInsecureIgnoreSCT())
+	}
+	if o.AnyRepository {
+		opts = append(opts, attest.WithAnySubjectName())
+	}
+	var trusted sgroot.TrustedMaterial
+	if o.Key == "" || !o.InsecureIgnoreTlog || o.TrustedRoot != "" {
+		if o.TrustedRoot != "" {
+			trusted, err = signing.LoadTrustedRoot(o.TrustedRoot)
+		} else {
+			trusted, err = signing.PublicGoodTrustedRoot(ctx, signing.TUFOptions{MirrorURL: o.TUFMirror, CachePath: o.TUFCacheDir})
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return attest.NewVerifier(client, trusted, policy, opts...)
+}

@@ -1,0 +1,85 @@
+package provenance_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sc-project/sc/internal/testutil/sigstoretest"
+	"github.com/sc-project/sc/pkg/outcome"
+)
+
+// TestVerifyFailures: what `sc provenance verify` says, and with which exit
+// code, when it cannot vouch for the image.
+func TestVerifyFailures(t *testing.T) {
+	reg := registryWith(t, "in-process")
+	priv, pub, keyEnv := keyFiles(t, t.TempDir())
+	_, otherPub, _ := keyFiles(t, t.TempDir())
+	env := merged(githubEnv(), keyEnv)
+	image := reg.Ref("acme/shop:1.4.0")
+	if _, stderr, err := run(t, env, "provenance", "attach", image, "--key", priv, "--tlog-upload=false",
+		"--dockerfile", "Dockerfile", "--build-arg", "REGISTRY="+reg.Host, "--build-arg", "GO_VERSION=1.23"); err != nil {
+		t.Fatalf("attach: %v\n%s", err, stderr)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+		says string
+	}{
+		{"no provenance", []string{reg.Ref("acme/other:1"), "--key", pub, "--insecure-ignore-tlog"}, outcome.ExitCheckFailed, "no attestation of type https://slsa.dev/provenance/v1"},
+		{"wrong key", []string{image, "--key", otherPub, "--insecure-ignore-tlog"}, outcome.ExitCheckFailed, "does not verify with the given key"},
+		{"log required", []string{image, "--key", pub, "--trusted-root", "trusted_root.json"}, outcome.ExitCheckFailed, "no transparency log entry"},
+		{"no policy", []string{image, "--insecure-ignore-tlog"}, outcome.ExitInvalid, "--key"},
+		{"bad output", []string{image, "--key", pub, "--insecure-ignore-tlog", "--output", "yaml"}, outcome.ExitInvalid, "--output"},
+		{"missing image", []string{reg.Ref("acme/none:1"), "--key", pub, "--insecure-ignore-tlog"}, outcome.ExitOperational, "acme/none"},
+	}
+	ss := sigstoretest.New(t)
+	if err := os.WriteFile("trusted_root.json", ss.TrustedRootJSON(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := run(t, env, append([]string{"provenance", "verify"}, tt.args...)...)
+			if got := outcome.Code(err); got != tt.want || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("verify: exit %d, %v; want %d saying %q", got, err, tt.want, tt.says)
+			}
+		})
+	}
+}
+
+// TestKeyless signs provenance keylessly through the command line against
+// the private Sigstore (Fulcio, Rekor, --trusted-root), and verifies it by
+// identity.
+func TestKeyless(t *testing.T) {
+	ss := sigstoretest.New(t)
+	reg := registryWith(t, "in-process")
+	if err := os.WriteFile("trusted_root.json", ss.TrustedRootJSON(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const identity = "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main"
+	env := githubEnv()
+	env["SIGSTORE_ID_TOKEN"] = ss.Token(identity)
+	image := reg.Ref("acme/shop:1.4.0")
+	stdout, stderr, err := run(t, env, "provenance", "attach", image, "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL,
+		"--dockerfile", "Dockerfile", "--build-arg", "REGISTRY="+reg.Host, "--build-arg", "GO_VERSION=1.23")
+	if err != nil {
+		t.Fatalf("attach: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, identity) || !strings.Contains(stdout, "tlog index") {
+		t.Errorf("attach printed %q", stdout)
+	}
+	verify := []string{"provenance", "verify", image, "--trusted-root", "trusted_root.json", "--certificate-oidc-issuer", ss.OIDCIssuerURL,
+		"--expected-commit", commit}
+	stdout, stderr, err = run(t, env, append(verify, "--certificate-identity", identity)...)
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "signed by   "+identity) || !strings.Contains(stdout, "tlog index") {
+		t.Errorf("verify printed:\n%s", stdout)
+	}
+	_, _, err = run(t, env, append(verify, "--certificate-identity-regexp", `^https://github\.com/evil/`)...)
+	if outcome.Code(err) != outcome.ExitCheckFailed || !strings.Contains(err.Error(), "certificate identity does not match") {
+		t.Errorf("verify with another identity: %v", err)
+	}
+}

@@ -1,0 +1,194 @@
+package sbom
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/attest"
+	"github.com/sc-project/sc/pkg/security/sbom"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// generationOnly are the SBOM flags that only apply when the SBOM is
+// generated, not read from --sbom.
+var generationOnly = []string{"spec-version", "scope", "files"}
+
+func newAttach(root *options.Root) *cobra.Command {
+	var (
+		reg  options.Registry
+		o    options.SBOM
+		a    options.Attest
+		file string
+	)
+	cmd := &cobra.Command{
+		Use:   "attach IMAGE",
+		Short: "Sign an SBOM and attach it to an image",
+		Long: `Attach resolves IMAGE to its digest once, signs an SBOM of it as an in-toto
+attestation and stores it next to the image.
+
+The SBOM is --sbom FILE, in any of the five formats (its format is recognised,
+or checked against --format when given), or else generated as "sc sbom generate"
+does, in --format. With --sbom the image's layers are never read.
+
+The predicate type follows the format, as "cosign attest --type" writes it:
+cyclonedx-json and cyclonedx-xml https://cyclonedx.org/bom, spdx-json and
+spdx-tag-value https://spdx.dev/Document, syft-json https://syft.dev/bom. A
+document that is not JSON (cyclonedx-xml, spdx-tag-value) is stored as a JSON
+string, as cosign does.
+
+Signing is as for "sc image sign": --key with a private key, or keylessly with
+an OIDC identity. --attestation-format bundle (default, cosign v3) stores a
+Sigstore bundle as an OCI 1.1 referrer; legacy (cosign v2) a layer of the
+sha256-<digest>.att tag. Earlier attestations stay.`,
+		Example: `  sc sbom attach registry.example.com/shop:1.4.0 --sbom sbom.spdx.json        # keyless, in CI
+  sc sbom attach registry.local/shop@sha256:… --format spdx-tag-value \
+    --key cosign.key --tlog-upload=false --attestation-format legacy`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.Validate(); err != nil {
+				return err
+			}
+			if err := reg.Validate(root); err != nil {
+				return err
+			}
+			if file != "" {
+				for _, f := range generationOnly {
+					if cmd.Flags().Changed(f) {
+						return outcome.Invalidf("--%s applies when the SBOM is generated, not with --sbom", f)
+					}
+				}
+			}
+			return runAttach(cmd, root, &reg, &o, &a, file, args[0])
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	a.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&file, "sbom", "", "attach this SBOM document instead of generating one")
+	return cmd
+}
+
+func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o *options.SBOM, a *options.Attest, file, image string) error {
+	ctx := cmd.Context()
+	logger := root.Logger(cmd.ErrOrStderr())
+	storage, err := signing.ParseFormat(a.StorageFormat)
+	if err != nil {
+		return err
+	}
+	var (
+		doc    []byte
+		format sbom.Format
+		gen    []sbom.Option
+	)
+	if file != "" {
+		if doc, format, err = readSBOM(file, o.Format, cmd.Flags().Changed("format")); err != nil {
+			return err
+		}
+	} else if gen, err = libraryOptions(o); err != nil {
+		return err
+	}
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return err
+	}
+	// The signer first: a wrong password or a missing identity token
+	// should not cost an SBOM generation.
+	signer, err := newSigner(cmd, root, a, logger)
+	if err != nil {
+		return err
+	}
+	d, err := client.Resolve(ctx, image)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		img, err := client.Image(ctx, d)
+		if err != nil {
+			return err
+		}
+		res, err := sbom.Generate(ctx, d, img, append(gen, sbom.WithLogger(logger))...)
+		if err != nil {
+			return err
+		}
+		doc, format = res.Document, res.Format
+		logger.Info("generated SBOM", "image", d.String(), "format", string(format), "packages", res.Packages)
+	}
+	res, err := attest.Attach(ctx, client, signer, d,
+		attest.Predicate{Type: format.PredicateType(), Data: doc, Text: format.TextPredicate()},
+		attest.AttachOptions{Format: storage, Logger: logger})
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf("Attached %s SBOM (%s) to %s (%s, %s), artifact %s", format, res.PredicateType, res.Image, res.Format, res.Signer, res.Artifact)
+	if res.TlogIndex != nil {
+		line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
+	}
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), line); err != nil {
+		return outcome.Operationalf("writing the result: %w", err)
+	}
+	return nil
+}
+
+// readSBOM reads --sbom and recognises its format; when --format was given
+// (changed), the document must be in it. Errors are invalid usage.
+func readSBOM(path, formatFlag string, changed bool) ([]byte, sbom.Format, error) {
+	doc, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", outcome.Invalidf("--sbom %s: no such file", path)
+	case err != nil:
+		return nil, "", outcome.Operationalf("reading the SBOM: %w", err)
+	}
+	got, _, err := sbom.Identify(doc)
+	if err != nil {
+		return nil, "", fmt.Errorf("--sbom %s: %w", path, err)
+	}
+	if changed {
+		want, err := sbom.ParseFormat(formatFlag)
+		if err != nil {
+			return nil, "", fmt.Errorf("--format: %w", err)
+		}
+		if got != want {
+			return nil, "", outcome.Invalidf("--sbom %s is a %s document, not %s", path, got, want)
+		}
+	}
+	return doc, got, nil
+}
+
+// newSigner turns the attest flags into a signer: the private key of --key,
+// or keylessly the identity of the OIDC token the execution context finds.
+func newSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, logger *slog.Logger) (signing.Signer, error) {
+	services := signing.Services{TSAURL: a.TSAURL}
+	if a.TlogUpload {
+		services.RekorURL = a.RekorURL
+	}
+	if a.Key == "" {
+		services.FulcioURL = a.FulcioURL
+		ec, err := a.ExecutionContext.Build(cmd.Context(), root, security.WithoutGit(), security.WithContextLogger(logger))
+		if err != nil {
+			return nil, err
+		}
+		return signing.NewKeylessSigner(ec.Token, services)
+	}
+	pemBytes, err := signing.ReadKeyRef(a.Key, root.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := signing.LoadPrivateKey(pemBytes, password)
+	if err != nil {
+		return nil, err
+	}
+	return signing.NewKeySigner(sv, services)
+}

@@ -1,0 +1,106 @@
+package attest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// AttachOptions configures Attach.
+type AttachOptions struct {
+	// Format is how the attestation is stored. Default:
+	// signing.FormatBundle.
+	Format signing.Format
+	// Logger receives progress at info level. Default: discard.
+	Logger *slog.Logger
+}
+
+// Validate checks the options without changing them.
+func (o AttachOptions) Validate() error {
+	if o.Format != "" {
+		if _, err := signing.ParseFormat(string(o.Format)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Attached describes an attestation Attach stored.
+type Attached struct {
+	// Image is the image the attestation is about, repo@sha256:….
+	Image string `json:"image"`
+	// PredicateType is the attestation's predicate type.
+	PredicateType string `json:"predicateType"`
+	// Format is how it is stored.
+	Format signing.Format `json:"format"`
+	// Signer is who signed it.
+	Signer signing.Identity `json:"signer"`
+	// Artifact identifies it as Attestation.Artifact does once verified:
+	// the digest of the referrer manifest (bundle) or of the layer in the
+	// sha256-<hex>.att image (legacy).
+	Artifact string `json:"artifact"`
+	// TlogIndex is its transparency log index, when it was logged.
+	TlogIndex *int64 `json:"tlogIndex,omitempty"`
+	// Statement is the signed in-toto statement.
+	Statement []byte `json:"-"`
+}
+
+// Attach signs the statement that says p about the image subject (see
+// NewStatement) with s and stores it next to subject in opts.Format. It
+// never reads the image: subject is the digest the caller resolved once.
+// Earlier attestations are kept, of this predicate type or another.
+//
+// Errors: outcome.ErrInvalid for a bad predicate or options; the signer's
+// and the registry's errors (operational) otherwise, naming the image.
+func Attach(ctx context.Context, w signing.Writer, s signing.Signer, subject name.Digest, p Predicate, opts AttachOptions) (*Attached, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	statement, err := NewStatement(subject, p)
+	if err != nil {
+		return nil, err
+	}
+	format := opts.Format
+	if format == "" {
+		format = signing.FormatBundle
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	id, err := s.Identity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("attesting %s: %w", subject, err)
+	}
+	att, err := signing.AttachAttestation(ctx, w, s, subject, statement, format)
+	if err != nil {
+		return nil, err
+	}
+	res := &Attached{
+		Image:         subject.String(),
+		PredicateType: p.Type,
+		Format:        format,
+		Signer:        id,
+		Artifact:      att.Digest.String(),
+		Statement:     statement,
+	}
+	if format == signing.FormatLegacy {
+		// Name the layer, as verification does: the .att image holds them all.
+		h, err := signing.LegacyLayerDigest(att.Signature)
+		if err != nil {
+			return nil, err
+		}
+		res.Artifact = h.String()
+	}
+	if entries := att.Signature.Bundle.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
+		idx := entries[0].GetLogIndex()
+		res.TlogIndex = &idx
+	}
+	logger.Info("attached attestation", "image", res.Image, "predicateType", p.Type, "format", string(format),
+		"signer", id.String(), "artifact", res.Artifact)
+	return res, nil
+}
