@@ -28,9 +28,11 @@ import (
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/provenance"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/sbom"
@@ -122,6 +124,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 
+	var doc *sbom.Result
 	if err := p.timed("sbom", func() (string, error) {
 		img, err := client.Image(ctx, s.Image)
 		if err != nil {
@@ -131,6 +134,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		if err != nil {
 			return "", err
 		}
+		doc = res
 		return fmt.Sprintf("%s by %s %s: %d packages, %d bytes (%s)", res.Format, res.Tool.Name, res.Tool.Version, res.Packages, len(res.Document), short(res.Digest)), nil
 	}); err != nil {
 		return nil, err
@@ -182,6 +186,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 
+	var prov []byte
 	if err := p.timed("provenance", func() (string, error) {
 		g := provenance.NewGenerator(client, provenance.WithVersion(opts.Version), provenance.WithLogger(opts.Logger))
 		st, err := g.Generate(ctx, s.Image, provenance.Build{
@@ -195,12 +200,57 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		if err != nil {
 			return "", err
 		}
+		prov = data
 		_, pred, err := provenance.Parse(data)
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("SLSA v1.0 statement, builder %s, %d resolved dependencies, %d bytes",
 			pred.GetRunDetails().GetBuilder().GetId(), len(pred.GetBuildDefinition().GetResolvedDependencies()), len(data)), nil
+	}); err != nil {
+		return nil, err
+	}
+
+	attachments := []struct {
+		name string
+		pred attest.Predicate
+	}{
+		{"sbom", attest.Predicate{Type: doc.PredicateType, Data: doc.Document, Text: doc.Format.TextPredicate()}},
+	}
+	_, predicate, err := provenance.Parse(prov)
+	if err != nil {
+		return nil, err
+	}
+	predJSON, err := protojson.Marshal(predicate)
+	if err != nil {
+		return nil, err
+	}
+	attachments = append(attachments, struct {
+		name string
+		pred attest.Predicate
+	}{"provenance", attest.Predicate{Type: provenance.PredicateType, Data: predJSON}})
+	for _, a := range attachments {
+		if err := p.timed("attest", func() (string, error) {
+			res, err := attest.Attach(ctx, client, signer, s.Image, a.pred, attest.AttachOptions{Logger: opts.Logger})
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s attestation (%s) signed and attached as a %s (artifact %s)", a.name, res.PredicateType, res.Format, short(res.Artifact)), nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	if err := p.timed("verify", func() (string, error) {
+		v, err := attest.NewVerifier(client, nil, signing.Policy{Key: sv.pub}, attest.WithInsecureIgnoreTlog())
+		if err != nil {
+			return "", err
+		}
+		res, err := v.VerifyDigest(ctx, s.Image, doc.PredicateType, provenance.PredicateType)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d valid attestation(s) (SBOM and provenance), %d rejected", len(res.Verified), len(res.Rejected)), nil
 	}); err != nil {
 		return nil, err
 	}
@@ -233,6 +283,8 @@ func (s *Session) CosignCommands() []string {
 	return []string{
 		fmt.Sprintf("cosign verify --key %s --insecure-ignore-tlog=true --allow-http-registry %s", s.PublicKey, img),
 		fmt.Sprintf("cosign verify --key %s --insecure-ignore-tlog=true --allow-http-registry --new-bundle-format=false %s", s.PublicKey, img),
+		fmt.Sprintf("cosign verify-attestation --key %s --insecure-ignore-tlog=true --allow-http-registry --type cyclonedx %s", s.PublicKey, img),
+		fmt.Sprintf("cosign verify-attestation --key %s --insecure-ignore-tlog=true --allow-http-registry --type slsaprovenance1 %s", s.PublicKey, img),
 		fmt.Sprintf("cosign tree --allow-http-registry %s", img),
 	}
 }

@@ -21,7 +21,7 @@ func TestRun(t *testing.T) {
 	}
 	defer s.Close()
 
-	for _, step := range []string{"registry", "push", "resolve", "sbom", "key", "sign", "verify", "provenance", "tree"} {
+	for _, step := range []string{"registry", "push", "resolve", "sbom", "key", "sign", "verify", "provenance", "attest", "tree"} {
 		if !strings.Contains(out.String(), "✓ "+step) {
 			t.Errorf("step %s missing from output:\n%s", step, out.String())
 		}
