@@ -68,6 +68,10 @@ func TestImportRules(t *testing.T) {
 			"the registry layer stays light: signing builds on it", false},
 		{mod + "pkg/outcome", []string{"github.com/"},
 			"the error classes are a leaf", false},
+		{mod + "pkg/security/...", []string{"github.com/pulumi/"},
+			"the Pulumi SDK stays in pkg/pulumi", false},
+		{mod + "pkg/cmd/...", []string{"github.com/pulumi/"},
+			"the Pulumi SDK stays in pkg/pulumi", false},
 		{mod + "...", []string{"github.com/sigstore/cosign/v3/cmd/"},
 			"cosign's cmd/ packages drag in a module the proxy refuses", false},
 	}
