@@ -80,8 +80,24 @@ document, the most complete). Files are not listed unless --files asks for them.
 
 // writeFile writes doc to path through a temporary file in the same
 // directory, so that path holds either the whole document or what it held
-// before, never a part.
+// before, never a part. A path that exists and is not a regular file (a
+// device such as /dev/null or /dev/stdout, a named pipe) is written to
+// directly: renaming over it would replace the device with a file.
 func writeFile(path string, doc []byte) (err error) {
+	if fi, statErr := os.Stat(path); statErr == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+		}
+		if _, err := f.Write(doc); err != nil {
+			_ = f.Close()
+			return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
+		}
+		return nil
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
