@@ -19,6 +19,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/cmd/quickstart"
 	"github.com/sc-project/sc/pkg/cmd/sbom"
+	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -60,6 +61,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		provenance.New(root),
 		quickstart.New(root),
 		sbom.New(root),
+		scancmd.New(root),
 	)
 	return cmd
 }

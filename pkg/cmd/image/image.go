@@ -24,6 +24,7 @@ func New(root *options.Root) *cobra.Command {
 		newTree(root),
 		newSign(root),
 		newVerify(root),
+		newScan(root),
 	)
 	return cmd
 }

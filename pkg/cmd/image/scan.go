@@ -1,0 +1,154 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/spf13/cobra"
+
+	"github.com/sc-project/sc/pkg/cmd/options"
+	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/sbom"
+	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/scan/vulndb"
+)
+
+func newScan(root *options.Root) *cobra.Command {
+	var (
+		reg options.Registry
+		db  options.ScanDB
+		o   options.Scan
+		rep options.Report
+	)
+	cmd := &cobra.Command{
+		Use:   "scan IMAGE",
+		Short: "Scan an image for known vulnerabilities and apply a policy",
+		Long: `Scan resolves IMAGE to its digest once, generates its SBOM (pulling the image
+once, as 'sc sbom generate' does) or reads the one given with --sbom, and matches
+its packages against grype's vulnerability database, in-process. With --tool
+trivy or all, the trivy executable (0.74 or later) scans the same SBOM too, with
+its database kept in <cache-dir>/trivy; findings of both are merged.
+
+The policy: a finding at or above --fail-on fails the scan (exit 1) unless
+--soft-fail; one at or above --warn-on makes the verdict "warn". Findings can be
+set aside by --ignore-file rules (each with a reason, optionally a package glob
+and an expiry date), by OpenVEX not_affected/fixed statements (--vex), or for
+lack of a fix (--only-fixed); the output says what set each aside.
+
+The database is updated when missing or older than --db-max-age; without
+network, install one with 'sc scan db import'. Exit codes: 0 pass or warn, 1
+policy violation, 2 usage, 3 the scan could not run.
+
+Reports: --sarif FILE (SARIF 2.1.0 for GitHub code scanning), --summary FILE
+(markdown; appended to $GITHUB_STEP_SUMMARY when that is set), --pr-comment
+FILE, and a DefectDojo reimport (--defectdojo-url, API key from
+SC_DEFECTDOJO_API_KEY).`,
+		Example: `  sc image scan registry.example.com/shop:1.4.0
+  sc image scan --fail-on critical --vex shop.openvex.json -o json registry.example.com/shop@sha256:…
+  sc image scan --sbom sbom.cdx.json --tool all registry.example.com/shop@sha256:…`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := db.Validate(); err != nil {
+				return err
+			}
+			if err := rep.Validate(root); err != nil {
+				return err
+			}
+			policy, err := o.Policy()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			logger := root.Logger(cmd.ErrOrStderr())
+
+			var doc []byte
+			if o.SBOM != "" {
+				if doc, err = os.ReadFile(o.SBOM); err != nil {
+					return outcome.Invalidf("--sbom: %w", err)
+				}
+			}
+			var input *vulndb.SBOM
+			if doc != nil {
+				if input, err = vulndb.DecodeSBOM(doc); err != nil {
+					return fmt.Errorf("--sbom %s: %w", o.SBOM, err)
+				}
+			}
+
+			var tools []scan.Tool
+			if o.Tool == "grype" || o.Tool == "all" {
+				store, err := scancmd.Store(root, &db, logger)
+				if err != nil {
+					return err
+				}
+				grype, err := store.Open(ctx)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = grype.Close() }()
+				tools = append(tools, scan.Tool{Scanner: grype, Required: true})
+			}
+			if o.Tool == "trivy" || o.Tool == "all" {
+				cacheDir, err := db.TrivyCacheDir(root)
+				if err != nil {
+					return err
+				}
+				trivy := scan.NewTrivy(cacheDir, scan.WithTrivyPath(o.TrivyPath), scan.WithTrivyLogger(logger))
+				tools = append(tools, scan.Tool{Scanner: trivy, Required: o.Tool == "trivy"})
+			}
+
+			// the image by digest: as given when it is one and the SBOM is
+			// given too (nothing to fetch), else resolved once
+			var ref name.Digest
+			if d, perr := name.NewDigest(args[0]); perr == nil && input != nil {
+				ref = d
+			} else {
+				client, err := reg.Client(root, logger)
+				if err != nil {
+					return err
+				}
+				if ref, err = client.Resolve(ctx, args[0]); err != nil {
+					return err
+				}
+				if input == nil {
+					img, err := client.Image(ctx, ref)
+					if err != nil {
+						return err
+					}
+					res, err := sbom.Generate(ctx, ref, img, sbom.WithLogger(logger))
+					if err != nil {
+						return err
+					}
+					input = vulndb.NewSBOM(res.SBOM)
+				}
+			}
+
+			res, err := scan.Run(ctx, ref.String(), input, tools, policy, scan.WithLogger(logger))
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if o.Output == "json" {
+				err = scan.WriteJSON(w, res)
+			} else {
+				err = scan.WriteTable(w, res)
+			}
+			if err != nil {
+				return outcome.Operationalf("writing the scan result: %w", err)
+			}
+			// Reports are written even when the policy fails; a policy
+			// failure stays visible when a report cannot be written.
+			return errors.Join(rep.Write(ctx, root, res), res.Err())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	db.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	rep.AddFlags(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,270 @@
+package image_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sc-project/sc/internal/fixture"
+	"github.com/sc-project/sc/internal/testutil"
+	tv "github.com/sc-project/sc/internal/testutil/vulndb"
+	"github.com/sc-project/sc/pkg/cmd/options"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/scan"
+)
+
+// fixtureRef is the fixture image's reference in the SBOM in testdata.
+const fixtureRef = "registry.example/shop/orders-api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d"
+
+// fixtureSBOM is the fixture image's CycloneDX SBOM, as `sc sbom generate`
+// writes it.
+var fixtureSBOM = filepath.Join("..", "..", "security", "scan", "testdata", "fixture.cdx.json")
+
+// scanEnv returns an environment whose cache holds a database of the test
+// advisories, imported with `sc scan db import`.
+func scanEnv(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{options.EnvCacheDir: t.TempDir()}
+	if _, _, err := run(t, env, "scan", "db", "import", tv.DB(t, tv.FixtureAdvisories()...)); err != nil {
+		t.Fatalf("importing the test database: %v", err)
+	}
+	return env
+}
+
+func scanJSON(t *testing.T, stdout string) *scan.Result {
+	t.Helper()
+	var r scan.Result
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("result JSON: %v\n%s", err, stdout)
+	}
+	return &r
+}
+
+func TestScanOfflineWithoutDatabase(t *testing.T) {
+	env := map[string]string{options.EnvCacheDir: t.TempDir()}
+	_, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--db-no-update", fixtureRef)
+	if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "sc scan db import") {
+		t.Fatalf("scan = %v (exit %d), want exit 3 naming `sc scan db import`", err, outcome.Code(err))
+	}
+}
+
+func TestScanSBOM(t *testing.T) {
+	env := scanEnv(t)
+	t.Run("table, default policy", func(t *testing.T) {
+		stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, fixtureRef)
+		// a finding is named by its CVE when it has one: XTextCVE for
+		// grype's XTextGO
+		if outcome.Code(err) != outcome.ExitCheckFailed || !strings.Contains(err.Error(), tv.XTextCVE) {
+			t.Fatalf("scan = %v (exit %d), want a policy violation naming %s, exit 1", err, outcome.Code(err), tv.XTextCVE)
+		}
+		for _, want := range []string{fixtureRef, tv.OpenSSLFixed, "libssl3", "3.0.11-1~deb12u3", tv.LodashCVE, "Verdict: FAIL (fail on high, warn on medium)"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("table lacks %q:\n%s", want, stdout)
+			}
+		}
+	})
+	t.Run("json, only fixed, fail on critical", func(t *testing.T) {
+		stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "-o", "json", "--only-fixed", "--fail-on", "critical", "--warn-on", "none", fixtureRef)
+		if outcome.Code(err) != outcome.ExitCheckFailed {
+			t.Fatalf("scan = %v, want exit 1", err)
+		}
+		r := scanJSON(t, stdout)
+		if r.Image != fixtureRef || !slices.Equal(r.Verdict.Failing, []string{tv.XTextCVE}) || r.Verdict.WarnOn != "" {
+			t.Errorf("verdict = %+v", r.Verdict)
+		}
+		for _, m := range r.Matches {
+			if m.Fix.State != scan.FixStateFixed {
+				t.Errorf("%s (%s) counted with --only-fixed", m.ID, m.Fix.State)
+			}
+		}
+		if r.Counts.Ignored == 0 {
+			t.Error("nothing set aside by --only-fixed")
+		}
+	})
+	t.Run("soft fail", func(t *testing.T) {
+		stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--soft-fail", fixtureRef)
+		if err != nil || !strings.Contains(stdout, "soft fail") {
+			t.Fatalf("scan --soft-fail = %v, want success reporting the soft fail:\n%s", err, stdout)
+		}
+	})
+	t.Run("ignore file and VEX", func(t *testing.T) {
+		ignore := filepath.Join(t.TempDir(), "ignore.yaml")
+		rules := "ignore:\n" +
+			"  - id: " + tv.XTextCVE + "\n    package: golang.org/x/*\n    reason: the healthcheck never parses text\n" +
+			"  - id: " + tv.OpenSSLFixed + "\n    reason: expired acceptance\n    expires: 2020-01-01\n"
+		if err := os.WriteFile(ignore, []byte(rules), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		vex := filepath.Join(t.TempDir(), "doc.openvex.json")
+		doc := `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.invalid/vex/1","author":"t","timestamp":"2026-11-01T00:00:00Z","version":1,
+"statements":[{"vulnerability":{"name":"` + tv.LodashCVE + `"},"products":[{"@id":"pkg:npm/lodash"}],"status":"not_affected","justification":"vulnerable_code_not_present"}]}`
+		if err := os.WriteFile(vex, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "-o", "json", "--ignore-file", ignore, "--vex", vex, fixtureRef)
+		if outcome.Code(err) != outcome.ExitCheckFailed {
+			t.Fatalf("scan = %v, want exit 1 (the expired rule no longer applies)", err)
+		}
+		r := scanJSON(t, stdout)
+		by := map[string]scan.SuppressionKind{}
+		for _, m := range r.Ignored {
+			by[m.ID] = m.SuppressedBy.Kind
+		}
+		if by[tv.XTextCVE] != scan.SuppressedByRule || by[tv.LodashCVE] != scan.SuppressedByVEX {
+			t.Errorf("set aside: %v", by)
+		}
+		if !slices.Equal(r.Verdict.Failing, []string{tv.OpenSSLFixed}) {
+			t.Errorf("failing = %v, want only %s (its rule expired)", r.Verdict.Failing, tv.OpenSSLFixed)
+		}
+		if len(r.Notices) != 1 || r.Notices[0].Kind != scan.NoticeExpiredRule {
+			t.Errorf("notices = %+v, want the expired rule", r.Notices)
+		}
+	})
+	t.Run("trivy required and missing", func(t *testing.T) {
+		_, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--tool", "trivy", "--trivy-path", filepath.Join(t.TempDir(), "trivy"), fixtureRef)
+		if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "trivy") {
+			t.Fatalf("scan --tool trivy = %v, want exit 3", err)
+		}
+	})
+	t.Run("trivy optional and missing", func(t *testing.T) {
+		stdout, stderr, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--tool", "all", "--soft-fail", "--trivy-path", filepath.Join(t.TempDir(), "trivy"), fixtureRef)
+		if err != nil {
+			t.Fatalf("scan --tool all = %v, want success without trivy", err)
+		}
+		if !strings.Contains(stdout, "optional scanner trivy could not run") || !strings.Contains(stderr, "optional scanner could not run") {
+			t.Errorf("no warning about trivy:\nstdout %s\nstderr %s", stdout, stderr)
+		}
+	})
+}
+
+func TestScanStaleDatabase(t *testing.T) {
+	env := map[string]string{options.EnvCacheDir: t.TempDir()}
+	old := tv.DBBuiltAt(t, time.Now().Add(-6*24*time.Hour), tv.FixtureAdvisories()...)
+	if _, _, err := run(t, env, "scan", "db", "import", old); err != nil {
+		t.Fatalf("importing the test database: %v", err)
+	}
+	_, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--db-no-update", fixtureRef)
+	if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "maximum age") {
+		t.Fatalf("scan with a 6-day-old database = %v, want exit 3", err)
+	}
+	if _, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--db-no-update", "--db-max-age", "168h", "--soft-fail", fixtureRef); err != nil {
+		t.Fatalf("scan with --db-max-age 168h = %v, want the 6-day-old database used", err)
+	}
+	stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--db-no-update",
+		"--insecure-allow-stale-db", "--soft-fail", "-o", "json", fixtureRef)
+	if err != nil {
+		t.Fatalf("scan --insecure-allow-stale-db = %v", err)
+	}
+	r := scanJSON(t, stdout)
+	if !r.Scanners[0].DB.Stale || len(r.Notices) != 1 || r.Notices[0].Kind != scan.NoticeStaleDB {
+		t.Errorf("scanners %+v, notices %+v; want the stale database said", r.Scanners, r.Notices)
+	}
+}
+
+func TestScanUsage(t *testing.T) {
+	env := scanEnv(t)
+	garbage := filepath.Join(t.TempDir(), "sbom.json")
+	if err := os.WriteFile(garbage, []byte(`{"not":"an sbom"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"fail-on", []string{"--fail-on", "severe"}},
+		{"warn-on", []string{"--warn-on", "HIGHEST"}},
+		{"warn above fail", []string{"--fail-on", "medium", "--warn-on", "high"}},
+		{"output", []string{"-o", "sarif"}},
+		{"tool", []string{"--tool", "snyk"}},
+		{"missing sbom", []string{"--sbom", filepath.Join(t.TempDir(), "none.json")}},
+		{"malformed sbom", []string{"--sbom", garbage}},
+		{"missing vex", []string{"--sbom", fixtureSBOM, "--vex", filepath.Join(t.TempDir(), "none.json")}},
+		{"ignore rule without reason", []string{"--sbom", fixtureSBOM, "--ignore-file", writeFile(t, "ignore:\n  - id: CVE-1\n")}},
+		{"ignore file with unknown field", []string{"--sbom", fixtureSBOM, "--ignore-file", writeFile(t, "ignore:\n  - id: CVE-1\n    reason: r\n    until: 2026-01-01\n")}},
+		{"db max age", []string{"--db-max-age", "-1h"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := run(t, env, append(append([]string{"image", "scan"}, tc.args...), fixtureRef)...)
+			if outcome.Code(err) != outcome.ExitInvalid {
+				t.Errorf("scan %v = %v (exit %d), want exit 2", tc.args, err, outcome.Code(err))
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestScanFromRegistry scans the fixture image pushed to a registry: the
+// SBOM is generated from the image, pulled once.
+func TestScanFromRegistry(t *testing.T) {
+	env := scanEnv(t)
+	reg := testutil.NewRegistry(t)
+	c := registry.New()
+	ref, err := c.ParseReference(reg.Ref("shop/orders-api:1.4.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, testutil.FixtureImage(t, fixture.Options{}), c.RemoteOptions(context.Background())...); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := run(t, env, "image", "scan", "--allow-insecure-registry", "-o", "json", "--soft-fail", ref.String())
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	r := scanJSON(t, stdout)
+	if want := reg.Ref("shop/orders-api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d"); r.Image != want {
+		t.Errorf("image = %s, want %s", r.Image, want)
+	}
+	if r.Counts.Total != 11 {
+		t.Errorf("%d findings, want the 11 of the test advisories", r.Counts.Total)
+	}
+}
+
+func TestScanReports(t *testing.T) {
+	env := scanEnv(t)
+	dir := t.TempDir()
+	sarifPath := filepath.Join(dir, "scan.sarif")
+	summaryPath := filepath.Join(dir, "summary.md")
+	stepSummary := filepath.Join(dir, "step-summary.md")
+	env["GITHUB_STEP_SUMMARY"] = stepSummary
+	_, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--sarif", sarifPath, "--summary", summaryPath, fixtureRef)
+	// The policy fails, and the reports are written all the same.
+	if outcome.Code(err) != outcome.ExitCheckFailed {
+		t.Fatalf("scan = %v (exit %d), want the policy violation, exit 1", err, outcome.Code(err))
+	}
+	sarif, err := os.ReadFile(sarifPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"version": "2.1.0"`, tv.OpenSSLFixed, "var/lib/dpkg/status"} {
+		if !strings.Contains(string(sarif), want) {
+			t.Errorf("SARIF lacks %q", want)
+		}
+	}
+	summary, err := os.ReadFile(summaryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(summary), "FAIL") || !strings.Contains(string(summary), tv.OpenSSLFixed) {
+		t.Errorf("summary lacks the verdict or the finding:\n%s", summary)
+	}
+	// --summary names the file: $GITHUB_STEP_SUMMARY is only the default.
+	if _, err := os.Stat(stepSummary); err == nil {
+		t.Error("the step summary was written although --summary named a file")
+	}
+}

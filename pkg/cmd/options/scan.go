@@ -1,0 +1,208 @@
+package options
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/pflag"
+
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/scan"
+)
+
+// ScanDB is the flag group of the vulnerability database, shared by `sc
+// image scan` and `sc scan db`. It keeps the flags as given: pkg/cmd turns
+// them into pkg/security/scan/vulndb options (this package does not import
+// vulndb, which links grype).
+type ScanDB struct {
+	// Cache locates the database: <cache-dir>/vulndb.
+	Cache Cache
+	// ListingURL is --db-listing-url. Default: grype's public listing.
+	ListingURL string
+	// MaxAge is --db-max-age. Default: 120h (grype's 5 days).
+	MaxAge time.Duration
+	// NoUpdate is --db-no-update: never download a database during a scan.
+	// Default: false.
+	NoUpdate bool
+	// InsecureAllowStale is --insecure-allow-stale-db. Default: false.
+	InsecureAllowStale bool
+	// CACert is --db-ca-cert. Default: the system's authorities.
+	CACert string
+}
+
+// DefaultDBListingURL is grype's public database listing, the default of
+// --db-listing-url (vulndb.DefaultListingURL).
+const DefaultDBListingURL = "https://grype.anchore.io/databases"
+
+// DefaultDBMaxAge is the default of --db-max-age (vulndb.DefaultMaxAge).
+const DefaultDBMaxAge = 120 * time.Hour
+
+// AddFlags binds the group's flags, --cache-dir included.
+func (d *ScanDB) AddFlags(fs *pflag.FlagSet) {
+	d.Cache.AddFlags(fs)
+	fs.StringVar(&d.ListingURL, "db-listing-url", DefaultDBListingURL,
+		"where vulnerability database updates are listed (grype's listing format)")
+	fs.DurationVar(&d.MaxAge, "db-max-age", DefaultDBMaxAge,
+		"oldest vulnerability database to scan with; an older one is updated first, or refused")
+	fs.BoolVar(&d.NoUpdate, "db-no-update", false,
+		"never download a vulnerability database during a scan (use `sc scan db update|import`)")
+	fs.BoolVar(&d.InsecureAllowStale, "insecure-allow-stale-db", false,
+		"scan with a database older than --db-max-age when no newer one can be had (results miss recent vulnerabilities)")
+	fs.StringVar(&d.CACert, "db-ca-cert", "", "PEM file of extra certificate authorities for database downloads")
+}
+
+// Dir returns the database directory, <cache-dir>/vulndb.
+func (d *ScanDB) Dir(root *Root) (string, error) {
+	dir, err := d.Cache.ResolveDir(root)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "vulndb"), nil
+}
+
+// TrivyCacheDir returns Trivy's persistent cache, <cache-dir>/trivy.
+func (d *ScanDB) TrivyCacheDir(root *Root) (string, error) {
+	dir, err := d.Cache.ResolveDir(root)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "trivy"), nil
+}
+
+// Validate checks the flags.
+func (d *ScanDB) Validate() error {
+	if d.MaxAge <= 0 {
+		return outcome.Invalidf("--db-max-age %s: must be positive", d.MaxAge)
+	}
+	if d.ListingURL == "" {
+		return outcome.Invalidf("--db-listing-url is empty")
+	}
+	return nil
+}
+
+// Scan is the flag group of `sc image scan`: the scanners, the SBOM to scan,
+// the policy and the output.
+type Scan struct {
+	// Tool is --tool: grype, trivy or all. Default: grype.
+	Tool string
+	// TrivyPath is --trivy-path. Default: trivy from PATH.
+	TrivyPath string
+	// SBOM is --sbom: an SBOM file to scan instead of generating one.
+	SBOM string
+	// FailOn is --fail-on. Default: high.
+	FailOn string
+	// WarnOn is --warn-on. Default: medium.
+	WarnOn string
+	// OnlyFixed is --only-fixed.
+	OnlyFixed bool
+	// SoftFail is --soft-fail.
+	SoftFail bool
+	// IgnoreFile is --ignore-file.
+	IgnoreFile string
+	// VEX is --vex, repeatable.
+	VEX []string
+	// Output is --output: table or json. Default: table.
+	Output string
+}
+
+// AddFlags binds the group's flags.
+func (s *Scan) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&s.Tool, "tool", "grype",
+		"scanner: grype (in-process), trivy (the trivy executable, required), or all (grype, plus trivy when it is installed)")
+	fs.StringVar(&s.TrivyPath, "trivy-path", "trivy", "trivy executable (a path, or a name looked up on PATH)")
+	fs.StringVar(&s.SBOM, "sbom", "", "scan this SBOM file (CycloneDX, SPDX or syft JSON) instead of generating one from the image")
+	fs.StringVar(&s.FailOn, "fail-on", "high",
+		"fail (exit 1) on a finding at or above this severity: critical, high, medium, low, negligible, unknown, or none")
+	fs.StringVar(&s.WarnOn, "warn-on", "medium", "warn on a finding at or above this severity (and below --fail-on), or none")
+	fs.BoolVar(&s.OnlyFixed, "only-fixed", false, "count only findings that have a fix")
+	fs.BoolVar(&s.SoftFail, "soft-fail", false, "report policy violations without failing")
+	fs.StringVar(&s.IgnoreFile, "ignore-file", "",
+		"YAML file of accepted findings: ignore: [{id, package (glob), reason, expires (YYYY-MM-DD)}]")
+	fs.StringArrayVar(&s.VEX, "vex", nil, "OpenVEX document whose not_affected and fixed statements suppress findings (repeatable)")
+	fs.StringVarP(&s.Output, "output", "o", "table", "output format: table or json")
+}
+
+// severityFlag reads a threshold flag: a severity, or "none" / "" for no
+// threshold.
+func severityFlag(flag, v string) (scan.Severity, error) {
+	if v == "" || v == "none" {
+		return "", nil
+	}
+	s, err := scan.ParseSeverity(v)
+	if err != nil {
+		return "", outcome.Invalidf("--%s: %w", flag, err)
+	}
+	return s, nil
+}
+
+// ignoreFile is the document of --ignore-file.
+type ignoreFile struct {
+	Ignore []struct {
+		ID      string `yaml:"id"`
+		Package string `yaml:"package"`
+		Reason  string `yaml:"reason"`
+		Expires string `yaml:"expires"`
+	} `yaml:"ignore"`
+}
+
+// Policy builds the scan policy from the flags, reading --ignore-file and
+// every --vex document, and validates it. Errors are usage errors (exit 2).
+func (s *Scan) Policy() (scan.Policy, error) {
+	var p scan.Policy
+	var err error
+	if p.FailOn, err = severityFlag("fail-on", s.FailOn); err != nil {
+		return p, err
+	}
+	if p.WarnOn, err = severityFlag("warn-on", s.WarnOn); err != nil {
+		return p, err
+	}
+	p.OnlyFixed = s.OnlyFixed
+	p.SoftFail = s.SoftFail
+	if s.IgnoreFile != "" {
+		data, err := os.ReadFile(s.IgnoreFile)
+		if err != nil {
+			return p, outcome.Invalidf("--ignore-file: %w", err)
+		}
+		var f ignoreFile
+		if err := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField()).Decode(&f); err != nil {
+			return p, outcome.Invalidf("--ignore-file %s: %w", s.IgnoreFile, err)
+		}
+		for _, r := range f.Ignore {
+			p.Ignore = append(p.Ignore, scan.IgnoreRule{ID: r.ID, Package: r.Package, Reason: r.Reason, Expires: r.Expires})
+		}
+	}
+	for _, file := range s.VEX {
+		v, err := scan.LoadVEX(file)
+		if err != nil {
+			return p, fmt.Errorf("--vex: %w", err)
+		}
+		p.VEX = append(p.VEX, v)
+	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// Validate checks the flags that need no file.
+func (s *Scan) Validate() error {
+	switch s.Tool {
+	case "grype", "trivy", "all":
+	default:
+		return outcome.Invalidf("--tool %q: want grype, trivy or all", s.Tool)
+	}
+	switch s.Output {
+	case "table", "json":
+	default:
+		return outcome.Invalidf("--output %q: want table or json", s.Output)
+	}
+	if _, err := severityFlag("fail-on", s.FailOn); err != nil {
+		return err
+	}
+	_, err := severityFlag("warn-on", s.WarnOn)
+	return err
+}

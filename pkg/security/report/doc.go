@@ -1,0 +1,52 @@
+// Package report renders scan results for the systems around a pipeline:
+// GitHub code scanning (SARIF 2.1.0), a GitHub job summary and pull-request
+// comment (markdown), and a JSON document of several images. Its sibling
+// package defectdojo uploads the SARIF to DefectDojo.
+//
+// Every renderer takes the results of one or many images (one for `sc image
+// scan`, many for a release) and writes them in a stable order, so that
+// output can be kept as golden files and compared between runs.
+//
+// # SARIF
+//
+// WriteSARIF writes one run per image, built with go-sarif. Each run's tool
+// driver is "sc"; the scanners that contributed (grype, Trivy) are the
+// tool's extensions, because sc merges their findings into one list and a
+// vulnerability found by both is one result, not two alerts. GitHub merges
+// uploads by tool name and category: each run carries its own category in
+// runAutomationDetails.id ("sc/<repository>/"), so that the images of a
+// release stay separate analyses that close their own fixed alerts. Do not
+// pass a category to the upload action for a file of several images: it
+// would give every run the same category, which GitHub rejects.
+//
+// Rules are vulnerabilities (the rule ID is the CVE, or the scanner's ID),
+// with the CVSS-like "security-severity" and the tags GitHub sorts by. The
+// security-severity agrees with sc's severity: the highest CVSS base score
+// in that severity's band, else the band's middle. GitHub and DefectDojo
+// read it from the rule, so a vulnerability that sc rates high in one
+// package and critical in another shows as critical for both; each
+// result's level is its own (error at high and above, warning at medium,
+// note below).
+// Results are one per vulnerable package, at the package's files in the
+// image (var/lib/dpkg/status, app/package-lock.json, …) or at the image's
+// repository when the scanner gave none, with partial fingerprints that stay
+// the same across builds of the image. Findings the policy set aside are
+// not results (GitHub and DefectDojo would open them as alerts); the run's
+// properties list them with the reason. GitHub's limits are kept: at most
+// 20 runs (ErrTooManyImages beyond), 100 locations a result.
+//
+// # Markdown
+//
+// WriteSummary writes the report for $GITHUB_STEP_SUMMARY: per image, the
+// verdict as a plain word (PASS, WARN, FAIL), counts by severity, the most
+// severe findings, what was set aside and why, and the notices. WritePRComment
+// writes a compact variant that starts with PRCommentMarker, so that a bot can
+// find and update its own comment.
+//
+// # What it does not do
+//
+// It does not scan, apply policy or decide verdicts (package scan does), and
+// it does not talk to GitHub: uploading SARIF and posting comments are the
+// pipeline's job. The JSON of a single image is scan.WriteJSON's; WriteJSON
+// here only wraps several.
+package report

@@ -1,0 +1,35 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/sc-project/sc/pkg/security/scan"
+)
+
+// Document is the JSON of several images' results (a release): the worst
+// verdict and every result, each in scan.Result's JSON. The JSON of one
+// image is scan.WriteJSON's.
+type Document struct {
+	// SchemaVersion is scan.SchemaVersion: the document changes with the
+	// results it holds.
+	SchemaVersion string `json:"schemaVersion"`
+	// Verdict is the most severe verdict of Results (see Worst).
+	Verdict scan.VerdictStatus `json:"verdict"`
+	// Results are the images' results, in the order given.
+	Results []*scan.Result `json:"results"`
+}
+
+// WriteJSON writes results as an indented Document, without HTML escaping
+// (package URLs read as they are).
+//
+// Errors: ErrNoResults; the writer's error.
+func WriteJSON(w io.Writer, results []*scan.Result) error {
+	if err := check(results); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(Document{SchemaVersion: scan.SchemaVersion, Verdict: Worst(results), Results: results})
+}

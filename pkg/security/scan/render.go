@@ -1,0 +1,113 @@
+package scan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteJSON writes r as indented JSON (the schema in the package comment),
+// without HTML escaping, so that package URLs read as they are.
+func WriteJSON(w io.Writer, r *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes r for a terminal: the scanners, a table of the counted
+// findings (most severe first), the findings set aside and why, the
+// notices, the counts and the verdict.
+func WriteTable(w io.Writer, r *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Image:    %s\n", r.Image)
+	for i, s := range r.Scanners {
+		label := "Scanners:"
+		if i > 0 {
+			label = "         "
+		}
+		fmt.Fprintf(&b, "%s %s %s", label, s.Name, s.Version)
+		if s.DB != nil {
+			fmt.Fprintf(&b, " (database built %s, schema %s", s.DB.Built.Format(time.RFC3339), s.DB.Schema)
+			if s.DB.Stale {
+				b.WriteString(", STALE")
+			}
+			b.WriteString(")")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+
+	if len(r.Matches) == 0 {
+		b.WriteString("No vulnerabilities found.\n")
+	} else {
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSEVERITY\tPACKAGE\tVERSION\tFIXED IN\tTYPE\tFOUND BY")
+		for _, m := range r.Matches {
+			fixed := strings.Join(m.Fix.Versions, ", ")
+			if fixed == "" {
+				fixed = "(" + string(m.Fix.State) + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Severity, m.Package.Name, m.Package.Version,
+				fixed, m.Package.Type, strings.Join(m.FoundBy, ","))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(r.Ignored) > 0 {
+		fmt.Fprintf(&b, "\nSet aside (%d):\n", len(r.Ignored))
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSEVERITY\tPACKAGE\tVERSION\tBY\tREASON")
+		for _, m := range r.Ignored {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Severity, m.Package.Name, m.Package.Version,
+				m.SuppressedBy.Kind, m.SuppressedBy.Reason)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(r.Notices) > 0 {
+		b.WriteString("\nNotices:\n")
+		for _, n := range r.Notices {
+			fmt.Fprintf(&b, "  - %s\n", n.Message)
+		}
+	}
+
+	c := r.Counts
+	fmt.Fprintf(&b, "\n%d vulnerabilities: %d critical, %d high, %d medium, %d low, %d negligible, %d unknown (%d set aside)\n",
+		c.Total, c.Critical, c.High, c.Medium, c.Low, c.Negligible, c.Unknown, c.Ignored)
+	b.WriteString(verdictLine(&r.Verdict))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func verdictLine(v *Verdict) string {
+	thresholds := fmt.Sprintf("fail on %s, warn on %s", orNone(v.FailOn), orNone(v.WarnOn))
+	if v.OnlyFixed {
+		thresholds += ", only fixed"
+	}
+	switch v.Status {
+	case Fail:
+		s := fmt.Sprintf("Verdict: FAIL (%s): %s", thresholds, strings.Join(v.Failing, ", "))
+		if v.SoftFail {
+			s += " — soft fail: not failing the scan"
+		}
+		return s + "\n"
+	case Warn:
+		return fmt.Sprintf("Verdict: WARN (%s): %s\n", thresholds, strings.Join(v.Warning, ", "))
+	}
+	return fmt.Sprintf("Verdict: PASS (%s)\n", thresholds)
+}
+
+func orNone(s Severity) string {
+	if s == "" {
+		return "none"
+	}
+	return string(s)
+}

@@ -1,0 +1,286 @@
+package scan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/scan"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// golden compares got, as indented JSON, with testdata/name, or rewrites
+// the file with -update.
+func golden(t *testing.T, name string, got any) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(got); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(data)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestParseTrivyReport(t *testing.T) {
+	ms, err := scan.ParseTrivyReport(readTestdata(t, "trivy-fixture.json"))
+	if err != nil {
+		t.Fatalf("ParseTrivyReport: %v", err)
+	}
+	golden(t, "trivy-fixture.golden.json", ms)
+
+	// the fields a merge and a policy rely on, spelled out
+	byID := map[string]scan.Match{}
+	for _, m := range ms {
+		byID[m.ID+"/"+m.Package.Name] = m
+	}
+	ssl := byID["CVE-2099-0001/libssl3"]
+	if ssl.Severity != scan.Critical || !slices.Equal(ssl.Aliases, []string{"DSA-2099-1"}) ||
+		ssl.Fix.State != scan.FixStateFixed || !slices.Equal(ssl.Fix.Versions, []string{"3.0.11-1~deb12u3"}) ||
+		ssl.Package.Type != "deb" || ssl.Package.Version != "3.0.11-1~deb12u2" {
+		t.Errorf("libssl3 = %+v", ssl)
+	}
+	if z := byID["CVE-2099-0003/zlib1g"]; z.Fix.State != scan.FixStateNotFixed || len(z.Fix.Versions) != 0 || z.Package.Version != "1:1.2.13.dfsg-1" {
+		t.Errorf("zlib1g = %+v", z)
+	}
+	if s := byID["CVE-2099-3001/semver"]; !slices.Equal(s.Fix.Versions, []string{"7.5.2", "6.3.1", "5.7.2"}) {
+		t.Errorf("semver fixed versions = %v", s.Fix.Versions)
+	}
+	if x := byID["CVE-2099-2001/golang.org/x/text"]; x.Package.Type != "go-module" || len(x.CVSS) != 1 || x.CVSS[0].Version != "4.0" {
+		t.Errorf("x/text = %+v", x)
+	}
+}
+
+func TestParseTrivyReportMalformed(t *testing.T) {
+	for _, tc := range []struct{ name, doc string }{
+		{"empty", ""},
+		{"not json", "CVE-2099-0001 libssl3"},
+		{"array (schema 1)", `[{"Target":"x","Vulnerabilities":[]}]`},
+		{"schema 3", `{"SchemaVersion":3,"Results":[]}`},
+		{"no schema", `{"Results":[]}`},
+		{"no id", `{"SchemaVersion":2,"Results":[{"Target":"t","Vulnerabilities":[{"PkgName":"x"}]}]}`},
+		{"no package", `{"SchemaVersion":2,"Results":[{"Target":"t","Vulnerabilities":[{"VulnerabilityID":"CVE-1"}]}]}`},
+		{"wrong type", `{"SchemaVersion":2,"Results":[{"Vulnerabilities":"none"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := scan.ParseTrivyReport([]byte(tc.doc))
+			if !errors.Is(err, scan.ErrScannerFailed) || outcome.Code(err) != outcome.ExitOperational {
+				t.Errorf("ParseTrivyReport = %v, want ErrScannerFailed (exit 3)", err)
+			}
+		})
+	}
+	ms, err := scan.ParseTrivyReport([]byte(`{"SchemaVersion":2}`))
+	if err != nil || len(ms) != 0 || ms == nil {
+		t.Errorf("a report without results = %v, %v; want an empty list", ms, err)
+	}
+}
+
+func FuzzParseTrivyReport(f *testing.F) {
+	f.Add(readTestdata(f, "trivy-fixture.json"))
+	f.Add([]byte(`{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"a","FixedVersion":",,","CVSS":{"x":{"V3Vector":"CVSS:"}}}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ms, err := scan.ParseTrivyReport(data)
+		if err != nil {
+			if !errors.Is(err, scan.ErrScannerFailed) {
+				t.Fatalf("error %v is not ErrScannerFailed", err)
+			}
+			return
+		}
+		for _, m := range ms {
+			if m.ID == "" || m.Package.Name == "" || m.Severity.Rank() < 0 {
+				t.Fatalf("match without ID, package or a known severity: %+v", m)
+			}
+		}
+	})
+}
+
+// cdx is an SBOM that is already a CycloneDX document.
+type cdx []byte
+
+func (c cdx) CycloneDX() ([]byte, error) { return c, nil }
+
+const image = "registry.example/shop/orders-api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d"
+
+func TestTrivyMissing(t *testing.T) {
+	tr := scan.NewTrivy(t.TempDir(), scan.WithTrivyPath(filepath.Join(t.TempDir(), "no-trivy-here")))
+	_, err := tr.Scan(context.Background(), image, cdx(`{}`))
+	if !errors.Is(err, scan.ErrScannerNotFound) || outcome.Code(err) != outcome.ExitOperational {
+		t.Fatalf("Scan without trivy = %v, want ErrScannerNotFound, exit 3", err)
+	}
+}
+
+// fakeTrivy writes an executable that answers as trivy's command line does
+// — `version --format json`, `image --download-db-only`, `sbom --output` —
+// with the given version, recording each call's arguments in calls.log.
+// trivy cannot be installed here; the tests that need the real one are
+// TestRealTrivy.
+func fakeTrivy(t *testing.T, version, report string) (exe, cacheDir, calls string) {
+	t.Helper()
+	dir := t.TempDir()
+	cacheDir = filepath.Join(dir, "cache")
+	calls = filepath.Join(dir, "calls.log")
+	exe = filepath.Join(dir, "trivy")
+	script := fmt.Sprintf(`#!/bin/sh
+echo "$*" >> %[1]q
+cmd=$1
+out=""; cache=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --output) out=$2; shift;;
+    --cache-dir) cache=$2; shift;;
+  esac
+  shift
+done
+case "$cmd" in
+  version)
+    if [ -f "$cache/db/trivy.db" ]; then
+      echo '{"Version":"%[2]s","VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-11-20T06:00:00Z","NextUpdate":"2026-11-20T12:00:00Z","DownloadedAt":"2026-11-20T07:00:00Z"}}'
+    else
+      echo '{"Version":"%[2]s"}'
+    fi;;
+  image)
+    mkdir -p "$cache/db" && : > "$cache/db/trivy.db";;
+  sbom)
+    [ -f "$cache/db/trivy.db" ] || { echo "no database" >&2; exit 1; }
+    cp %[3]q "$out";;
+  *) echo "unknown command $cmd" >&2; exit 2;;
+esac
+`, calls, version, report)
+	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe, cacheDir, calls
+}
+
+func readCalls(t *testing.T, calls string) []string {
+	t.Helper()
+	data, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+func TestTrivyScan(t *testing.T) {
+	report, err := filepath.Abs(filepath.Join("testdata", "trivy-fixture.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, cacheDir, calls := fakeTrivy(t, "0.74.0", report)
+	before := func() time.Time { return time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC) }
+	tr := scan.NewTrivy(cacheDir, scan.WithTrivyPath(exe), scan.WithTrivyClock(before))
+	ctx := context.Background()
+
+	r, err := tr.Scan(ctx, image, cdx(`{"bomFormat":"CycloneDX"}`))
+	if err != nil {
+		t.Fatalf("first Scan: %v", err)
+	}
+	if r.Scanner.Name != "trivy" || r.Scanner.Version != "0.74.0" || r.Scanner.DB == nil || r.Scanner.DB.Schema != "2" ||
+		!r.Scanner.DB.Built.Equal(time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)) || len(r.Matches) != 5 {
+		t.Errorf("report = %+v, want trivy 0.74.0 with DB 2 built 2026-11-20T06:00Z and 5 matches", r)
+	}
+	if _, err := tr.Scan(ctx, image, cdx(`{"bomFormat":"CycloneDX"}`)); err != nil {
+		t.Fatalf("second Scan: %v", err)
+	}
+	got := readCalls(t, calls)
+	var downloads, sboms int
+	for _, c := range got {
+		if strings.HasPrefix(c, "image --download-db-only --cache-dir "+cacheDir) {
+			downloads++
+		}
+		if strings.HasPrefix(c, "sbom ") {
+			sboms++
+			for _, want := range []string{"--format json", "--cache-dir " + cacheDir, "--skip-db-update", "--scanners vuln"} {
+				if !strings.Contains(c, want) {
+					t.Errorf("trivy %q lacks %q", c, want)
+				}
+			}
+		}
+	}
+	if downloads != 1 || sboms != 2 {
+		t.Errorf("calls %q: want one database download for two scans", got)
+	}
+
+	// past NextUpdate the database is refreshed, once
+	after := func() time.Time { return time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC) }
+	tr = scan.NewTrivy(cacheDir, scan.WithTrivyPath(exe), scan.WithTrivyClock(after))
+	if _, err := tr.Scan(ctx, image, cdx(`{}`)); err != nil {
+		t.Fatalf("Scan past NextUpdate: %v", err)
+	}
+	n := 0
+	for _, c := range readCalls(t, calls) {
+		if strings.HasPrefix(c, "image --download-db-only") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("database downloads = %d, want 2 (one more past NextUpdate)", n)
+	}
+}
+
+func TestTrivyTooOld(t *testing.T) {
+	exe, cacheDir, _ := fakeTrivy(t, "0.73.9", "/dev/null")
+	_, err := scan.NewTrivy(cacheDir, scan.WithTrivyPath(exe)).Scan(context.Background(), image, cdx(`{}`))
+	if !errors.Is(err, scan.ErrScannerVersion) || outcome.Code(err) != outcome.ExitOperational {
+		t.Fatalf("Scan with trivy 0.73.9 = %v, want ErrScannerVersion, exit 3", err)
+	}
+}
+
+// TestRealTrivy runs the trivy on PATH, when there is one (it cannot be
+// installed on sc's build machines, so this is skipped there). It needs
+// trivy's database in $SC_TEST_TRIVY_CACHE, or network access to fetch it.
+func TestRealTrivy(t *testing.T) {
+	if _, err := exec.LookPath("trivy"); err != nil {
+		t.Skip("no trivy on PATH")
+	}
+	cache := os.Getenv("SC_TEST_TRIVY_CACHE")
+	if cache == "" {
+		cache = t.TempDir()
+	}
+	doc := readTestdata(t, "fixture.cdx.json")
+	r, err := scan.NewTrivy(cache).Scan(context.Background(), image, cdx(doc))
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if r.Scanner.Name != "trivy" || r.Scanner.DB == nil {
+		t.Errorf("report = %+v", r.Scanner)
+	}
+	t.Logf("trivy %s found %d vulnerabilities in the fixture image", r.Scanner.Version, len(r.Matches))
+}

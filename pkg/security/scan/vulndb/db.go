@@ -1,0 +1,237 @@
+package vulndb
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/anchore/grype/grype"
+	v6 "github.com/anchore/grype/grype/db/v6"
+	"github.com/anchore/grype/grype/distro"
+	"github.com/anchore/grype/grype/match"
+	"github.com/anchore/grype/grype/matcher"
+	"github.com/anchore/grype/grype/matcher/dotnet"
+	"github.com/anchore/grype/grype/matcher/dpkg"
+	"github.com/anchore/grype/grype/matcher/golang"
+	"github.com/anchore/grype/grype/matcher/hex"
+	"github.com/anchore/grype/grype/matcher/java"
+	"github.com/anchore/grype/grype/matcher/javascript"
+	"github.com/anchore/grype/grype/matcher/python"
+	"github.com/anchore/grype/grype/matcher/rpm"
+	"github.com/anchore/grype/grype/matcher/ruby"
+	"github.com/anchore/grype/grype/matcher/rust"
+	"github.com/anchore/grype/grype/matcher/stock"
+	"github.com/anchore/grype/grype/pkg"
+	"github.com/anchore/grype/grype/version"
+	"github.com/anchore/grype/grype/vulnerability"
+
+	"github.com/sc-project/sc/pkg/security/scan"
+)
+
+// DB is the vulnerability database, opened once and shared: it is grype's
+// matcher (a scan.Scanner named "grype") over that database. It is safe for
+// concurrent use by many scans: each Scan builds its own grype
+// VulnerabilityMatcher and matchers over the one read-only database, which
+// grype opens immutable and read-only (SQLite with a connection pool).
+type DB struct {
+	provider vulnerability.Provider
+	info     scan.ScannerInfo
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+var _ scan.Scanner = (*DB)(nil)
+
+func newDB(rdr v6.Reader, st *Status) *DB {
+	return &DB{
+		provider: v6.NewVulnerabilityProvider(rdr),
+		info: scan.ScannerInfo{
+			Name:    "grype",
+			Version: GrypeVersion(),
+			DB: &scan.DBInfo{
+				Built:  st.Built,
+				Schema: st.Schema,
+				Source: st.Source,
+				Stale:  st.Stale,
+			},
+		},
+	}
+}
+
+// GrypeVersion is the version of the grype module linked into this binary
+// ("v0.121.2"), or "unknown" when the binary carries no module information.
+func GrypeVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/anchore/grype" {
+				if d.Replace != nil {
+					return d.Replace.Version
+				}
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+// Name returns "grype".
+func (d *DB) Name() string { return "grype" }
+
+// Info describes grype and the database.
+func (d *DB) Info() scan.ScannerInfo {
+	i := d.info
+	db := *i.DB
+	i.DB = &db
+	return i
+}
+
+// Close closes the database. Scans must have finished.
+func (d *DB) Close() error {
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.provider.Close()
+}
+
+// matcherConfig is grype's default matcher configuration (the defaults of
+// grype's command line): CPEs only for the stock matcher, no external
+// Maven searches, a missing dpkg epoch taken as 0, rpm's decided per
+// distribution.
+func matcherConfig() matcher.Config {
+	return matcher.Config{
+		Java:       java.MatcherConfig{UseCPEs: false},
+		Ruby:       ruby.MatcherConfig{UseCPEs: false},
+		Python:     python.MatcherConfig{UseCPEs: false},
+		Dotnet:     dotnet.MatcherConfig{UseCPEs: false},
+		Javascript: javascript.MatcherConfig{UseCPEs: false},
+		Golang:     golang.MatcherConfig{UseCPEs: false},
+		Rust:       rust.MatcherConfig{UseCPEs: false},
+		Hex:        hex.MatcherConfig{UseCPEs: false},
+		Stock:      stock.MatcherConfig{UseCPEs: true},
+		Dpkg:       dpkg.MatcherConfig{MissingEpochStrategy: version.MissingEpochStrategyZero},
+		Rpm:        rpm.MatcherConfig{MissingEpochStrategy: version.MissingEpochStrategyAuto},
+	}
+}
+
+// providerConfig is how grype turns an SBOM into its packages: as grype's
+// command line does by default.
+func providerConfig() pkg.ProviderConfig {
+	return pkg.ProviderConfig{
+		SynthesisConfig: pkg.SynthesisConfig{
+			Distro: pkg.DistroConfig{FixChannels: distro.DefaultFixChannels()},
+		},
+	}
+}
+
+// Scan matches the packages of s, the SBOM of image, against the database.
+// s is best a *SBOM (NewSBOM, DecodeSBOM), read as it is; any other
+// scan.SBOM is read from its CycloneDX form.
+func (d *DB) Scan(ctx context.Context, image string, s scan.SBOM) (*scan.Report, error) {
+	pkgs, pctx, err := packages(s)
+	if err != nil {
+		return nil, fmt.Errorf("reading the packages of %s: %w", image, err)
+	}
+	vm := grype.VulnerabilityMatcher{
+		VulnerabilityProvider: d.provider,
+		Matchers:              matcher.NewDefaultMatchers(matcherConfig()),
+	}
+	remaining, _, err := vm.FindMatchesContext(ctx, pkgs, pctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: matching %s: %w", scan.ErrScannerFailed, image, err)
+	}
+	r := &scan.Report{Scanner: d.Info(), Matches: []scan.Match{}}
+	for _, m := range remaining.Sorted() {
+		r.Matches = append(r.Matches, d.convert(m))
+	}
+	if r.Scanner.DB.Stale {
+		r.Notices = append(r.Notices, scan.Notice{
+			Kind:    scan.NoticeStaleDB,
+			Scanner: d.Name(),
+			Message: fmt.Sprintf("grype's vulnerability database was built %s, longer ago than its maximum age, and was used because stale databases were allowed: vulnerabilities published since are missing",
+				r.Scanner.DB.Built.Format("2006-01-02T15:04:05Z")),
+		})
+	}
+	return r, nil
+}
+
+// convert turns a grype match into sc's.
+func (d *DB) convert(m match.Match) scan.Match {
+	md := m.Vulnerability.Metadata
+	if md == nil {
+		md, _ = d.provider.VulnerabilityMetadata(m.Vulnerability.Reference) //nolint:staticcheck // grype's presenter does the same
+	}
+	out := scan.Match{
+		ID:      m.Vulnerability.ID,
+		FoundBy: []string{d.Name()},
+		Package: scan.Package{
+			Name:    m.Package.Name,
+			Version: m.Package.Version,
+			Type:    string(m.Package.Type),
+			PURL:    m.Package.PURL,
+		},
+		Fix:      scan.Fix{State: fixState(m.Vulnerability.Fix.State), Versions: slices.Clone(m.Vulnerability.Fix.Versions)},
+		Severity: scan.Unknown,
+	}
+	for _, l := range m.Package.Locations.ToSlice() {
+		if !slices.Contains(out.Package.Locations, l.RealPath) {
+			out.Package.Locations = append(out.Package.Locations, l.RealPath)
+		}
+	}
+	if md != nil {
+		out.Severity = severity(md.Severity)
+		out.Description = md.Description
+		out.DataSource = md.DataSource
+		out.URLs = slices.Clone(md.URLs)
+		for _, c := range md.Cvss {
+			out.CVSS = append(out.CVSS, scan.CVSS{Source: c.Source, Version: c.Version, Vector: c.Vector, BaseScore: c.Metrics.BaseScore})
+		}
+	}
+	for _, r := range m.Vulnerability.RelatedVulnerabilities {
+		if strings.EqualFold(r.ID, out.ID) {
+			continue
+		}
+		if !slices.Contains(out.Aliases, r.ID) {
+			out.Aliases = append(out.Aliases, r.ID)
+		}
+		// a record without a severity of its own takes its related
+		// record's (an NVD CVE's), as grype's NVD fallback does
+		if out.Severity == scan.Unknown {
+			if rmd, err := d.provider.VulnerabilityMetadata(r); err == nil && rmd != nil { //nolint:staticcheck // as above
+				if s := severity(rmd.Severity); s.Rank() > out.Severity.Rank() {
+					out.Severity = s
+				}
+			}
+		}
+	}
+	slices.Sort(out.Aliases)
+	return out
+}
+
+func severity(s string) scan.Severity {
+	v, err := scan.ParseSeverity(s)
+	if err != nil {
+		return scan.Unknown
+	}
+	return v
+}
+
+func fixState(s vulnerability.FixState) scan.FixState {
+	switch s {
+	case vulnerability.FixStateFixed:
+		return scan.FixStateFixed
+	case vulnerability.FixStateNotFixed:
+		return scan.FixStateNotFixed
+	case vulnerability.FixStateWontFix:
+		return scan.FixStateWontFix
+	}
+	return scan.FixStateUnknown
+}
