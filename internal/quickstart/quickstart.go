@@ -1,12 +1,17 @@
 // Package quickstart runs sc's pipeline end to end on one machine with no
 // network and no services: an embedded registry on loopback, the realistic
-// sample image from internal/fixture, an ephemeral signing key. It is what
-// the README's first command runs, and it grows with the pipeline.
+// sample image from internal/fixture, an ephemeral signing key and the
+// sample vulnerability database. The security steps run through
+// pkg/security's executor, as `sc release create` runs them: resolve, SBOM,
+// scan, provenance, sign, and both attestations, each verified; then a
+// signature in cosign's legacy format too, verification of both formats, and
+// the list of what is attached. It is what the README's first command runs.
 //
 // It does not talk to anything but the registry it starts itself, does not
-// read the environment, and writes only the key pair, into the directory it
-// is given. It is a demonstration: its key is ephemeral and its signatures
-// are not recorded in a transparency log.
+// read the environment, and writes only the key pair and the sample
+// vulnerability database, into the directory it is given. It is a
+// demonstration: its key is ephemeral, its signatures are not recorded in a
+// transparency log, and its vulnerability data is made up.
 package quickstart
 
 import (
@@ -22,20 +27,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sc-project/sc/internal/fixture"
+	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/attest"
-	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/registry"
-	"github.com/sc-project/sc/pkg/security/sbom"
+	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -67,6 +71,8 @@ type Session struct {
 	Image name.Digest
 	// PrivateKey and PublicKey are the key pair's file paths.
 	PrivateKey, PublicKey string
+	// Result is what the executor did.
+	Result *security.SecurityResult
 
 	srv *http.Server
 }
@@ -113,43 +119,10 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 
-	if err := p.timed("resolve", func() (string, error) {
-		d, err := client.Resolve(ctx, tag)
-		if err != nil {
-			return "", err
-		}
-		s.Image = d
-		return fmt.Sprintf("%s → %s (every later step uses the digest)", tag, d.DigestStr()), nil
-	}); err != nil {
-		return nil, err
-	}
-
-	var doc *sbom.Result
-	if err := p.timed("sbom", func() (string, error) {
-		img, err := client.Image(ctx, s.Image)
-		if err != nil {
-			return "", err
-		}
-		res, err := sbom.Generate(ctx, s.Image, img, sbom.WithLogger(opts.Logger))
-		if err != nil {
-			return "", err
-		}
-		doc = res
-		return fmt.Sprintf("%s by %s %s: %d packages, %d bytes (%s)", res.Format, res.Tool.Name, res.Tool.Version, res.Packages, len(res.Document), short(res.Digest)), nil
-	}); err != nil {
-		return nil, err
-	}
-
-	var signer *signing.KeySigner
-	var sv signingKey
+	var key signingKey
 	if err := p.timed("key", func() (string, error) {
 		var err error
-		sv, err = newKey(opts.Dir, s)
-		if err != nil {
-			return "", err
-		}
-		signer, err = signing.NewKeySigner(sv.sv, signing.Services{})
-		if err != nil {
+		if key, err = newKey(opts.Dir, s); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("ephemeral ECDSA P-256 key pair in cosign's format: %s, %s", s.PrivateKey, s.PublicKey), nil
@@ -157,23 +130,67 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 
-	for _, format := range []signing.Format{signing.FormatBundle, signing.FormatLegacy} {
-		if err := p.timed("sign", func() (string, error) {
-			res, err := signing.SignImage(ctx, client, s.Image.String(), signer, signing.SignOptions{
-				Format: format, VerifyAfterSign: true, Logger: opts.Logger,
-				Annotations: map[string]string{"org.opencontainers.image.source": fixture.Source},
-			})
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("%s format, key %s, verified after signing (artifact %s)", res.Format, short(res.Signer.KeyID), short(res.Artifact)), nil
-		}); err != nil {
-			return nil, err
+	var db *vulndb.DB
+	if err := p.timed("db", func() (string, error) {
+		var err error
+		db, err = sampleDB(ctx, opts.Dir)
+		if err != nil {
+			return "", err
 		}
+		return "the sample vulnerability database (made-up advisories: " + vulndb.SampleNotice + ")", nil
+	}); err != nil {
+		return nil, err
+	}
+	defer db.Close()
+
+	// The release: one service, run through the executor as `sc release
+	// create` runs it. softFail: the sample findings are shown, and the
+	// image is still signed so that every step can be seen.
+	svc, err := service(tag, s.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	getenv := func(name string) string {
+		if name == passwordVar {
+			return key.password
+		}
+		return ""
+	}
+	ex := security.NewExecutor(client,
+		security.WithScanners(db),
+		security.WithSigners(security.NewSigners(getenv, nil)),
+		security.WithExecutionContext(&security.ExecutionContext{
+			CI: security.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"},
+		}),
+		security.WithVersion(opts.Version),
+		security.WithLogger(opts.Logger),
+		security.WithObserver(p))
+	res, err := ex.Run(ctx, []api.Service{svc})
+	if err != nil {
+		return nil, fmt.Errorf("quickstart release: %w", err)
+	}
+	result := res.Services[0]
+	d, err := name.NewDigest(result.Digest)
+	if err != nil {
+		return nil, outcome.Operationalf("quickstart release: no digest: %w", err)
+	}
+	s.Image, s.Result = d, result
+
+	if err := p.timed("sign", func() (string, error) {
+		res, err := signing.SignImage(ctx, client, s.Image.String(), key.signer, signing.SignOptions{
+			Format: signing.FormatLegacy, VerifyAfterSign: true, Logger: opts.Logger,
+			Annotations: map[string]string{"org.opencontainers.image.source": fixture.Source},
+		})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("also in cosign's legacy format (the .sig tag), key %s, verified after signing (artifact %s)", short(res.Signer.KeyID), short(res.Artifact)), nil
+	}); err != nil {
+		return nil, err
 	}
 
 	if err := p.timed("verify", func() (string, error) {
-		v, err := signing.NewVerifier(client, nil, signing.Policy{Key: sv.pub}, signing.WithInsecureIgnoreTlog())
+		v, err := signing.NewVerifier(client, nil, signing.Policy{Key: key.pub}, signing.WithInsecureIgnoreTlog())
 		if err != nil {
 			return "", err
 		}
@@ -181,76 +198,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d valid signature(s), %d rejected, by public key (no transparency log: offline)", len(res.Verified), len(res.Rejected)), nil
-	}); err != nil {
-		return nil, err
-	}
-
-	var prov []byte
-	if err := p.timed("provenance", func() (string, error) {
-		g := provenance.NewGenerator(client, provenance.WithVersion(opts.Version), provenance.WithLogger(opts.Logger))
-		st, err := g.Generate(ctx, s.Image, provenance.Build{
-			Source:    provenance.Source{URI: fixture.Source, Ref: "refs/heads/main", Commit: fixture.Revision},
-			BuilderID: BuilderID,
-		})
-		if err != nil {
-			return "", err
-		}
-		data, err := provenance.Marshal(st)
-		if err != nil {
-			return "", err
-		}
-		prov = data
-		_, pred, err := provenance.Parse(data)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("SLSA v1.0 statement, builder %s, %d resolved dependencies, %d bytes",
-			pred.GetRunDetails().GetBuilder().GetId(), len(pred.GetBuildDefinition().GetResolvedDependencies()), len(data)), nil
-	}); err != nil {
-		return nil, err
-	}
-
-	attachments := []struct {
-		name string
-		pred attest.Predicate
-	}{
-		{"sbom", attest.Predicate{Type: doc.PredicateType, Data: doc.Document, Text: doc.Format.TextPredicate()}},
-	}
-	_, predicate, err := provenance.Parse(prov)
-	if err != nil {
-		return nil, err
-	}
-	predJSON, err := protojson.Marshal(predicate)
-	if err != nil {
-		return nil, err
-	}
-	attachments = append(attachments, struct {
-		name string
-		pred attest.Predicate
-	}{"provenance", attest.Predicate{Type: provenance.PredicateType, Data: predJSON}})
-	for _, a := range attachments {
-		if err := p.timed("attest", func() (string, error) {
-			res, err := attest.Attach(ctx, client, signer, s.Image, a.pred, attest.AttachOptions{Logger: opts.Logger})
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("%s attestation (%s) signed and attached as a %s (artifact %s)", a.name, res.PredicateType, res.Format, short(res.Artifact)), nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-
-	if err := p.timed("verify", func() (string, error) {
-		v, err := attest.NewVerifier(client, nil, signing.Policy{Key: sv.pub}, attest.WithInsecureIgnoreTlog())
-		if err != nil {
-			return "", err
-		}
-		res, err := v.VerifyDigest(ctx, s.Image, doc.PredicateType, provenance.PredicateType)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%d valid attestation(s) (SBOM and provenance), %d rejected", len(res.Verified), len(res.Rejected)), nil
+		return fmt.Sprintf("%d valid signature(s) in both formats, %d rejected, by public key (no transparency log: offline)", len(res.Verified), len(res.Rejected)), nil
 	}); err != nil {
 		return nil, err
 	}
@@ -272,6 +220,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 
+	p.summary(result)
 	ok = true
 	return s, nil
 }
@@ -321,8 +270,9 @@ func push(ctx context.Context, client *registry.Client, tag string) (string, err
 }
 
 type signingKey struct {
-	sv  signature.SignerVerifier
-	pub crypto.PublicKey
+	signer   *signing.KeySigner
+	pub      crypto.PublicKey
+	password string
 }
 
 // newKey makes an ephemeral key pair with a random password, writes it in
@@ -350,11 +300,63 @@ func newKey(dir string, s *Session) (signingKey, error) {
 	if err != nil {
 		return signingKey{}, err
 	}
+	signer, err := signing.NewKeySigner(sv, signing.Services{})
+	if err != nil {
+		return signingKey{}, err
+	}
 	pub, err := signing.LoadPublicKey(kp.PublicPEM)
 	if err != nil {
 		return signingKey{}, err
 	}
-	return signingKey{sv: sv, pub: pub}, nil
+	return signingKey{signer: signer, pub: pub, password: password}, nil
+}
+
+// passwordVar is the variable the quickstart's configuration names for the
+// key's password; the executor reads it through the quickstart's own
+// getenv, never from the process environment.
+const passwordVar = "SC_QUICKSTART_KEY_PASSWORD"
+
+// service is the quickstart's one service: sign with the ephemeral key
+// (no transparency log: offline), SBOM and provenance attached, the scan
+// reported with softFail, everything verified.
+func service(image, privateKey string) (api.Service, error) {
+	key, err := api.ParseKeyRef(privateKey)
+	if err != nil {
+		return api.Service{}, err
+	}
+	password, err := api.ParseSecret("${env:" + passwordVar + "}")
+	if err != nil {
+		return api.Service{}, err
+	}
+	sec := &api.Security{
+		Signing: &api.Signing{
+			PrivateKey:  key,
+			Password:    password,
+			TlogUpload:  new(false),
+			Annotations: map[string]string{"org.opencontainers.image.source": fixture.Source},
+		},
+		Provenance: &api.Provenance{Builder: &api.Builder{ID: BuilderID}},
+		Scan:       &api.Scan{SoftFail: new(true)},
+	}
+	sec = sec.WithDefaults()
+	if err := sec.Validate(); err != nil {
+		return api.Service{}, err
+	}
+	return api.Service{Name: fixture.DefaultName, Image: image, Security: *sec}, nil
+}
+
+// sampleDB writes the sample vulnerability database into dir, installs it
+// in a store there and opens it: the one database every scan shares.
+func sampleDB(ctx context.Context, dir string) (*vulndb.DB, error) {
+	file, err := vulndb.WriteSample(ctx, filepath.Join(dir, "sample-db"))
+	if err != nil {
+		return nil, err
+	}
+	store := vulndb.NewStore(filepath.Join(dir, "vulndb"), vulndb.WithAutoUpdate(false))
+	if _, err := store.Import(ctx, file); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx)
 }
 
 func short(s string) string {
@@ -367,21 +369,86 @@ func short(s string) string {
 	return s
 }
 
-type printer struct{ w io.Writer }
+// printer prints one line per step: the quickstart's own and, as an
+// Observer, the executor's, as they finish.
+type printer struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+var _ security.Observer = (*printer)(nil)
+
+func (p *printer) line(mark, name, detail string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%s %-19s %s\n", mark, name, detail)
+}
 
 func (p *printer) step(name, format string, args ...any) {
-	fmt.Fprintf(p.w, "✓ %-10s %s\n", name, fmt.Sprintf(format, args...))
+	p.line("✓", name, fmt.Sprintf(format, args...))
 }
 
 func (p *printer) timed(name string, f func() (string, error)) error {
 	start := time.Now()
 	detail, err := f()
 	if err != nil {
-		fmt.Fprintf(p.w, "✗ %-10s %v\n", name, err)
+		p.line("✗", name, err.Error())
 		return fmt.Errorf("quickstart step %s: %w", name, err)
 	}
-	fmt.Fprintf(p.w, "✓ %-10s %s (%s)\n", name, detail, time.Since(start).Round(time.Millisecond))
+	p.line("✓", name, fmt.Sprintf("%s (%s)", detail, time.Since(start).Round(time.Millisecond)))
 	return nil
+}
+
+// Observe prints an executor step when it ends.
+func (p *printer) Observe(e security.Event) {
+	if e.Kind != security.EventStepFinished {
+		return
+	}
+	r := e.Result
+	detail := r.Detail
+	if r.Error != "" {
+		detail = r.Error
+	}
+	for _, w := range r.Warnings {
+		detail += "; " + w
+	}
+	if r.Duration > 0 {
+		detail += fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
+	}
+	p.line(statusMark(r.Status), string(r.Name), detail)
+}
+
+func statusMark(s security.StepStatus) string {
+	switch s {
+	case security.StatusOK:
+		return "✓"
+	case security.StatusWarned:
+		return "!"
+	case security.StatusFailed:
+		return "✗"
+	}
+	return "-"
+}
+
+// summary prints how the executor's steps ended, in one paragraph.
+func (p *printer) summary(r *security.SecurityResult) {
+	counts := map[security.StepStatus]int{}
+	for _, s := range r.Steps {
+		counts[s.Status]++
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\nSummary: %s %s, %d steps: %d ok, %d warned, %d failed, %d skipped, in %s.\n",
+		r.Service, r.Outcome, len(r.Steps), counts[security.StatusOK], counts[security.StatusWarned],
+		counts[security.StatusFailed], counts[security.StatusSkipped], r.Duration.Round(time.Millisecond))
+	if r.SBOM != nil {
+		fmt.Fprintf(p.w, "  SBOM: %s, %d packages, attached and verified.\n", r.SBOM.Format, r.SBOM.Packages)
+	}
+	if r.Scan != nil {
+		c := r.Scan.Counts
+		fmt.Fprintf(p.w, "  Scan: %d findings in the sample data (critical %d, high %d, medium %d, low %d), verdict %s; softFail lets the quickstart go on.\n",
+			c.Total, c.Critical, c.High, c.Medium, c.Low, r.Scan.Verdict.Status)
+	}
 }
 
 func randomPassword() (string, error) {

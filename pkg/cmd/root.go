@@ -18,6 +18,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/cmd/quickstart"
+	"github.com/sc-project/sc/pkg/cmd/release"
 	"github.com/sc-project/sc/pkg/cmd/sbom"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -60,6 +61,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		key.New(root),
 		provenance.New(root),
 		quickstart.New(root),
+		release.New(root),
 		sbom.New(root),
 		scancmd.New(root),
 	)

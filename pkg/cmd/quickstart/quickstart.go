@@ -26,9 +26,12 @@ func New(root *options.Root) *cobra.Command {
 		Short: "Run the pipeline offline against an embedded registry and a sample image",
 		Long: `Quickstart shows what sc does without any setup: it starts an OCI registry
 on 127.0.0.1 inside the process, pushes a realistic sample image (Debian 12
-packages, an npm lockfile, a Go binary), resolves its digest once, makes an
-ephemeral signing key, signs the digest in both cosign formats, verifies the
-signatures, generates SLSA provenance, and lists what is attached.
+packages, an npm lockfile, a Go binary), makes an ephemeral signing key,
+installs the bundled SAMPLE vulnerability database (made-up advisories,
+labelled as such), and runs the same executor as 'sc release create': resolve
+the digest once, generate the SBOM and provenance, scan (soft fail: the sample
+has findings), sign, attach both attestations and verify everything. It then
+signs in cosign's legacy format too and lists what is attached.
 
 Nothing leaves the machine. The key pair is written to --dir (a new temporary
 directory by default). With --keep the registry keeps running until Ctrl-C, so

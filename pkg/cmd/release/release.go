@@ -1,0 +1,315 @@
+// Package release holds the `sc release` commands, which secure every image
+// of a stack in one run: `sc release create` loads the stack file, builds
+// pkg/security's executor from the flags and the configuration, runs it and
+// renders the result (a table or JSON on stdout, progress on stderr, the
+// GitHub job summary and the other reports).
+//
+// It does no security work itself: the step graph, caching and concurrency
+// are pkg/security's; this package turns flags, the environment and the
+// configuration's key references into executor options, and results into
+// output and an exit code.
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/cmd/options"
+	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// New returns the `sc release` command group.
+func New(root *options.Root) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "release",
+		Short: "Secure every image of a stack in one run",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newCreate(root))
+	return cmd
+}
+
+// flags are the flag groups of `sc release create`.
+type flags struct {
+	release  options.Release
+	registry options.Registry
+	trust    options.Trust
+	ec       options.ExecutionContext
+	db       options.ScanDB
+	report   options.Report
+}
+
+func newCreate(root *options.Root) *cobra.Command {
+	var f flags
+	cmd := &cobra.Command{
+		Use:   "create --config FILE",
+		Short: "Scan, sign, attest and verify every image of a stack",
+		Long: `Create secures every service of a stack as its security block says. Per image,
+it resolves the tag to a digest once, then runs these steps, each as soon as
+the steps it needs are done, several images at once (--jobs):
+
+  resolve ─┬─ sbom-generate ── scan ─┐ (the scan gate, unless softFail)
+           ├─ provenance-generate ───┼─ sign ── verify
+           │                         ├─ sbom-attach ── sbom-verify
+           │                         └─ provenance-attach ── provenance-verify
+
+A violating image is never signed. Each step is fail-open (it warns when it
+cannot run) unless the configuration says required: true; a check that fails
+(policy, verification) always fails. SBOMs and scan reports are cached by
+image digest (--cache-dir): an unchanged image downloads no layer on the next
+run, and layers shared by several images are downloaded once.
+
+Keys come from the signing block: privateKey (a file, or ${env:…}/${file:…}
+holding the PEM key) and password (else $SC_KEY_PASSWORD or $COSIGN_PASSWORD).
+Keyless signing takes its OIDC token from --identity-token, $SIGSTORE_ID_TOKEN
+or the CI. Live progress bars show on a terminal, plain lines in CI; the result
+goes to stdout as a table or JSON (--output json), and a markdown summary to
+$GITHUB_STEP_SUMMARY when set.
+
+Exit code: the worst across services — 1 a check failed (policy, verification),
+2 the configuration cannot work, 3 something could not run or the run was
+interrupted.`,
+		Example: `  sc release create --config sc.yaml --stack production
+  sc release create -f docker-compose.yaml --service api --service web --output json
+  sc release create -f sc.yaml --jobs 8 --sarif sc.sarif`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(root); err != nil {
+				return err
+			}
+			return create(cmd, root, &f)
+		},
+	}
+	fs := cmd.Flags()
+	f.release.AddFlags(fs)
+	f.registry.AddFlags(fs)
+	f.trust.AddFlags(fs)
+	f.ec.AddFlags(fs)
+	f.db.AddFlags(fs)
+	f.report.AddFlags(fs)
+	return cmd
+}
+
+func (f *flags) validate(root *options.Root) error {
+	if err := f.release.Validate(); err != nil {
+		return err
+	}
+	if err := f.registry.Validate(root); err != nil {
+		return err
+	}
+	if err := f.db.Validate(); err != nil {
+		return err
+	}
+	return f.report.Validate(root)
+}
+
+func create(cmd *cobra.Command, root *options.Root, f *flags) error {
+	ctx := cmd.Context()
+	rel, err := api.Load(ctx, f.release.Config, api.WithStack(f.release.Stack))
+	if err != nil {
+		return err
+	}
+	services, err := f.release.Select(rel)
+	if err != nil {
+		return err
+	}
+	if len(services) == 0 {
+		return outcome.Invalidf("%s: the stack has no services to release", rel.File)
+	}
+
+	setupLogger := libraryLogger(root, cmd.ErrOrStderr())
+	for _, w := range rel.Warnings {
+		setupLogger.Warn(w.String())
+	}
+	// Everything that may ask for a password or fail on the configuration
+	// happens before the progress display starts.
+	opts, cleanup, err := f.executorOptions(ctx, cmd, root, services, setupLogger)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+
+	prog := newProgress(cmd.ErrOrStderr(), root, services)
+	logger := libraryLogger(root, prog.logs())
+	client, err := f.registry.Client(root, logger)
+	if err != nil {
+		prog.wait()
+		return err
+	}
+	opts = append(opts, security.WithObserver(prog), security.WithLogger(logger))
+	res, runErr := security.NewExecutor(client, opts...).Run(ctx, services)
+	prog.wait()
+	if res == nil {
+		return runErr
+	}
+
+	out := cmd.OutOrStdout()
+	if f.release.Output == options.OutputJSON {
+		err = writeJSON(out, res)
+	} else {
+		err = writeTable(out, res)
+	}
+	if err != nil {
+		return errors.Join(runErr, outcome.Operationalf("writing the result: %w", err))
+	}
+	if repErr := f.writeReports(ctx, root, services, res); repErr != nil {
+		return errors.Join(runErr, repErr)
+	}
+	return runErr
+}
+
+// executorOptions builds what the executor needs from the flags and the
+// configuration: the cache, the vulnerability scanners (opened once), the
+// signers and trusted material, and the execution context. cleanup closes
+// what was opened.
+func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *options.Root, services []api.Service, logger *slog.Logger) ([]security.ExecutorOption, func(), error) {
+	opts := []security.ExecutorOption{
+		security.WithJobs(f.release.Jobs),
+		security.WithVersion(root.Version),
+	}
+	var closers []func()
+	cleanup := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+
+	cacheDir, err := f.db.Cache.ResolveDir(root)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	c, err := f.db.Cache.Open(root)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	opts = append(opts, security.WithCache(c), security.WithLayerCache(filepath.Join(cacheDir, "layers")))
+
+	ec, err := f.ec.Build(ctx, root, security.WithGitDir(filepath.Dir(f.release.Config)), security.WithContextLogger(logger))
+	if err != nil {
+		return nil, cleanup, err
+	}
+	opts = append(opts, security.WithExecutionContext(ec))
+
+	// Scanners: each opened once for the whole release.
+	grype, trivy, trivyPath := scannersUsed(services)
+	if grype {
+		store, err := scancmd.Store(root, &f.db, logger)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		db, err := store.Open(ctx)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		closers = append(closers, func() { _ = db.Close() })
+		opts = append(opts, security.WithScanners(db))
+	}
+	if trivy {
+		dir, err := f.db.TrivyCacheDir(root)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		topts := []scan.TrivyOption{scan.WithTrivyLogger(logger)}
+		if trivyPath != "" {
+			topts = append(topts, scan.WithTrivyPath(trivyPath))
+		}
+		opts = append(opts, security.WithScanners(scan.NewTrivy(dir, topts...)))
+	}
+
+	// Signing: keys from the configuration, a password from the
+	// environment for keys whose block names none, trusted material for
+	// logged and keyless signatures.
+	needsPassword, needsTrust := false, false
+	for _, s := range services {
+		sec := &s.Security
+		if !sec.SigningEnabled() {
+			continue
+		}
+		sg := sec.Signing
+		needsPassword = needsPassword || (!sg.IsKeyless() && sg.Password.IsZero())
+		needsTrust = needsTrust || sg.IsKeyless() || sg.TlogUpload == nil || *sg.TlogUpload
+	}
+	var sopts []security.SignersOption
+	if needsPassword {
+		pw, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("a signing key without a password in the configuration: %w", err)
+		}
+		sopts = append(sopts, security.WithDefaultPassword(pw))
+	}
+	opts = append(opts, security.WithSigners(security.NewSigners(root.Getenv, ec.Token, sopts...)))
+	if needsTrust {
+		tr, err := loadTrust(ctx, &f.trust, logger)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		opts = append(opts, security.WithTrustedMaterial(tr))
+	}
+	return opts, cleanup, nil
+}
+
+// scannersUsed tells which scanners the services' scan blocks name, and the
+// trivy path the first one that names trivy gives.
+func scannersUsed(services []api.Service) (grype, trivy bool, trivyPath string) {
+	for _, s := range services {
+		if !s.Security.ScanEnabled() {
+			continue
+		}
+		for _, t := range s.Security.Scan.Tools {
+			switch t.Name {
+			case api.ScannerGrype:
+				grype = true
+			case api.ScannerTrivy:
+				if !trivy {
+					trivyPath = t.Path
+				}
+				trivy = true
+			}
+		}
+	}
+	return grype, trivy, trivyPath
+}
+
+// loadTrust returns the trusted material the flags name: --trusted-root,
+// else the public-good root through TUF.
+func loadTrust(ctx context.Context, t *options.Trust, logger *slog.Logger) (*sgroot.TrustedRoot, error) {
+	if t.TrustedRoot != "" {
+		return signing.LoadTrustedRoot(t.TrustedRoot)
+	}
+	logger.Debug("fetching the Sigstore trusted root through TUF", "mirror", t.TUFMirror)
+	return signing.PublicGoodTrustedRoot(ctx, signing.TUFOptions{MirrorURL: t.TUFMirror, CachePath: t.TUFCacheDir})
+}
+
+// libraryLogger is where the libraries' logs go: warnings and errors (a
+// retry, an optional scanner missing) always, the rest at --log-level
+// debug; through the progress display so that they do not tear its bars.
+func libraryLogger(root *options.Root, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	level := slog.LevelWarn
+	if strings.EqualFold(root.LogLevel, "debug") {
+		level = slog.LevelDebug
+	}
+	if strings.EqualFold(root.LogLevel, "error") {
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

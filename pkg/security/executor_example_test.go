@@ -1,0 +1,89 @@
+package security_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sc-project/sc/internal/fixture"
+	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// A release of one image, signed with a key from the configuration: the
+// SBOM and provenance are attached, everything is verified. (The scan is
+// left out here: it needs a vulnerability database, see WithScanners.)
+func ExampleExecutor_Run() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(dir)
+
+	// A registry with the sample image, and a key pair.
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	client := registry.New()
+	image := strings.TrimPrefix(srv.URL, "http://") + "/shop/orders-api:1.4.2"
+	img, _ := fixture.Image(fixture.Options{})
+	ref, _ := client.ParseReference(image)
+	if err := remote.Write(ref, img, client.RemoteOptions(ctx)...); err != nil {
+		fmt.Println(err)
+		return
+	}
+	kp, _ := signing.GenerateKeyPair([]byte("s3cret"))
+	_ = os.WriteFile(filepath.Join(dir, "cosign.key"), kp.PrivatePEM, 0o600)
+
+	// The configuration, as api.Load would give it.
+	stack := filepath.Join(dir, "sc.yaml")
+	_ = os.WriteFile(stack, []byte(`stacks:
+  production:
+    security:
+      signing: {privateKey: cosign.key, password: "${env:KEY_PASSWORD}", tlogUpload: false}
+      provenance: {builder: {id: "https://example.com/builder"}}
+      scan: {enabled: false}
+    services:
+      orders: {image: "`+image+`"}
+`), 0o644)
+	rel, err := api.Load(ctx, stack)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	getenv := func(name string) string { return map[string]string{"KEY_PASSWORD": "s3cret"}[name] }
+	ex := security.NewExecutor(client,
+		security.WithSigners(security.NewSigners(getenv, nil)),
+		security.WithExecutionContext(&security.ExecutionContext{CI: security.CI{RepositoryURL: "https://github.com/example/shop"}}))
+	res, err := ex.Run(ctx, rel.Services)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range res.Services {
+		fmt.Println(s.Service, s.Outcome)
+		for _, st := range s.Steps {
+			fmt.Printf("  %-19s %s\n", st.Name, st.Status)
+		}
+	}
+	// Output:
+	// orders ok
+	//   resolve             ok
+	//   sbom-generate       ok
+	//   scan                skipped
+	//   provenance-generate ok
+	//   sign                ok
+	//   verify              ok
+	//   sbom-attach         ok
+	//   sbom-verify         ok
+	//   provenance-attach   ok
+	//   provenance-verify   ok
+}

@@ -1,0 +1,285 @@
+package security
+
+import (
+	"context"
+	"fmt"
+
+	syftsbom "github.com/anchore/syft/syft/sbom"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/sbom"
+	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// imageRun is one service's image: its plan, made from the configuration
+// before anything runs, and the state its steps hand each other. Each field
+// of the state is written by one step and read only by the steps that wait
+// for it.
+type imageRun struct {
+	rl    *release
+	index int
+	svc   api.Service
+	sec   *api.Security
+
+	// plan
+	sbomFormat   sbom.Format
+	sbomScope    sbom.Scope
+	policy       scan.Policy
+	signer       signing.Signer
+	format       signing.Format
+	verifyPolicy signing.Policy
+	ignoreTlog   bool
+
+	// state
+	digest     name.Digest         // resolve
+	sbom       *sbomEntry          // sbom-generate
+	model      *syftsbom.SBOM      // sbom-generate, when generated now
+	scan       *scan.Result        // scan
+	provenance []byte              // provenance-generate: the predicate
+	signed     *signing.SignResult // sign
+
+	sbomAttested       string // sbom-attach: the attestation's artifact digest
+	provenanceAttested string // provenance-attach: the same
+}
+
+// plan checks a service's configuration and prepares what its steps need:
+// formats, the scan policy (VEX documents read), the signer (key loaded)
+// and the verification policy. Its errors stop the release before anything
+// runs.
+func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun, error) {
+	e := rl.e
+	r := &imageRun{rl: rl, index: i, svc: svc, sec: &svc.Security}
+	sec := r.sec
+	if !sec.Active() {
+		return r, nil
+	}
+	var err error
+	r.sbomFormat, r.sbomScope = sbom.DefaultFormat, sbom.DefaultScope
+	if sec.SBOM != nil {
+		if sec.SBOM.Format != "" {
+			if r.sbomFormat, err = sbom.ParseFormat(string(sec.SBOM.Format)); err != nil {
+				return nil, fmt.Errorf("sbom.format: %w", err)
+			}
+		}
+		if sec.SBOM.Scope != "" {
+			if r.sbomScope, err = sbom.ParseScope(string(sec.SBOM.Scope)); err != nil {
+				return nil, fmt.Errorf("sbom.scope: %w", err)
+			}
+		}
+	}
+	if sec.ScanEnabled() {
+		if r.policy, err = policyFrom(sec.Scan, e.readFile); err != nil {
+			return nil, err
+		}
+	}
+	if !sec.SigningEnabled() {
+		return r, nil
+	}
+	cfg := sec.Signing
+	if e.signers == nil {
+		return nil, outcome.Invalid("signing is configured, but the executor was given no signers")
+	}
+	if (cfg.IsKeyless() || logsSignatures(cfg)) && e.trusted == nil {
+		return nil, outcome.Invalid("signing keylessly or with a transparency log needs Sigstore trusted material (a trusted root) to check signatures")
+	}
+	r.format = signing.FormatBundle
+	if cfg.Format != "" {
+		if r.format, err = signing.ParseFormat(string(cfg.Format)); err != nil {
+			return nil, fmt.Errorf("signing.format: %w", err)
+		}
+	}
+	if r.signer, err = e.signers.Signer(ctx, cfg); err != nil {
+		return nil, err
+	}
+	r.ignoreTlog = !logsSignatures(cfg)
+	if sec.VerifyEnabled() {
+		var key any
+		if !cfg.IsKeyless() {
+			// a key signer's identity is local: no network, no token
+			id, err := r.signer.Identity(ctx)
+			if err != nil {
+				return nil, err
+			}
+			key = id.PublicKey
+		}
+		if r.verifyPolicy, err = verifyPolicy(cfg, e.readFile, key); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// policyFrom turns the scan block into the scan package's policy, reading
+// the VEX documents it names.
+func policyFrom(cfg *api.Scan, readFile func(string) ([]byte, error)) (scan.Policy, error) {
+	p := scan.Policy{
+		FailOn:    scan.Severity(cfg.FailOn),
+		WarnOn:    scan.Severity(cfg.WarnOn),
+		SoftFail:  cfg.SoftFail != nil && *cfg.SoftFail,
+		OnlyFixed: cfg.OnlyFixed != nil && *cfg.OnlyFixed,
+	}
+	for _, t := range cfg.Tools {
+		if t.FailOn != cfg.FailOn || t.WarnOn != cfg.WarnOn {
+			if p.Scanners == nil {
+				p.Scanners = map[string]scan.Thresholds{}
+			}
+			p.Scanners[string(t.Name)] = scan.Thresholds{FailOn: scan.Severity(t.FailOn), WarnOn: scan.Severity(t.WarnOn)}
+		}
+	}
+	for _, r := range cfg.Ignore {
+		p.Ignore = append(p.Ignore, scan.IgnoreRule{ID: r.ID, Package: r.Package, Reason: r.Reason, Expires: r.Expires.String()})
+	}
+	for _, path := range cfg.VEX {
+		data, err := readFile(path)
+		if err != nil {
+			return scan.Policy{}, outcome.Invalidf("scan.vex: reading %s: %w", path, err)
+		}
+		v, err := scan.ParseVEX(data, path)
+		if err != nil {
+			return scan.Policy{}, fmt.Errorf("scan.vex: %w", err)
+		}
+		p.VEX = append(p.VEX, v)
+	}
+	if err := p.Validate(); err != nil {
+		return scan.Policy{}, fmt.Errorf("scan: %w", err)
+	}
+	return p, nil
+}
+
+// graph returns the image's steps in graph order, every step of Steps:
+// those the configuration turns off are skipped with the reason.
+func (r *imageRun) graph() []*step {
+	sec := r.sec
+	active := sec.Active()
+	signs := sec.SigningEnabled()
+	verifies := sec.VerifyEnabled()
+	sbomOn := sec.SBOMEnabled()
+	attachSBOM := sbomOn && (sec.SBOM == nil || sec.SBOM.Attach == nil || *sec.SBOM.Attach)
+	sbomOutput := ""
+	if sbomOn && sec.SBOM != nil {
+		sbomOutput = sec.SBOM.Output
+	}
+	scans := sec.ScanEnabled()
+	provOn := sec.ProvenanceEnabled()
+
+	// reason returns why a step is turned off: the first of offs that
+	// applies, "" when none does
+	type off struct {
+		when bool
+		why  string
+	}
+	reason := func(offs ...off) string {
+		if !active {
+			return "security is disabled for this service"
+		}
+		for _, o := range offs {
+			if o.when {
+				return o.why
+			}
+		}
+		return ""
+	}
+	const (
+		noSigning = "signing is disabled: attestations are signed, so nothing is attached"
+		noVerify  = "signing.verify is disabled"
+	)
+	required := func(b *bool) bool { return b != nil && *b }
+
+	scanRequired := false
+	if scans {
+		for _, t := range sec.Scan.Tools {
+			scanRequired = scanRequired || required(t.Required)
+		}
+	}
+	sbomRequired := sbomOn && sec.SBOM != nil && required(sec.SBOM.Required)
+	provRequired := provOn && sec.Provenance != nil && required(sec.Provenance.Required)
+	signRequired := signs && required(sec.Signing.Required)
+
+	var signGates []StepName
+	if scans && !r.policy.SoftFail {
+		// a violating image is never signed
+		signGates = []StepName{StepScan}
+	}
+	return []*step{
+		{name: StepResolve, required: true, skip: reason(), run: r.resolve},
+		{name: StepSBOM, required: sbomRequired, needs: []StepName{StepResolve}, run: r.generateSBOM,
+			skip: reason(off{!sbomOn && !scans, "sbom and scan are disabled"}, off{!scans && sbomOutput == "" && !(attachSBOM && signs), "nothing uses the SBOM: no scan, no sbom.output, and attaching needs signing"})},
+		{name: StepScan, required: scanRequired, needs: []StepName{StepSBOM}, run: r.scanImage,
+			skip: reason(off{!scans, "scan is disabled"})},
+		{name: StepProvenance, required: provRequired, needs: []StepName{StepResolve}, run: r.generateProvenance,
+			skip: reason(off{!provOn, "provenance is disabled"}, off{!signs, noSigning})},
+		{name: StepSign, required: signRequired, needs: []StepName{StepResolve}, gates: signGates, run: r.sign,
+			skip: reason(off{!signs, "signing is disabled (no signing block)"})},
+		{name: StepVerify, required: signRequired, needs: []StepName{StepSign}, run: r.verifySignature,
+			skip: reason(off{!signs, "signing is disabled (no signing block)"}, off{!verifies, noVerify})},
+		{name: StepSBOMAttach, required: sbomRequired, needs: []StepName{StepSign, StepSBOM}, run: r.attachSBOM,
+			skip: reason(off{!sbomOn, "sbom is disabled"}, off{!attachSBOM, "sbom.attach is false"}, off{!signs, noSigning})},
+		{name: StepSBOMVerify, required: sbomRequired, needs: []StepName{StepSBOMAttach}, run: r.verifySBOM,
+			skip: reason(off{!sbomOn, "sbom is disabled"}, off{!attachSBOM, "sbom.attach is false"}, off{!signs, noSigning}, off{!verifies, noVerify})},
+		{name: StepProvenanceAttach, required: provRequired, needs: []StepName{StepSign, StepProvenance}, run: r.attachProvenance,
+			skip: reason(off{!provOn, "provenance is disabled"}, off{!signs, noSigning})},
+		{name: StepProvenanceVerify, required: provRequired, needs: []StepName{StepProvenanceAttach}, run: r.verifyProvenance,
+			skip: reason(off{!provOn, "provenance is disabled"}, off{!signs, noSigning}, off{!verifies, noVerify})},
+	}
+}
+
+// run runs the image's graph and returns its result.
+func (r *imageRun) run(ctx context.Context) *SecurityResult {
+	e := r.rl.e
+	start := e.now()
+	steps := r.graph()
+	names := make([]StepName, len(steps))
+	for i, s := range steps {
+		names[i] = s.name
+	}
+	res := &SecurityResult{Service: r.svc.Name, Image: r.svc.Image}
+	e.observe(Event{Kind: EventImageStarted, Service: r.svc.Name, Index: r.index, Steps: names})
+	res.Steps = runGraph(ctx, steps, e.now, func(n StepName, sr *StepResult) {
+		if sr == nil {
+			e.observe(Event{Kind: EventStepStarted, Service: r.svc.Name, Index: r.index, Step: n})
+			return
+		}
+		cp := *sr
+		e.observe(Event{Kind: EventStepFinished, Service: r.svc.Name, Index: r.index, Step: n, Result: &cp})
+	})
+	if r.digest.DigestStr() != "" {
+		res.Digest = r.digest.String()
+	}
+	if r.sbom != nil {
+		res.SBOM = &SBOMSummary{
+			Format:   string(r.sbom.Result.Format),
+			Digest:   r.sbom.Result.Digest,
+			Packages: r.sbom.Result.Packages,
+			Tool:     r.sbom.Result.Tool.Name + " " + r.sbom.Result.Tool.Version,
+		}
+	}
+	res.Scan = r.scan
+	res.Duration = e.now().Sub(start)
+	res.finish()
+	e.observe(Event{Kind: EventImageFinished, Service: r.svc.Name, Index: r.index, Image: res})
+	return res
+}
+
+// resolve turns the configured reference into a digest, once: every later
+// step works on the digest.
+func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
+	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
+	if err != nil {
+		return err
+	}
+	r.digest = d
+	sr.Detail = d.DigestStr()
+	return nil
+}
+
+// short abbreviates a digest for details.
+func short(d string) string {
+	const n = len("sha256:") + 12
+	if len(d) > n {
+		return d[:n]
+	}
+	return d
+}

@@ -1,0 +1,84 @@
+package security_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/registry"
+)
+
+// A release of 50 images against the Debian docker-registry (no referrers
+// API: signatures and attestations go through the referrers fallback tags)
+// with every step: each service's result is accounted for, every step ran,
+// and a warm re-run serves every SBOM and scan from the cache.
+func TestExecutorFiftyImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 images: not with -short")
+	}
+	const n = 50
+	ctx := context.Background()
+	reg := testutil.StartDockerRegistry(t)
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	refs, _ := pushFixtures(t, reg.Host, n)
+	services := loadRelease(t, dir, keySecurity(key, "scan: {softFail: true}"), refs)
+	c, err := cache.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t)
+	finished := make(chan security.Event, n)
+	run := func() *security.ReleaseResult {
+		t.Helper()
+		ex := security.NewExecutor(registry.New(),
+			security.WithCache(c), security.WithLayerCache(t.TempDir()), security.WithScanners(db),
+			security.WithSigners(security.NewSigners(getenv, nil)),
+			security.WithExecutionContext(executionContext()),
+			security.WithJobs(4),
+			security.WithObserver(security.ObserverFunc(func(e security.Event) {
+				if e.Kind == security.EventImageFinished {
+					finished <- e
+				}
+			})))
+		res, err := ex.Run(ctx, services)
+		if err != nil {
+			t.Fatalf("Run: %v\n%s", err, describe(res))
+		}
+		return res
+	}
+
+	res := run()
+	if len(res.Services) != n || len(finished) != n {
+		t.Fatalf("%d results and %d finish events for %d services", len(res.Services), len(finished), n)
+	}
+	for len(finished) > 0 {
+		<-finished
+	}
+	digests := map[string]bool{}
+	for i, s := range res.Services {
+		if s.Service != services[i].Name {
+			t.Errorf("result %d is %s, want %s: results must keep the order of the services", i, s.Service, services[i].Name)
+		}
+		digests[s.Digest] = true
+		for _, st := range s.Steps {
+			if st.Status != security.StatusOK && !(st.Name == security.StepScan && st.Status == security.StatusWarned) {
+				t.Errorf("%s: %s %s: %s %s", s.Service, st.Name, st.Status, st.Detail, st.Error)
+			}
+		}
+	}
+	if len(digests) != n {
+		t.Errorf("%d distinct digests, want %d", len(digests), n)
+	}
+
+	warm := run()
+	for _, s := range warm.Services {
+		for _, name := range []security.StepName{security.StepSBOM, security.StepScan} {
+			if !s.Step(name).Cached {
+				t.Errorf("%s: warm %s not from the cache", s.Service, name)
+			}
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package security_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/attest"
+	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/signing"
+)
+
+// A release of two images: every step runs, and what was written verifies
+// with verifiers of its own.
+func TestExecutorRelease(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t, testutil.WithReferrers())
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	refs, _ := pushFixtures(t, reg.Host, 2)
+	services := loadRelease(t, dir, keySecurity(key, "scan: {softFail: true}\nsbom: {output: '"+dir+"/sbom-{service}.cdx.json'}"), refs)
+
+	ex := security.NewExecutor(registry.New(),
+		security.WithScanners(openDB(t)),
+		security.WithSigners(security.NewSigners(getenv, nil)),
+		security.WithExecutionContext(executionContext()),
+		security.WithJobs(2))
+	res, err := ex.Run(ctx, services)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, describe(res))
+	}
+	if res.Outcome != security.OutcomeWarned || res.ExitCode != 0 {
+		t.Errorf("outcome %s exit %d, want warned (soft-failed policy) and 0\n%s", res.Outcome, res.ExitCode, describe(res))
+	}
+	want := map[security.StepName]security.StepStatus{
+		security.StepResolve: security.StatusOK, security.StepSBOM: security.StatusOK,
+		security.StepScan: security.StatusWarned, security.StepProvenance: security.StatusOK,
+		security.StepSign: security.StatusOK, security.StepVerify: security.StatusOK,
+		security.StepSBOMAttach: security.StatusOK, security.StepSBOMVerify: security.StatusOK,
+		security.StepProvenanceAttach: security.StatusOK, security.StepProvenanceVerify: security.StatusOK,
+	}
+	for i, s := range res.Services {
+		if diff := cmp.Diff(want, statuses(s)); diff != "" {
+			t.Errorf("%s: step statuses (-want +got):\n%s\n%s", s.Service, diff, describe(res))
+		}
+		d, err := name.NewDigest(s.Digest)
+		if err != nil {
+			t.Fatalf("%s: digest %q: %v", s.Service, s.Digest, err)
+		}
+		if err := verifyKeySignature(ctx, t, s.Digest, key.Public); err != nil {
+			t.Errorf("%s (%s): signature does not verify independently: %v", s.Service, refs[i], err)
+		}
+		v, err := attest.NewVerifier(registry.New(), nil, signing.Policy{Key: key.Public}, attest.WithInsecureIgnoreTlog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pt := range []string{"cyclonedx", provenance.PredicateType} {
+			if _, err := v.VerifyDigest(ctx, d, pt); err != nil {
+				t.Errorf("%s: %s attestation does not verify independently: %v", s.Service, pt, err)
+			}
+		}
+		if s.Scan == nil || s.Scan.Verdict.Status != scan.Fail || !s.Scan.Verdict.SoftFail {
+			t.Errorf("%s: scan result %+v, want a soft-failed verdict", s.Service, s.Scan)
+		}
+		if s.SBOM == nil || s.SBOM.Packages == 0 {
+			t.Errorf("%s: SBOM summary %+v", s.Service, s.SBOM)
+		}
+		if out := s.Step(security.StepSBOM).Artifacts; len(out) != 1 || out[0].Kind != "sbom-file" {
+			t.Errorf("%s: sbom-generate artifacts %+v, want the sbom.output file", s.Service, out)
+		}
+	}
+}
+
+// With the default policy the fixture's high findings fail the scan: the
+// image is never signed nor attested, and the exit code is 1.
+func TestExecutorPolicyViolationIsNeverSigned(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t, testutil.WithReferrers())
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	refs, _ := pushFixtures(t, reg.Host, 1)
+	services := loadRelease(t, dir, keySecurity(key, ""), refs)
+
+	ex := security.NewExecutor(registry.New(),
+		security.WithScanners(openDB(t)),
+		security.WithSigners(security.NewSigners(getenv, nil)),
+		security.WithExecutionContext(executionContext()))
+	res, err := ex.Run(ctx, services)
+	if err == nil {
+		t.Fatalf("Run succeeded, want a policy violation\n%s", describe(res))
+	}
+	if got := outcome.Code(err); got != outcome.ExitCheckFailed {
+		t.Errorf("exit code %d, want 1: %v", got, err)
+	}
+	var pe *scan.PolicyError
+	if !errors.As(err, &pe) {
+		t.Errorf("error %v is not a *scan.PolicyError", err)
+	}
+	s := res.Services[0]
+	want := map[security.StepName]security.StepStatus{
+		security.StepResolve: security.StatusOK, security.StepSBOM: security.StatusOK,
+		security.StepScan: security.StatusFailed, security.StepProvenance: security.StatusOK,
+		security.StepSign: security.StatusSkipped, security.StepVerify: security.StatusSkipped,
+		security.StepSBOMAttach: security.StatusSkipped, security.StepSBOMVerify: security.StatusSkipped,
+		security.StepProvenanceAttach: security.StatusSkipped, security.StepProvenanceVerify: security.StatusSkipped,
+	}
+	if diff := cmp.Diff(want, statuses(s)); diff != "" {
+		t.Errorf("step statuses (-want +got):\n%s\n%s", diff, describe(res))
+	}
+	if err := verifyKeySignature(ctx, t, s.Digest, key.Public); !errors.Is(err, signing.ErrNotSigned) {
+		t.Errorf("independent verification: %v, want ErrNotSigned", err)
+	}
+	if res.ExitCode != 1 || s.ExitCode != 1 {
+		t.Errorf("exit codes release %d service %d, want 1", res.ExitCode, s.ExitCode)
+	}
+}
+
+// The second run of an unchanged release takes its SBOMs and scan reports
+// from the cache, finds its signature and SBOM attestation already there,
+// and downloads no image layer at all.
+func TestExecutorWarmRunReadsNoLayers(t *testing.T) {
+	ctx := context.Background()
+	faults := testutil.NewFaults()
+	reg := testutil.NewRegistry(t, testutil.WithReferrers(), testutil.WithHandler(faults.Wrap))
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	refs, imgs := pushFixtures(t, reg.Host, 2)
+	layers := layerDigests(t, imgs)
+	services := loadRelease(t, dir, keySecurity(key, "scan: {softFail: true}"), refs)
+	c, err := cache.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t)
+	newExecutor := func() *security.Executor {
+		return security.NewExecutor(registry.New(),
+			security.WithCache(c),
+			security.WithLayerCache(t.TempDir()),
+			security.WithScanners(db),
+			security.WithSigners(security.NewSigners(getenv, nil)),
+			security.WithExecutionContext(executionContext()))
+	}
+
+	faults.Reset()
+	cold, err := newExecutor().Run(ctx, services)
+	if err != nil {
+		t.Fatalf("cold run: %v\n%s", err, describe(cold))
+	}
+	if gets := layerGets(faults.Requests(), layers); len(gets) == 0 {
+		t.Fatalf("the cold run downloaded no layer: the test counts the wrong requests")
+	}
+
+	faults.Reset()
+	warm, err := newExecutor().Run(ctx, services)
+	if err != nil {
+		t.Fatalf("warm run: %v\n%s", err, describe(warm))
+	}
+	if gets := layerGets(faults.Requests(), layers); len(gets) != 0 {
+		t.Errorf("the warm run downloaded layers: %v", gets)
+	}
+	for _, s := range warm.Services {
+		for _, name := range []security.StepName{security.StepSBOM, security.StepScan} {
+			if !s.Step(name).Cached {
+				t.Errorf("%s: %s did not come from the cache\n%s", s.Service, name, describe(warm))
+			}
+		}
+		for _, name := range []security.StepName{security.StepSign, security.StepSBOMAttach} {
+			a := s.Step(name).Artifacts
+			if len(a) != 1 || !a[0].Existing {
+				t.Errorf("%s: %s artifacts %+v, want the existing one reused", s.Service, name, a)
+			}
+		}
+		if cs := cold.Services[0].Scan; s.Service == cold.Services[0].Service && cs != nil &&
+			!cmp.Equal(cs.Verdict, s.Scan.Verdict) {
+			t.Errorf("%s: warm verdict differs:\n%s", s.Service, cmp.Diff(cs.Verdict, s.Scan.Verdict))
+		}
+	}
+}
+
+// Images that share layers download each shared layer once in a release.
+func TestExecutorSharesLayers(t *testing.T) {
+	ctx := context.Background()
+	faults := testutil.NewFaults()
+	reg := testutil.NewRegistry(t, testutil.WithHandler(faults.Wrap))
+	dir := t.TempDir()
+	refs, imgs := pushFixtures(t, reg.Host, 3)
+	layers := layerDigests(t, imgs)
+	// SBOMs only: written to files, nothing signed.
+	services := loadRelease(t, dir, "scan: {enabled: false}\nprovenance: {enabled: false}\nsbom: {output: '"+dir+"/{service}.json'}", refs)
+
+	faults.Reset()
+	ex := security.NewExecutor(registry.New(), security.WithLayerCache(t.TempDir()), security.WithJobs(3))
+	res, err := ex.Run(ctx, services)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, describe(res))
+	}
+	gets := layerGets(faults.Requests(), layers)
+	if len(gets) != len(layers) {
+		t.Errorf("downloaded %d distinct layers, want all %d: %v", len(gets), len(layers), gets)
+	}
+	for d, n := range gets {
+		if n != 1 {
+			t.Errorf("layer %s downloaded %d times, want once", d, n)
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package security
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/provenance"
+)
+
+// generateProvenance writes the image's SLSA v1.0 provenance from the
+// execution context (CI run, git checkout) and the provenance block: the
+// builder id (configured, else derived from the CI run), the source, the
+// Dockerfile and its base images. startedOn is when the release started,
+// finishedOn when the provenance was written.
+func (r *imageRun) generateProvenance(ctx context.Context, sr *StepResult) error {
+	e := r.rl.e
+	b, err := r.build()
+	if err != nil {
+		return err
+	}
+	g := provenance.NewGenerator(e.reg, provenance.WithVersion(e.version), provenance.WithLogger(e.logger))
+	st, err := g.Generate(ctx, r.digest, b)
+	if err != nil {
+		return err
+	}
+	raw, err := provenance.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Predicate json.RawMessage `json:"predicate"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("reading the provenance statement of %s: %w", r.digest, err)
+	}
+	_, pred, err := provenance.Parse(raw)
+	if err != nil {
+		return err
+	}
+	r.provenance = doc.Predicate
+	sr.Detail = fmt.Sprintf("builder %s, %d resolved dependencies",
+		pred.GetRunDetails().GetBuilder().GetId(), len(pred.GetBuildDefinition().GetResolvedDependencies()))
+	return nil
+}
+
+// build describes the build from the execution context and the
+// configuration.
+func (r *imageRun) build() (provenance.Build, error) {
+	e := r.rl.e
+	ec := e.ec
+	cfg := r.sec.Provenance
+	b := provenance.Build{
+		Source:     provenance.Source{URI: ec.SourceRepository()},
+		CI:         ciForProvenance(ec.CI),
+		StartedOn:  r.rl.started,
+		FinishedOn: e.now(),
+	}
+	includeGit, includeDockerfile := true, true
+	if cfg != nil {
+		if cfg.Builder != nil {
+			b.BuilderID = cfg.Builder.ID
+		}
+		b.RecordedArgs = cfg.BuildArgs
+		includeGit = cfg.IncludeGit == nil || *cfg.IncludeGit
+		includeDockerfile = cfg.IncludeDockerfile == nil || *cfg.IncludeDockerfile
+	}
+	if includeGit {
+		b.Source.Ref, b.Source.Commit = ec.Ref(), ec.Commit()
+	}
+	if includeDockerfile && r.svc.Dockerfile != "" {
+		content, err := e.readFile(r.svc.Dockerfile)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return provenance.Build{}, outcome.Invalidf("dockerfile %s: no such file", r.svc.Dockerfile)
+		case err != nil:
+			return provenance.Build{}, outcome.Operationalf("reading the Dockerfile %s: %w", r.svc.Dockerfile, err)
+		}
+		b.Dockerfile = provenance.Dockerfile{Path: repoPath(ec.Git.Root, r.svc.Dockerfile), Content: content}
+	}
+	return b, nil
+}
+
+// ciForProvenance maps the detected CI run into what provenance needs,
+// field by field.
+func ciForProvenance(c CI) provenance.CI {
+	return provenance.CI{
+		Provider:      string(c.Provider),
+		ServerURL:     c.ServerURL,
+		RepositoryURL: c.RepositoryURL,
+		Ref:           c.Ref,
+		RunURL:        c.RunURL,
+		RunAttempt:    c.RunAttempt,
+		Workflow:      c.Workflow,
+		WorkflowRef:   c.WorkflowRef,
+	}
+}
+
+// repoPath is path relative to the git checkout's root when it is inside
+// it (the form a reader of the provenance finds in the commit), else the
+// path as given; with forward slashes.
+func repoPath(gitRoot, path string) string {
+	if gitRoot != "" {
+		if abs, err := filepath.Abs(path); err == nil {
+			root, err1 := filepath.EvalSymlinks(gitRoot)
+			file, err2 := filepath.EvalSymlinks(abs)
+			if err1 == nil && err2 == nil {
+				if rel, err := filepath.Rel(root, file); err == nil && rel != ".." &&
+					!strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+					return filepath.ToSlash(rel)
+				}
+			}
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(path))
+}
