@@ -15,7 +15,7 @@ import (
 // is reported as an error in the outcome.ErrCheckFailed class; a step that
 // could not run, as an error in the outcome.ErrOperational class. The
 // security executor of pkg/security satisfies Runner through a small
-// adapter that maps its result into a Summary (see the package
+// adapter, pkg/pulumi/executor, that maps its result into a Summary (see the package
 // documentation).
 type Runner interface {
 	Run(ctx context.Context, image string, sec *api.Security) (*Summary, error)
