@@ -57,7 +57,7 @@ func (r *imageRun) build() (provenance.Build, error) {
 	cfg := r.sec.Provenance
 	b := provenance.Build{
 		Source:     provenance.Source{URI: ec.SourceRepository()},
-		CI:         ciForProvenance(ec.CI),
+		CI:         ProvenanceCI(ec.CI),
 		StartedOn:  r.rl.started,
 		FinishedOn: e.now(),
 	}
@@ -81,14 +81,14 @@ func (r *imageRun) build() (provenance.Build, error) {
 		case err != nil:
 			return provenance.Build{}, outcome.Operationalf("reading the Dockerfile %s: %w", r.svc.Dockerfile, err)
 		}
-		b.Dockerfile = provenance.Dockerfile{Path: repoPath(ec.Git.Root, r.svc.Dockerfile), Content: content}
+		b.Dockerfile = provenance.Dockerfile{Path: ec.Git.RepoPath(r.svc.Dockerfile), Content: content}
 	}
 	return b, nil
 }
 
-// ciForProvenance maps the detected CI run into what provenance needs,
-// field by field.
-func ciForProvenance(c CI) provenance.CI {
+// ProvenanceCI maps the detected CI run into what provenance needs, field
+// by field.
+func ProvenanceCI(c CI) provenance.CI {
 	return provenance.CI{
 		Provider:      string(c.Provider),
 		ServerURL:     c.ServerURL,
@@ -101,11 +101,11 @@ func ciForProvenance(c CI) provenance.CI {
 	}
 }
 
-// repoPath is path relative to the git checkout's root when it is inside
+// RepoPath is path relative to the git checkout's root when it is inside
 // it (the form a reader of the provenance finds in the commit), else the
 // path as given; with forward slashes.
-func repoPath(gitRoot, path string) string {
-	if gitRoot != "" {
+func (g Git) RepoPath(path string) string {
+	if gitRoot := g.Root; gitRoot != "" {
 		if abs, err := filepath.Abs(path); err == nil {
 			root, err1 := filepath.EvalSymlinks(gitRoot)
 			file, err2 := filepath.EvalSymlinks(abs)

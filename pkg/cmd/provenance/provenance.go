@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -163,7 +162,7 @@ func buildFrom(ec *security.ExecutionContext, o *options.Provenance, dockerfile 
 			Ref:    ec.Ref(),
 			Commit: ec.Commit(),
 		},
-		CI:           ciFrom(ec.CI),
+		CI:           security.ProvenanceCI(ec.CI),
 		BuilderID:    o.BuilderID,
 		BuildArgs:    args,
 		RecordedArgs: o.RecordArgs,
@@ -174,41 +173,7 @@ func buildFrom(ec *security.ExecutionContext, o *options.Provenance, dockerfile 
 		return provenance.Build{}, outcome.Invalidf("--started-on %s is in the future", o.StartedOn)
 	}
 	if o.Dockerfile != "" {
-		b.Dockerfile = provenance.Dockerfile{Path: repoPath(ec.Git.Root, o.Dockerfile), Content: dockerfile}
+		b.Dockerfile = provenance.Dockerfile{Path: ec.Git.RepoPath(o.Dockerfile), Content: dockerfile}
 	}
 	return b, nil
-}
-
-// ciFrom maps the detected CI run into what provenance needs, field by
-// field.
-func ciFrom(c security.CI) provenance.CI {
-	return provenance.CI{
-		Provider:      string(c.Provider),
-		ServerURL:     c.ServerURL,
-		RepositoryURL: c.RepositoryURL,
-		Ref:           c.Ref,
-		RunURL:        c.RunURL,
-		RunAttempt:    c.RunAttempt,
-		Workflow:      c.Workflow,
-		WorkflowRef:   c.WorkflowRef,
-	}
-}
-
-// repoPath is the Dockerfile's path relative to the git checkout's root when
-// it is inside it (the form a reader of the provenance can find in the
-// commit), else the path as given. Always with forward slashes.
-func repoPath(gitRoot, path string) string {
-	if gitRoot != "" {
-		if abs, err := filepath.Abs(path); err == nil {
-			root, err1 := filepath.EvalSymlinks(gitRoot)
-			file, err2 := filepath.EvalSymlinks(abs)
-			if err1 == nil && err2 == nil {
-				if rel, err := filepath.Rel(root, file); err == nil && rel != ".." &&
-					!strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-					return filepath.ToSlash(rel)
-				}
-			}
-		}
-	}
-	return filepath.ToSlash(filepath.Clean(path))
 }
