@@ -182,38 +182,9 @@ func (v *Verifier) verifyDSSEBundle(b *bundle.Bundle, d name.Digest) (*Verified,
 
 	// The predicate is read from the verified payload by the caller;
 	// sigstore-go's own reading cannot hold a string predicate.
-	vopts := []verify.VerifierOption{verify.WithoutStatementPredicate()}
-	var popts []verify.PolicyOption
-	trusted := v.trusted
-	if v.policy.Key != nil {
-		trusted = v.keyMaterial
-		popts = append(popts, verify.WithKey())
-		if !v.ignoreTlog {
-			vopts = append(vopts, verify.WithTransparencyLog(1))
-		}
-		vopts = append(vopts, verify.WithNoObserverTimestamps())
-	} else {
-		ci, err := v.certificateIdentity()
-		if err != nil {
-			return nil, err
-		}
-		popts = append(popts, verify.WithCertificateIdentity(ci))
-		if !v.ignoreSCT {
-			vopts = append(vopts, verify.WithSignedCertificateTimestamps(1))
-		}
-		ts, _ := b.Timestamps()
-		switch {
-		case !v.ignoreTlog:
-			vopts = append(vopts, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
-		case len(ts) > 0:
-			vopts = append(vopts, verify.WithSignedTimestamps(1))
-		default:
-			vopts = append(vopts, verify.WithCurrentTime())
-		}
-	}
-	sev, err := verify.NewVerifier(trusted, vopts...)
+	sev, popts, err := v.bundleVerifier(b, verify.WithoutStatementPredicate())
 	if err != nil {
-		return nil, fmt.Errorf("configuring verifier: %w", err)
+		return nil, err
 	}
 	alg, hexDigest, _ := strings.Cut(d.DigestStr(), ":")
 	raw, err := hex.DecodeString(hexDigest)

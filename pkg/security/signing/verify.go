@@ -403,38 +403,9 @@ func (v *Verifier) checkBundle(data []byte, d name.Digest) (*Verified, error) {
 		return nil, errNoTlogEntry
 	}
 
-	var vopts []verify.VerifierOption
-	var popts []verify.PolicyOption
-	trusted := v.trusted
-	if v.policy.Key != nil {
-		trusted = v.keyMaterial
-		popts = append(popts, verify.WithKey())
-		if !v.ignoreTlog {
-			vopts = append(vopts, verify.WithTransparencyLog(1))
-		}
-		vopts = append(vopts, verify.WithNoObserverTimestamps())
-	} else {
-		ci, err := v.certificateIdentity()
-		if err != nil {
-			return nil, err
-		}
-		popts = append(popts, verify.WithCertificateIdentity(ci))
-		if !v.ignoreSCT {
-			vopts = append(vopts, verify.WithSignedCertificateTimestamps(1))
-		}
-		ts, _ := b.Timestamps()
-		switch {
-		case !v.ignoreTlog:
-			vopts = append(vopts, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
-		case len(ts) > 0:
-			vopts = append(vopts, verify.WithSignedTimestamps(1))
-		default:
-			vopts = append(vopts, verify.WithCurrentTime())
-		}
-	}
-	sev, err := verify.NewVerifier(trusted, vopts...)
+	sev, popts, err := v.bundleVerifier(&b)
 	if err != nil {
-		return nil, fmt.Errorf("configuring verifier: %w", err)
+		return nil, err
 	}
 	raw, err := hex.DecodeString(hexDigest)
 	if err != nil {
@@ -749,4 +720,47 @@ func legacySignature(a registry.Artifact) (oci.Signature, error) {
 		return nil, fmt.Errorf("signature annotation is not base64: %w", err)
 	}
 	return sig, nil
+}
+
+// bundleVerifier is the sigstore-go verifier and policy options for one
+// bundle under v's policy: a public key (with a transparency log entry
+// unless ignoreTlog), or a certificate identity (with an SCT unless
+// ignoreSCT, and a time from the log, a signed timestamp or, only when the
+// log is explicitly ignored and there is no timestamp, the current time).
+// extra are added to the verifier's options.
+func (v *Verifier) bundleVerifier(b interface{ Timestamps() ([][]byte, error) }, extra ...verify.VerifierOption) (*verify.Verifier, []verify.PolicyOption, error) {
+	vopts := append([]verify.VerifierOption(nil), extra...)
+	var popts []verify.PolicyOption
+	trusted := v.trusted
+	if v.policy.Key != nil {
+		trusted = v.keyMaterial
+		popts = append(popts, verify.WithKey())
+		if !v.ignoreTlog {
+			vopts = append(vopts, verify.WithTransparencyLog(1))
+		}
+		vopts = append(vopts, verify.WithNoObserverTimestamps())
+	} else {
+		ci, err := v.certificateIdentity()
+		if err != nil {
+			return nil, nil, err
+		}
+		popts = append(popts, verify.WithCertificateIdentity(ci))
+		if !v.ignoreSCT {
+			vopts = append(vopts, verify.WithSignedCertificateTimestamps(1))
+		}
+		ts, _ := b.Timestamps()
+		switch {
+		case !v.ignoreTlog:
+			vopts = append(vopts, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
+		case len(ts) > 0:
+			vopts = append(vopts, verify.WithSignedTimestamps(1))
+		default:
+			vopts = append(vopts, verify.WithCurrentTime())
+		}
+	}
+	sev, err := verify.NewVerifier(trusted, vopts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuring verifier: %w", err)
+	}
+	return sev, popts, nil
 }
