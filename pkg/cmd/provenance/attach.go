@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/attestation"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security"
@@ -113,7 +114,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 	if err != nil {
 		return err
 	}
-	signer, err := newSigner(cmd, root, a, ec)
+	signer, err := attestation.NewSigner(cmd, root, a, ec, logger)
 	if err != nil {
 		return err
 	}
@@ -216,30 +217,4 @@ func readProvenance(path string, subject name.Digest) ([]byte, error) {
 		return nil, outcome.Invalidf("--provenance %s is not SLSA v1.0 provenance: %v", path, err)
 	}
 	return data, nil
-}
-
-// newSigner turns the attest flags into a signer: the private key of --key,
-// or keylessly the identity of ec's OIDC token.
-func newSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, ec *security.ExecutionContext) (signing.Signer, error) {
-	services := signing.Services{TSAURL: a.TSAURL}
-	if a.TlogUpload {
-		services.RekorURL = a.RekorURL
-	}
-	if a.Key == "" {
-		services.FulcioURL = a.FulcioURL
-		return signing.NewKeylessSigner(ec.Token, services)
-	}
-	pemBytes, err := signing.ReadKeyRef(a.Key, root.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
-	if err != nil {
-		return nil, err
-	}
-	sv, err := signing.LoadPrivateKey(pemBytes, password)
-	if err != nil {
-		return nil, err
-	}
-	return signing.NewKeySigner(sv, services)
 }

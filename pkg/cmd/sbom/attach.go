@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/attestation"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -101,7 +100,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	}
 	// The signer first: a wrong password or a missing identity token
 	// should not cost an SBOM generation.
-	signer, err := newSigner(cmd, root, a, logger)
+	signer, err := attestation.NewSigner(cmd, root, a, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -161,34 +160,4 @@ func readSBOM(path, formatFlag string, changed bool) ([]byte, sbom.Format, error
 		}
 	}
 	return doc, got, nil
-}
-
-// newSigner turns the attest flags into a signer: the private key of --key,
-// or keylessly the identity of the OIDC token the execution context finds.
-func newSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, logger *slog.Logger) (signing.Signer, error) {
-	services := signing.Services{TSAURL: a.TSAURL}
-	if a.TlogUpload {
-		services.RekorURL = a.RekorURL
-	}
-	if a.Key == "" {
-		services.FulcioURL = a.FulcioURL
-		ec, err := a.ExecutionContext.Build(cmd.Context(), root, security.WithoutGit(), security.WithContextLogger(logger))
-		if err != nil {
-			return nil, err
-		}
-		return signing.NewKeylessSigner(ec.Token, services)
-	}
-	pemBytes, err := signing.ReadKeyRef(a.Key, root.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
-	if err != nil {
-		return nil, err
-	}
-	sv, err := signing.LoadPrivateKey(pemBytes, password)
-	if err != nil {
-		return nil, err
-	}
-	return signing.NewKeySigner(sv, services)
 }
