@@ -17,7 +17,7 @@ import (
 func New(root *options.Root) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
-		Short: "Work on one image: list, sign and verify what is attached to it",
+		Short: "Work on one image: scan it, sign it, verify it, list what is attached to it",
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(
