@@ -14,7 +14,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	intotov1 "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
-	cbundle "github.com/sigstore/cosign/v3/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v3/pkg/oci"
 	"github.com/sigstore/cosign/v3/pkg/oci/empty"
 	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
@@ -22,7 +21,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/registry"
@@ -343,27 +341,9 @@ func legacyAttestation(a registry.Artifact) (oci.Signature, error) {
 	for k, val := range a.Annotations {
 		ann[k] = val
 	}
-	opts := []static.Option{static.WithLayerMediaType(a.MediaType), static.WithAnnotations(ann)}
-	if c := ann[AnnotationCertificate]; c != "" {
-		certs, err := cryptoutils.LoadCertificatesFromPEM(strings.NewReader(c))
-		if err != nil || len(certs) == 0 {
-			return nil, fmt.Errorf("unreadable certificate annotation: %v", err)
-		}
-		opts = append(opts, static.WithCertChain([]byte(c), []byte(ann[AnnotationChain])))
-	}
-	if s := ann[AnnotationRekorBundle]; s != "" {
-		var rb cbundle.RekorBundle
-		if err := json.Unmarshal([]byte(s), &rb); err != nil {
-			return nil, fmt.Errorf("unreadable Rekor bundle annotation: %w", err)
-		}
-		opts = append(opts, static.WithBundle(&rb))
-	}
-	if s := ann[AnnotationRFC3161Timestamp]; s != "" {
-		var ts cbundle.RFC3161Timestamp
-		if err := json.Unmarshal([]byte(s), &ts); err != nil {
-			return nil, fmt.Errorf("unreadable RFC 3161 timestamp annotation: %w", err)
-		}
-		opts = append(opts, static.WithRFC3161Timestamp(&ts))
+	opts, err := layerOptions(a.MediaType, ann)
+	if err != nil {
+		return nil, err
 	}
 	sig, err := static.NewAttestation(a.Data, opts...)
 	if err != nil {

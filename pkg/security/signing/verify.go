@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	intotov1 "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v3/pkg/cosign/bundle"
@@ -690,27 +691,9 @@ func legacySignature(a registry.Artifact) (oci.Signature, error) {
 	if !ok || b64sig == "" {
 		return nil, errors.New("layer has no signature annotation")
 	}
-	opts := []static.Option{static.WithLayerMediaType(a.MediaType), static.WithAnnotations(ann)}
-	if c := ann[AnnotationCertificate]; c != "" {
-		certs, err := cryptoutils.LoadCertificatesFromPEM(strings.NewReader(c))
-		if err != nil || len(certs) == 0 {
-			return nil, fmt.Errorf("unreadable certificate annotation: %v", err)
-		}
-		opts = append(opts, static.WithCertChain([]byte(c), []byte(ann[AnnotationChain])))
-	}
-	if s := ann[AnnotationRekorBundle]; s != "" {
-		var rb cbundle.RekorBundle
-		if err := json.Unmarshal([]byte(s), &rb); err != nil {
-			return nil, fmt.Errorf("unreadable Rekor bundle annotation: %w", err)
-		}
-		opts = append(opts, static.WithBundle(&rb))
-	}
-	if s := ann[AnnotationRFC3161Timestamp]; s != "" {
-		var ts cbundle.RFC3161Timestamp
-		if err := json.Unmarshal([]byte(s), &ts); err != nil {
-			return nil, fmt.Errorf("unreadable RFC 3161 timestamp annotation: %w", err)
-		}
-		opts = append(opts, static.WithRFC3161Timestamp(&ts))
+	opts, err := layerOptions(a.MediaType, ann)
+	if err != nil {
+		return nil, err
 	}
 	sig, err := static.NewSignature(a.Data, b64sig, opts...)
 	if err != nil {
@@ -763,4 +746,34 @@ func (v *Verifier) bundleVerifier(b interface{ Timestamps() ([][]byte, error) },
 		return nil, nil, fmt.Errorf("configuring verifier: %w", err)
 	}
 	return sev, popts, nil
+}
+
+// layerOptions reads the cosign annotations of a legacy signature or
+// attestation layer (certificate and chain, Rekor bundle, RFC 3161
+// timestamp) into the options that rebuild cosign's view of the layer.
+// ann is kept as the layer's annotations.
+func layerOptions(mediaType types.MediaType, ann map[string]string) ([]static.Option, error) {
+	opts := []static.Option{static.WithLayerMediaType(mediaType), static.WithAnnotations(ann)}
+	if c := ann[AnnotationCertificate]; c != "" {
+		certs, err := cryptoutils.LoadCertificatesFromPEM(strings.NewReader(c))
+		if err != nil || len(certs) == 0 {
+			return nil, fmt.Errorf("unreadable certificate annotation: %v", err)
+		}
+		opts = append(opts, static.WithCertChain([]byte(c), []byte(ann[AnnotationChain])))
+	}
+	if s := ann[AnnotationRekorBundle]; s != "" {
+		var rb cbundle.RekorBundle
+		if err := json.Unmarshal([]byte(s), &rb); err != nil {
+			return nil, fmt.Errorf("unreadable Rekor bundle annotation: %w", err)
+		}
+		opts = append(opts, static.WithBundle(&rb))
+	}
+	if s := ann[AnnotationRFC3161Timestamp]; s != "" {
+		var ts cbundle.RFC3161Timestamp
+		if err := json.Unmarshal([]byte(s), &ts); err != nil {
+			return nil, fmt.Errorf("unreadable RFC 3161 timestamp annotation: %w", err)
+		}
+		opts = append(opts, static.WithRFC3161Timestamp(&ts))
+	}
+	return opts, nil
 }
