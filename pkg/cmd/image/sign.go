@@ -1,15 +1,14 @@
 package image
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 
 	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -93,7 +92,7 @@ func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *op
 		}
 	} else {
 		services.FulcioURL = o.FulcioURL
-		ec, err := security.NewExecutionContext(ctx, environment(root),
+		ec, err := security.NewExecutionContext(ctx, options.SecurityEnv(root),
 			security.WithIdentityToken(o.IdentityToken), security.WithoutGit(), security.WithContextLogger(logger))
 		if err != nil {
 			return err
@@ -105,7 +104,7 @@ func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *op
 
 	var trusted sgroot.TrustedMaterial
 	if o.Key == "" || o.TlogUpload {
-		tr, err := loadTrust(ctx, &o.Trust, logger)
+		tr, err := sigflags.LoadTrust(ctx, &o.Trust, logger)
 		if err != nil {
 			return err
 		}
@@ -146,35 +145,8 @@ func printSign(w io.Writer, output string, res *signing.SignResult) error {
 	return err
 }
 
-// loadTrust returns the trusted material the flags name: --trusted-root,
-// else the public-good root through TUF.
-func loadTrust(ctx context.Context, t *options.Trust, logger *slog.Logger) (*sgroot.TrustedRoot, error) {
-	if t.TrustedRoot != "" {
-		return signing.LoadTrustedRoot(t.TrustedRoot)
-	}
-	logger.Debug("fetching the Sigstore trusted root through TUF", "mirror", t.TUFMirror)
-	return signing.PublicGoodTrustedRoot(ctx, signing.TUFOptions{MirrorURL: t.TUFMirror, CachePath: t.TUFCacheDir})
-}
-
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// environment is the process environment as the execution context reads it.
-func environment(root *options.Root) security.Env {
-	if root.Environ != nil {
-		return security.EnvFromList(root.Environ())
-	}
-	env := security.Env{}
-	if root.Getenv == nil {
-		return env
-	}
-	for _, k := range security.EnvVars() {
-		if v := root.Getenv(k); v != "" {
-			env[k] = v
-		}
-	}
-	return env
 }

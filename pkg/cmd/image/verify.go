@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
-	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -62,26 +62,8 @@ valid, 3 when verification could not run.`,
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, reg *options.Registry, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	annotations, err := options.AnnotationMap(o.Annotations)
+	policy, err := sigflags.Policy(root, o)
 	if err != nil {
-		return err
-	}
-	policy := signing.Policy{Annotations: annotations}
-	if o.Key != "" {
-		pemBytes, err := signing.ReadKeyRef(o.Key, root.Getenv)
-		if err != nil {
-			return err
-		}
-		if policy.Key, err = signing.LoadPublicKey(pemBytes); err != nil {
-			return err
-		}
-	} else {
-		policy.Identity = &signing.IdentityPolicy{
-			Subject: o.CertIdentity, SubjectRegexp: o.CertIdentityRegexp,
-			Issuer: o.CertOIDCIssuer, IssuerRegexp: o.CertOIDCIssuerRegexp,
-		}
-	}
-	if err := policy.Validate(); err != nil {
 		return err
 	}
 	var vopts []signing.VerifyOption
@@ -94,13 +76,9 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, 
 	}
 	vopts = append(vopts, signing.WithLogger(logger))
 
-	var trusted sgroot.TrustedMaterial
-	if o.Key == "" || !o.InsecureIgnoreTlog || o.TrustedRoot != "" {
-		tr, err := loadTrust(ctx, &o.Trust, logger)
-		if err != nil {
-			return err
-		}
-		trusted = tr
+	trusted, err := sigflags.Trusted(ctx, o, logger)
+	if err != nil {
+		return err
 	}
 
 	client, err := reg.Client(root, logger)

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/sc-project/sc/pkg/cmd/internal/attestation"
+	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security"
@@ -114,7 +114,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 	if err != nil {
 		return err
 	}
-	signer, err := attestation.NewSigner(cmd, root, a, ec, logger)
+	signer, err := sigflags.NewSigner(cmd, root, a, ec, logger)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/sc-project/sc/pkg/cmd/internal/attestation"
+	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
@@ -86,7 +86,7 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerifica
 	if err != nil {
 		return err
 	}
-	v, err := attestation.NewVerifier(ctx, root, o, client, logger)
+	v, err := sigflags.NewVerifier(ctx, root, o, client, logger)
 	if err != nil {
 		return err
 	}

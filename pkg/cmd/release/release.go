@@ -19,17 +19,16 @@ import (
 	"path/filepath"
 	"strings"
 
-	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/scan"
-	"github.com/sc-project/sc/pkg/security/signing"
 )
 
 // New returns the `sc release` command group.
@@ -253,7 +252,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 	}
 	opts = append(opts, security.WithSigners(security.NewSigners(root.Getenv, ec.Token, sopts...)))
 	if needsTrust {
-		tr, err := loadTrust(ctx, &f.trust, logger)
+		tr, err := sigflags.LoadTrust(ctx, &f.trust, logger)
 		if err != nil {
 			return nil, cleanup, err
 		}
@@ -282,16 +281,6 @@ func scannersUsed(services []api.Service) (grype, trivy bool, trivyPath string) 
 		}
 	}
 	return grype, trivy, trivyPath
-}
-
-// loadTrust returns the trusted material the flags name: --trusted-root,
-// else the public-good root through TUF.
-func loadTrust(ctx context.Context, t *options.Trust, logger *slog.Logger) (*sgroot.TrustedRoot, error) {
-	if t.TrustedRoot != "" {
-		return signing.LoadTrustedRoot(t.TrustedRoot)
-	}
-	logger.Debug("fetching the Sigstore trusted root through TUF", "mirror", t.TUFMirror)
-	return signing.PublicGoodTrustedRoot(ctx, signing.TUFOptions{MirrorURL: t.TUFMirror, CachePath: t.TUFCacheDir})
 }
 
 // libraryLogger is where the libraries' logs go: warnings and errors (a

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sc-project/sc/pkg/cmd/internal/attestation"
+	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
@@ -100,7 +100,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	}
 	// The signer first: a wrong password or a missing identity token
 	// should not cost an SBOM generation.
-	signer, err := attestation.NewSigner(cmd, root, a, nil, logger)
+	signer, err := sigflags.NewSigner(cmd, root, a, nil, logger)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package attestation
+package sigflags
 
 import (
 	"log/slog"
