@@ -37,8 +37,9 @@ import (
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -72,7 +73,7 @@ type Session struct {
 	// PrivateKey and PublicKey are the key pair's file paths.
 	PrivateKey, PublicKey string
 	// Result is what the executor did.
-	Result *security.SecurityResult
+	Result *pipeline.SecurityResult
 
 	srv *http.Server
 }
@@ -156,15 +157,15 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		}
 		return ""
 	}
-	ex := security.NewExecutor(client,
-		security.WithScanners(db),
-		security.WithSigners(security.NewSigners(getenv, nil)),
-		security.WithExecutionContext(&security.ExecutionContext{
-			CI: security.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"},
+	ex := pipeline.NewExecutor(client,
+		pipeline.WithScanners(db),
+		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(&runenv.Context{
+			CI: runenv.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"},
 		}),
-		security.WithVersion(opts.Version),
-		security.WithLogger(opts.Logger),
-		security.WithObserver(p))
+		pipeline.WithVersion(opts.Version),
+		pipeline.WithLogger(opts.Logger),
+		pipeline.WithObserver(p))
 	res, err := ex.Run(ctx, []api.Service{svc})
 	if err != nil {
 		return nil, fmt.Errorf("quickstart release: %w", err)
@@ -376,7 +377,7 @@ type printer struct {
 	w  io.Writer
 }
 
-var _ security.Observer = (*printer)(nil)
+var _ pipeline.Observer = (*printer)(nil)
 
 func (p *printer) line(mark, name, detail string) {
 	p.mu.Lock()
@@ -400,8 +401,8 @@ func (p *printer) timed(name string, f func() (string, error)) error {
 }
 
 // Observe prints an executor step when it ends.
-func (p *printer) Observe(e security.Event) {
-	if e.Kind != security.EventStepFinished {
+func (p *printer) Observe(e pipeline.Event) {
+	if e.Kind != pipeline.EventStepFinished {
 		return
 	}
 	r := e.Result
@@ -418,29 +419,29 @@ func (p *printer) Observe(e security.Event) {
 	p.line(statusMark(r.Status), string(r.Name), detail)
 }
 
-func statusMark(s security.StepStatus) string {
+func statusMark(s pipeline.StepStatus) string {
 	switch s {
-	case security.StatusOK:
+	case pipeline.StatusOK:
 		return "✓"
-	case security.StatusWarned:
+	case pipeline.StatusWarned:
 		return "!"
-	case security.StatusFailed:
+	case pipeline.StatusFailed:
 		return "✗"
 	}
 	return "-"
 }
 
 // summary prints how the executor's steps ended, in one paragraph.
-func (p *printer) summary(r *security.SecurityResult) {
-	counts := map[security.StepStatus]int{}
+func (p *printer) summary(r *pipeline.SecurityResult) {
+	counts := map[pipeline.StepStatus]int{}
 	for _, s := range r.Steps {
 		counts[s.Status]++
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "\nSummary: %s %s, %d steps: %d ok, %d warned, %d failed, %d skipped, in %s.\n",
-		r.Service, r.Outcome, len(r.Steps), counts[security.StatusOK], counts[security.StatusWarned],
-		counts[security.StatusFailed], counts[security.StatusSkipped], r.Duration.Round(time.Millisecond))
+		r.Service, r.Outcome, len(r.Steps), counts[pipeline.StatusOK], counts[pipeline.StatusWarned],
+		counts[pipeline.StatusFailed], counts[pipeline.StatusSkipped], r.Duration.Round(time.Millisecond))
 	if r.SBOM != nil {
 		fmt.Fprintf(p.w, "  SBOM: %s, %d packages, attached and verified.\n", r.SBOM.Format, r.SBOM.Packages)
 	}

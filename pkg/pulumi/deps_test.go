@@ -32,7 +32,7 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 	check("links", list(`{{join .Deps " "}}`), []string{
-		"github.com/sc-project/sc/pkg/security",
+		"github.com/sc-project/sc/pkg/security/pipeline",
 		"github.com/sc-project/sc/pkg/cmd",
 		"github.com/sigstore/",
 		"github.com/anchore/",

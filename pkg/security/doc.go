@@ -1,90 +1,18 @@
-// Package security holds the executor, the execution context, and the errors
-// shared by sc's security steps.
+// Package security is the map of sc's library; it holds no code. Each
+// capability is a package of its own below it:
 //
-// # The executor
-//
-// An Executor secures the images of a release (api.Service values, each with
-// its effective security configuration). Run plans every service first —
-// formats, the scan policy with its VEX documents, the signer (the key is
-// loaded once per release) and the verification policy — and stops with an
-// outcome.ErrInvalid error, before any request, when a configuration cannot
-// work. Then it works on up to WithJobs images at once, each through this
-// graph, every step starting as soon as what it waits for has ended:
-//
-//	resolve ─┬─ sbom-generate ── scan ─┐ gate (unless scan.softFail)
-//	         ├─ provenance-generate ───┼─ sign ── verify
-//	         │                         ├─ sbom-attach ── sbom-verify
-//	         │                         └─ provenance-attach ── provenance-verify
-//
-// resolve turns the reference into a digest once; everything after works on
-// the digest. sign waits for the scan's verdict unless softFail, so a
-// violating image is never signed; the attachments need the signature (and
-// their documents), and every written signature and attestation is read
-// back and verified under signing.verify's policy. A step that is turned
-// off, or has nothing to do in the configuration (attestations without
-// signing), is skipped with the reason; Steps lists them all.
-//
-// Each step is fail-open: when it cannot run it warns and the steps that
-// need its output are skipped. With required: true it is fail-closed and
-// fails, and so does a required step whose input an optional one could not
-// make. A check that ran and said no (a policy violation, a signature that
-// does not verify) always fails. A step's failure never stops another
-// image; cancelling the context does: running steps stop, steps not started
-// are skipped, and Run returns an operational error wrapping
-// context.Canceled. Nothing half-written is ever valid: registry writes
-// become visible only when complete, the cache and the SBOM files are
-// written through temporary files renamed into place.
-//
-// The result is a SecurityResult per image (every step's status, duration,
-// detail, warnings, error and the signature and attestation digests it
-// wrote; the SBOM summary and the scan result), JSON-tagged, and an overall
-// outcome whose error is in the class of the worst step (operational over
-// invalid over check-failed). An Observer receives start and end events of
-// every step; the executor never prints.
-//
-// Reuse: with WithCache, an SBOM (by digest, format, scope and syft version)
-// and each scanner's report (by digest, scanner version and database build)
-// come from pkg/security/cache, so an unchanged image downloads no layer; the
-// policy is applied afresh each time. Signing is skipped when this signer's
-// signature already verifies, and an SBOM attestation when the same
-// statement by the same signer already verifies; provenance, whose times
-// change, is attached on every run. With WithLayerCache, layers shared by
-// several images are downloaded once per release (go-containerregistry's
-// filesystem layer cache, with one download per layer and no partial
-// entries). The scanners are given once (WithScanners): grype's database is
-// loaded once for every image.
-//
-// The executor does not read the environment or files other than those the
-// configuration names (keys, public keys, VEX documents, Dockerfiles, the
-// SBOM output), does not choose the cache directory, and does not obtain
-// trusted material; its caller (pkg/cmd/release) does.
-//
-// # The execution context
-//
-// The execution context describes where sc runs, gathered once at the start of
-// a command and handed to every step that needs it (signing, provenance):
-//
-//   - CI: the CI provider detected from an environment given as data (GitHub
-//     Actions, GitLab CI, CircleCI, Buildkite, Jenkins, Azure Pipelines,
-//     Bitbucket Pipelines), with the repository, commit, ref, run and actor
-//     it reports (see DetectCI).
-//   - Git: the local git checkout read with the git command line: remote,
-//     HEAD commit, branch, dirty state (see ReadGit). Remote URLs are
-//     normalised to their https form and never carry credentials.
-//   - Token: a TokenSource of OIDC identity tokens for keyless signing: an
-//     explicit token, GitHub Actions' token endpoint, or a source that
-//     explains why no token is available.
-//
-// NewExecutionContext builds all three from one Env; SourceRepository, Commit
-// and Ref pick the CI's answer first and fall back to git's.
-//
-// What this package does not do: it never reads the process environment (the
-// caller passes an Env, in sc built by pkg/cmd/options), never prints, and
-// never verifies an identity token's signature — UnverifiedClaims only reads
-// claims for messages. Secrets (identity tokens, the GitHub request token)
-// are held in a Secret, which redacts itself in every printed, logged or
-// marshalled form.
-//
-// The on-disk result cache lives in the sibling package
-// pkg/security/cache.
+//   - runenv: where sc runs — CI detection, git metadata, OIDC identity
+//     tokens, redacted secrets (standard library only).
+//   - registry: references, digest resolution, auth, and storing artifacts
+//     as legacy tags or OCI referrers.
+//   - signing: image signatures — signers (key, keyless) and verification.
+//   - attest: in-toto statements in DSSE — attach, fetch, verify.
+//   - sbom: SBOM generation with syft, and the formats.
+//   - provenance: SLSA v1.0 provenance.
+//   - scan: scanners, merging, policy and results; scan/vulndb is grype's
+//     database.
+//   - report: every renderer of results and the DefectDojo upload.
+//   - cache: the on-disk cache.
+//   - pipeline: the executor that runs the steps above for one image or a
+//     release.
 package security

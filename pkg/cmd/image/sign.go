@@ -10,7 +10,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -92,8 +92,8 @@ func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *op
 		}
 	} else {
 		services.FulcioURL = o.FulcioURL
-		ec, err := security.NewExecutionContext(ctx, options.SecurityEnv(root),
-			security.WithIdentityToken(o.IdentityToken), security.WithoutGit(), security.WithContextLogger(logger))
+		ec, err := runenv.New(ctx, options.SecurityEnv(root),
+			runenv.WithIdentityToken(o.IdentityToken), runenv.WithoutGit(), runenv.WithLogger(logger))
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
 // ExecutionContext is the flag group of commands that need to know where sc
@@ -29,14 +29,14 @@ func (e *ExecutionContext) AddFlags(fs *pflag.FlagSet) {
 
 // Build reads the execution context from root's environment, with
 // --identity-token as the explicit token. opts are passed on after it, so a
-// command can add security.WithGitDir, security.WithoutGit or a logger.
-func (e *ExecutionContext) Build(ctx context.Context, root *Root, opts ...security.ContextOption) (*security.ExecutionContext, error) {
+// command can add runenv.WithGitDir, runenv.WithoutGit or a logger.
+func (e *ExecutionContext) Build(ctx context.Context, root *Root, opts ...runenv.Option) (*runenv.Context, error) {
 	tok, err := e.token()
 	if err != nil {
 		return nil, err
 	}
-	all := append([]security.ContextOption{security.WithIdentityToken(tok)}, opts...)
-	return security.NewExecutionContext(ctx, SecurityEnv(root), all...)
+	all := append([]runenv.Option{runenv.WithIdentityToken(tok)}, opts...)
+	return runenv.New(ctx, SecurityEnv(root), all...)
 }
 
 // token returns --identity-token, read from the file it names when it names
@@ -63,17 +63,17 @@ func (e *ExecutionContext) token() (string, error) {
 }
 
 // SecurityEnv is the process environment as pkg/security reads it: all of it
-// when root can list it (Root.Environ), else the variables security.EnvVars
+// when root can list it (Root.Environ), else the variables runenv.EnvVars
 // names, read with Root.Getenv.
-func SecurityEnv(root *Root) security.Env {
+func SecurityEnv(root *Root) runenv.Env {
 	if root.Environ != nil {
-		return security.EnvFromList(root.Environ())
+		return runenv.EnvFromList(root.Environ())
 	}
-	env := security.Env{}
+	env := runenv.Env{}
 	if root.Getenv == nil {
 		return env
 	}
-	for _, k := range security.EnvVars() {
+	for _, k := range runenv.EnvVars() {
 		if v := root.Getenv(k); v != "" {
 			env[k] = v
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
 func TestExecutionContextBuild(t *testing.T) {
@@ -50,7 +50,7 @@ func TestExecutionContextBuild(t *testing.T) {
 				}
 			}
 			root := &Root{Getenv: func(k string) string { return tt.env[k] }}
-			ec, err := e.Build(t.Context(), root, security.WithoutGit())
+			ec, err := e.Build(t.Context(), root, runenv.WithoutGit())
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("Build() error = %v, want %v", err, tt.wantErr)
@@ -62,7 +62,7 @@ func TestExecutionContextBuild(t *testing.T) {
 			}
 			tok, err := ec.Token.Token(t.Context())
 			if tt.wantNoTok {
-				if !errors.Is(err, security.ErrNoIdentityToken) {
+				if !errors.Is(err, runenv.ErrNoIdentityToken) {
 					t.Errorf("Token() error = %v, want ErrNoIdentityToken", err)
 				}
 				return
@@ -78,21 +78,21 @@ func TestSecurityEnv(t *testing.T) {
 	tests := []struct {
 		name string
 		root *Root
-		want security.Env
+		want runenv.Env
 	}{{
 		name: "whole environment when it can be listed",
 		root: &Root{Environ: func() []string { return []string{"GITHUB_ACTIONS=true", "OTHER=x"} }},
-		want: security.Env{"GITHUB_ACTIONS": "true", "OTHER": "x"},
+		want: runenv.Env{"GITHUB_ACTIONS": "true", "OTHER": "x"},
 	}, {
 		name: "known variables through Getenv",
 		root: &Root{Getenv: func(k string) string {
 			return map[string]string{"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/a/b", "OTHER": "x"}[k]
 		}},
-		want: security.Env{"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/a/b"},
+		want: runenv.Env{"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/a/b"},
 	}, {
 		name: "neither",
 		root: &Root{},
-		want: security.Env{},
+		want: runenv.Env{},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 )
 
 // Release output formats.
@@ -28,7 +28,7 @@ type Release struct {
 	// Default: every service of the stack.
 	Services []string
 	// Jobs is --jobs: how many images are worked on at once. Default:
-	// security.DefaultJobs.
+	// pipeline.DefaultJobs.
 	Jobs int
 	// Output is --output: table or json. Default: table.
 	Output string
@@ -39,7 +39,7 @@ func (r *Release) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&r.Config, "config", "f", "", "stack file (sc.yaml) or docker-compose file to release (required)")
 	fs.StringVar(&r.Stack, "stack", "", "stack to release (default: the file's only stack, or its only stack with services)")
 	fs.StringArrayVar(&r.Services, "service", nil, "release only this service (repeatable; default: every service of the stack)")
-	fs.IntVarP(&r.Jobs, "jobs", "j", security.DefaultJobs, "how many images to work on at once")
+	fs.IntVarP(&r.Jobs, "jobs", "j", pipeline.DefaultJobs, "how many images to work on at once")
 	fs.StringVarP(&r.Output, "output", "o", OutputTable, "output format: table or json")
 }
 

@@ -18,9 +18,9 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -104,11 +104,11 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 		}
 		gitDir = filepath.Dir(o.Dockerfile)
 	}
-	ecOpts := []security.ContextOption{security.WithContextLogger(logger)}
+	ecOpts := []runenv.Option{runenv.WithLogger(logger)}
 	if file != "" {
-		ecOpts = append(ecOpts, security.WithoutGit())
+		ecOpts = append(ecOpts, runenv.WithoutGit())
 	} else {
-		ecOpts = append(ecOpts, security.WithGitDir(gitDir))
+		ecOpts = append(ecOpts, runenv.WithGitDir(gitDir))
 	}
 	ec, err := a.ExecutionContext.Build(ctx, root, ecOpts...)
 	if err != nil {

@@ -17,8 +17,8 @@ import (
 
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
 // New returns the `sc provenance` command group.
@@ -93,7 +93,7 @@ func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg
 	// Provenance never signs: no --identity-token, and no token is asked
 	// for.
 	var ecOpts options.ExecutionContext
-	ec, err := ecOpts.Build(ctx, root, security.WithGitDir(gitDir), security.WithContextLogger(logger))
+	ec, err := ecOpts.Build(ctx, root, runenv.WithGitDir(gitDir), runenv.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func readDockerfile(path string) ([]byte, error) {
 }
 
 // buildFrom describes the build from the execution context and the flags.
-func buildFrom(ec *security.ExecutionContext, o *options.Provenance, dockerfile []byte, now time.Time) (provenance.Build, error) {
+func buildFrom(ec *runenv.Context, o *options.Provenance, dockerfile []byte, now time.Time) (provenance.Build, error) {
 	args, err := o.BuildArgMap()
 	if err != nil {
 		return provenance.Build{}, err
@@ -162,7 +162,7 @@ func buildFrom(ec *security.ExecutionContext, o *options.Provenance, dockerfile 
 			Ref:    ec.Ref(),
 			Commit: ec.Commit(),
 		},
-		CI:           security.ProvenanceCI(ec.CI),
+		CI:           ec.CI,
 		BuilderID:    o.BuilderID,
 		BuildArgs:    args,
 		RecordedArgs: o.RecordArgs,

@@ -13,12 +13,12 @@ import (
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 )
 
 // progress shows the executor's progress on stderr.
 type progress interface {
-	security.Observer
+	pipeline.Observer
 	// logs is where log lines go while progress is shown.
 	logs() io.Writer
 	// wait ends the display once the executor has returned.
@@ -53,10 +53,10 @@ func (l *lines) Write(p []byte) (int, error) {
 
 func (l *lines) wait() {}
 
-func (l *lines) Observe(e security.Event) {
+func (l *lines) Observe(e pipeline.Event) {
 	var line string
 	switch e.Kind {
-	case security.EventStepFinished:
+	case pipeline.EventStepFinished:
 		r := e.Result
 		if r.Disabled {
 			// turned off by the configuration: the summary shows it
@@ -75,7 +75,7 @@ func (l *lines) Observe(e security.Event) {
 		if r.Error != "" {
 			line += ": " + oneLine(r.Error)
 		}
-	case security.EventImageFinished:
+	case pipeline.EventImageFinished:
 		line = fmt.Sprintf("%s %-8s done in %s", e.Service, e.Image.Outcome, e.Image.Duration.Round(time.Millisecond))
 	default:
 		return
@@ -90,7 +90,7 @@ type bars struct {
 
 	mu      sync.Mutex
 	bars    map[string]*mpb.Bar
-	running map[string][]security.StepName
+	running map[string][]pipeline.StepName
 	final   map[string]string
 }
 
@@ -99,14 +99,14 @@ func newBars(w io.Writer, services []api.Service, opts ...mpb.ContainerOption) *
 	b := &bars{
 		p:       mpb.New(opts...),
 		bars:    map[string]*mpb.Bar{},
-		running: map[string][]security.StepName{},
+		running: map[string][]pipeline.StepName{},
 		final:   map[string]string{},
 	}
 	width := 0
 	for _, s := range services {
 		width = max(width, len(s.Name))
 	}
-	total := int64(len(security.Steps()))
+	total := int64(len(pipeline.Steps()))
 	for _, s := range services {
 		name := s.Name
 		b.bars[name] = b.p.AddBar(total,
@@ -138,19 +138,19 @@ func (b *bars) status(service string) string {
 	return "waiting"
 }
 
-func (b *bars) Observe(e security.Event) {
+func (b *bars) Observe(e pipeline.Event) {
 	b.mu.Lock()
 	bar := b.bars[e.Service]
 	switch e.Kind {
-	case security.EventStepStarted:
+	case pipeline.EventStepStarted:
 		b.running[e.Service] = append(b.running[e.Service], e.Step)
-	case security.EventStepFinished:
-		b.running[e.Service] = slices.DeleteFunc(b.running[e.Service], func(n security.StepName) bool { return n == e.Step })
-	case security.EventImageFinished:
+	case pipeline.EventStepFinished:
+		b.running[e.Service] = slices.DeleteFunc(b.running[e.Service], func(n pipeline.StepName) bool { return n == e.Step })
+	case pipeline.EventImageFinished:
 		b.final[e.Service] = fmt.Sprintf("%s in %s", e.Image.Outcome, e.Image.Duration.Round(100*time.Millisecond))
 	}
 	b.mu.Unlock()
-	if bar != nil && e.Kind == security.EventStepFinished {
+	if bar != nil && e.Kind == pipeline.EventStepFinished {
 		bar.Increment()
 	}
 }

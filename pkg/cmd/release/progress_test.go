@@ -10,27 +10,27 @@ import (
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 )
 
 // events plays the events of an image whose steps all end with status.
-func events(o security.Observer, service string, status security.StepStatus) {
-	o.Observe(security.Event{Kind: security.EventImageStarted, Service: service, Steps: security.Steps()})
-	for _, s := range security.Steps() {
-		o.Observe(security.Event{Kind: security.EventStepStarted, Service: service, Step: s})
-		o.Observe(security.Event{Kind: security.EventStepFinished, Service: service, Step: s, Time: time.Unix(0, 0),
-			Result: &security.StepResult{Name: s, Status: status, Duration: time.Second, Detail: "did " + string(s)}})
+func events(o pipeline.Observer, service string, status pipeline.StepStatus) {
+	o.Observe(pipeline.Event{Kind: pipeline.EventImageStarted, Service: service, Steps: pipeline.Steps()})
+	for _, s := range pipeline.Steps() {
+		o.Observe(pipeline.Event{Kind: pipeline.EventStepStarted, Service: service, Step: s})
+		o.Observe(pipeline.Event{Kind: pipeline.EventStepFinished, Service: service, Step: s, Time: time.Unix(0, 0),
+			Result: &pipeline.StepResult{Name: s, Status: status, Duration: time.Second, Detail: "did " + string(s)}})
 	}
-	o.Observe(security.Event{Kind: security.EventImageFinished, Service: service, Time: time.Unix(0, 0),
-		Image: &security.SecurityResult{Service: service, Outcome: security.OutcomeOK, Duration: 3 * time.Second}})
+	o.Observe(pipeline.Event{Kind: pipeline.EventImageFinished, Service: service, Time: time.Unix(0, 0),
+		Image: &pipeline.SecurityResult{Service: service, Outcome: pipeline.OutcomeOK, Duration: 3 * time.Second}})
 }
 
 func TestBarsDrawEveryService(t *testing.T) {
 	var out bytes.Buffer
 	services := []api.Service{{Name: "api"}, {Name: "web"}}
 	b := newBars(&out, services, mpb.WithAutoRefresh())
-	events(b, "api", security.StatusOK)
-	events(b, "web", security.StatusOK)
+	events(b, "api", pipeline.StatusOK)
+	events(b, "web", pipeline.StatusOK)
 	if _, err := b.logs().Write([]byte("a log line\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +59,9 @@ func TestBarsWaitWithoutEvents(t *testing.T) {
 func TestLines(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, &options.Root{Getenv: func(string) string { return "" }}, nil)
-	events(p, "api", security.StatusOK)
-	p.Observe(security.Event{Kind: security.EventStepFinished, Service: "api", Time: time.Unix(0, 0),
-		Result: &security.StepResult{Name: security.StepScan, Status: security.StatusSkipped, Disabled: true, Detail: "scan is disabled"}})
+	events(p, "api", pipeline.StatusOK)
+	p.Observe(pipeline.Event{Kind: pipeline.EventStepFinished, Service: "api", Time: time.Unix(0, 0),
+		Result: &pipeline.StepResult{Name: pipeline.StepScan, Status: pipeline.StatusSkipped, Disabled: true, Detail: "scan is disabled"}})
 	p.wait()
 	got := out.String()
 	for _, want := range []string{"00:00:00.000 api ok       resolve (1s): did resolve", "api ok       done in 3s"} {

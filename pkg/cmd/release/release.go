@@ -27,7 +27,8 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
 
@@ -149,8 +150,8 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 		prog.wait()
 		return err
 	}
-	opts = append(opts, security.WithObserver(prog), security.WithLogger(logger))
-	res, runErr := security.NewExecutor(client, opts...).Run(ctx, services)
+	opts = append(opts, pipeline.WithObserver(prog), pipeline.WithLogger(logger))
+	res, runErr := pipeline.NewExecutor(client, opts...).Run(ctx, services)
 	prog.wait()
 	if res == nil {
 		return runErr
@@ -175,10 +176,10 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 // configuration: the cache, the vulnerability scanners (opened once), the
 // signers and trusted material, and the execution context. cleanup closes
 // what was opened.
-func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *options.Root, services []api.Service, logger *slog.Logger) ([]security.ExecutorOption, func(), error) {
-	opts := []security.ExecutorOption{
-		security.WithJobs(f.release.Jobs),
-		security.WithVersion(root.Version),
+func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *options.Root, services []api.Service, logger *slog.Logger) ([]pipeline.ExecutorOption, func(), error) {
+	opts := []pipeline.ExecutorOption{
+		pipeline.WithJobs(f.release.Jobs),
+		pipeline.WithVersion(root.Version),
 	}
 	var closers []func()
 	cleanup := func() {
@@ -195,13 +196,13 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 	if err != nil {
 		return nil, cleanup, err
 	}
-	opts = append(opts, security.WithCache(c), security.WithLayerCache(filepath.Join(cacheDir, "layers")))
+	opts = append(opts, pipeline.WithCache(c), pipeline.WithLayerCache(filepath.Join(cacheDir, "layers")))
 
-	ec, err := f.ec.Build(ctx, root, security.WithGitDir(filepath.Dir(f.release.Config)), security.WithContextLogger(logger))
+	ec, err := f.ec.Build(ctx, root, runenv.WithGitDir(filepath.Dir(f.release.Config)), runenv.WithLogger(logger))
 	if err != nil {
 		return nil, cleanup, err
 	}
-	opts = append(opts, security.WithExecutionContext(ec))
+	opts = append(opts, pipeline.WithExecutionContext(ec))
 
 	// Scanners: each opened once for the whole release.
 	grype, trivy, trivyPath := scannersUsed(services)
@@ -215,7 +216,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 			return nil, cleanup, err
 		}
 		closers = append(closers, func() { _ = db.Close() })
-		opts = append(opts, security.WithScanners(db))
+		opts = append(opts, pipeline.WithScanners(db))
 	}
 	if trivy {
 		dir, err := f.db.TrivyCacheDir(root)
@@ -226,7 +227,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 		if trivyPath != "" {
 			topts = append(topts, scan.WithTrivyPath(trivyPath))
 		}
-		opts = append(opts, security.WithScanners(scan.NewTrivy(dir, topts...)))
+		opts = append(opts, pipeline.WithScanners(scan.NewTrivy(dir, topts...)))
 	}
 
 	// Signing: keys from the configuration, a password from the
@@ -242,21 +243,21 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 		needsPassword = needsPassword || (!sg.IsKeyless() && sg.Password.IsZero())
 		needsTrust = needsTrust || sg.IsKeyless() || sg.TlogUpload == nil || *sg.TlogUpload
 	}
-	var sopts []security.SignersOption
+	var sopts []pipeline.SignersOption
 	if needsPassword {
 		pw, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("a signing key without a password in the configuration: %w", err)
 		}
-		sopts = append(sopts, security.WithDefaultPassword(pw))
+		sopts = append(sopts, pipeline.WithDefaultPassword(pw))
 	}
-	opts = append(opts, security.WithSigners(security.NewSigners(root.Getenv, ec.Token, sopts...)))
+	opts = append(opts, pipeline.WithSigners(pipeline.NewSigners(root.Getenv, ec.Token, sopts...)))
 	if needsTrust {
 		tr, err := sigflags.LoadTrust(ctx, &f.trust, logger)
 		if err != nil {
 			return nil, cleanup, err
 		}
-		opts = append(opts, security.WithTrustedMaterial(tr))
+		opts = append(opts, pipeline.WithTrustedMaterial(tr))
 	}
 	return opts, cleanup, nil
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -132,7 +132,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second run: %v", err)
 	}
-	var res security.ReleaseResult
+	var res pipeline.ReleaseResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("JSON result: %v\n%s", err, stdout)
 	}
@@ -140,10 +140,10 @@ func TestCreate(t *testing.T) {
 		t.Fatalf("services %+v, want service-02 only", res.Services)
 	}
 	s := res.Services[0]
-	if st := s.Step(security.StepSBOM); st == nil || !st.Cached {
+	if st := s.Step(pipeline.StepSBOM); st == nil || !st.Cached {
 		t.Errorf("sbom-generate not from the cache: %+v", st)
 	}
-	if st := s.Step(security.StepSign); st == nil || len(st.Artifacts) != 1 || !st.Artifacts[0].Existing {
+	if st := s.Step(pipeline.StepSign); st == nil || len(st.Artifacts) != 1 || !st.Artifacts[0].Existing {
 		t.Errorf("sign did not reuse the signature: %+v", st)
 	}
 	v, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: pub}, signing.WithInsecureIgnoreTlog())

@@ -15,13 +15,13 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
 
 // writeJSON writes the release result as indented JSON.
-func writeJSON(w io.Writer, res *security.ReleaseResult) error {
+func writeJSON(w io.Writer, res *pipeline.ReleaseResult) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
@@ -29,31 +29,31 @@ func writeJSON(w io.Writer, res *security.ReleaseResult) error {
 
 // columns are the table's step columns.
 var columns = []struct {
-	step   security.StepName
+	step   pipeline.StepName
 	header string
 }{
-	{security.StepResolve, "RESOLVE"},
-	{security.StepSBOM, "SBOM"},
-	{security.StepScan, "SCAN"},
-	{security.StepProvenance, "PROV"},
-	{security.StepSign, "SIGN"},
-	{security.StepVerify, "VERIFY"},
-	{security.StepSBOMAttach, "SBOM-ATT"},
-	{security.StepSBOMVerify, "SBOM-VER"},
-	{security.StepProvenanceAttach, "PROV-ATT"},
-	{security.StepProvenanceVerify, "PROV-VER"},
+	{pipeline.StepResolve, "RESOLVE"},
+	{pipeline.StepSBOM, "SBOM"},
+	{pipeline.StepScan, "SCAN"},
+	{pipeline.StepProvenance, "PROV"},
+	{pipeline.StepSign, "SIGN"},
+	{pipeline.StepVerify, "VERIFY"},
+	{pipeline.StepSBOMAttach, "SBOM-ATT"},
+	{pipeline.StepSBOMVerify, "SBOM-VER"},
+	{pipeline.StepProvenanceAttach, "PROV-ATT"},
+	{pipeline.StepProvenanceVerify, "PROV-VER"},
 }
 
 // mark is a step's status in one character, with "*" when it came from
 // the cache or reused what was already there.
-func mark(r *security.StepResult) string {
+func mark(r *pipeline.StepResult) string {
 	var m string
 	switch {
-	case r.Status == security.StatusOK:
+	case r.Status == pipeline.StatusOK:
 		m = "✓"
-	case r.Status == security.StatusWarned:
+	case r.Status == pipeline.StatusWarned:
 		m = "!"
-	case r.Status == security.StatusFailed:
+	case r.Status == pipeline.StatusFailed:
 		m = "✗"
 	case r.Disabled:
 		m = "-"
@@ -72,7 +72,7 @@ func mark(r *security.StepResult) string {
 
 // writeTable writes the summary table: one row per service with a mark per
 // step, then what failed or warned and why.
-func writeTable(w io.Writer, res *security.ReleaseResult) error {
+func writeTable(w io.Writer, res *pipeline.ReleaseResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "SERVICE\tDIGEST")
 	for _, c := range columns {
@@ -99,9 +99,9 @@ func writeTable(w io.Writer, res *security.ReleaseResult) error {
 	for _, s := range res.Services {
 		for _, r := range s.Steps {
 			switch {
-			case r.Status == security.StatusFailed || (r.Status == security.StatusWarned && r.Error != ""):
+			case r.Status == pipeline.StatusFailed || (r.Status == pipeline.StatusWarned && r.Error != ""):
 				fmt.Fprintf(&notes, "  %s %s %s: %s\n", s.Service, r.Name, r.Status, oneLine(r.Error))
-			case r.Status == security.StatusWarned:
+			case r.Status == pipeline.StatusWarned:
 				for _, wn := range r.Warnings {
 					fmt.Fprintf(&notes, "  %s %s: %s\n", s.Service, r.Name, oneLine(wn))
 				}
@@ -116,7 +116,7 @@ func writeTable(w io.Writer, res *security.ReleaseResult) error {
 	}
 	c := res.Counts()
 	status := fmt.Sprintf("%d service(s): %d ok, %d warned, %d failed, in %s",
-		len(res.Services), c[security.OutcomeOK], c[security.OutcomeWarned], c[security.OutcomeFailed], res.Duration.Round(100*time.Millisecond))
+		len(res.Services), c[pipeline.OutcomeOK], c[pipeline.OutcomeWarned], c[pipeline.OutcomeFailed], res.Duration.Round(100*time.Millisecond))
 	if res.Cancelled {
 		status += " (cancelled)"
 	}
@@ -141,11 +141,11 @@ func shortDigest(d string) string {
 // writeMarkdown writes the release summary for a job summary: a row per
 // service with what needs attention, then the scan report of the images
 // that were scanned.
-func writeMarkdown(w io.Writer, res *security.ReleaseResult, version string) error {
+func writeMarkdown(w io.Writer, res *pipeline.ReleaseResult, version string) error {
 	var b strings.Builder
 	c := res.Counts()
 	fmt.Fprintf(&b, "## sc release: %s\n\n", strings.ToUpper(string(res.Outcome)))
-	fmt.Fprintf(&b, "%d service(s): %d ok, %d warned, %d failed.", len(res.Services), c[security.OutcomeOK], c[security.OutcomeWarned], c[security.OutcomeFailed])
+	fmt.Fprintf(&b, "%d service(s): %d ok, %d warned, %d failed.", len(res.Services), c[pipeline.OutcomeOK], c[pipeline.OutcomeWarned], c[pipeline.OutcomeFailed])
 	if res.Cancelled {
 		b.WriteString(" The run was cancelled before it finished.")
 	}
@@ -158,16 +158,16 @@ func writeMarkdown(w io.Writer, res *security.ReleaseResult, version string) err
 		var notes []string
 		for _, r := range s.Steps {
 			switch {
-			case r.Status == security.StatusFailed || (r.Status == security.StatusWarned && r.Error != ""):
+			case r.Status == pipeline.StatusFailed || (r.Status == pipeline.StatusWarned && r.Error != ""):
 				notes = append(notes, fmt.Sprintf("%s %s: %s", r.Name, r.Status, oneLine(r.Error)))
-			case r.Status == security.StatusWarned:
+			case r.Status == pipeline.StatusWarned:
 				for _, wn := range r.Warnings {
 					notes = append(notes, fmt.Sprintf("%s: %s", r.Name, oneLine(wn)))
 				}
 			}
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", mdCell(s.Service), mdCell(image), s.Outcome,
-			word(s.Step(security.StepVerify)), word(s.Step(security.StepSBOMVerify)), word(s.Step(security.StepProvenanceVerify)),
+			word(s.Step(pipeline.StepVerify)), word(s.Step(pipeline.StepSBOMVerify)), word(s.Step(pipeline.StepProvenanceVerify)),
 			mdCell(strings.Join(notes, "; ")))
 	}
 	b.WriteString("\n")
@@ -181,11 +181,11 @@ func writeMarkdown(w io.Writer, res *security.ReleaseResult, version string) err
 }
 
 // word says whether a verification step passed.
-func word(r *security.StepResult) string {
+func word(r *pipeline.StepResult) string {
 	switch {
 	case r == nil:
 		return "-"
-	case r.Status == security.StatusOK:
+	case r.Status == pipeline.StatusOK:
 		return "verified"
 	case r.Disabled:
 		return "-"
@@ -199,7 +199,7 @@ func mdCell(s string) string {
 }
 
 // scanResults are the scan results of the services that were scanned.
-func scanResults(res *security.ReleaseResult) []*scan.Result {
+func scanResults(res *pipeline.ReleaseResult) []*scan.Result {
 	var out []*scan.Result
 	for _, s := range res.Services {
 		if s.Scan != nil {
@@ -214,7 +214,7 @@ func scanResults(res *security.ReleaseResult) []*scan.Result {
 // SARIF, the pull-request comment and the DefectDojo reimport of the scan
 // results. Report paths not given as flags come from the configuration's
 // reporting block when every service names the same one.
-func (f *flags) writeReports(ctx context.Context, root *options.Root, services []api.Service, res *security.ReleaseResult) error {
+func (f *flags) writeReports(ctx context.Context, root *options.Root, services []api.Service, res *pipeline.ReleaseResult) error {
 	rep := f.report
 	if rep.SARIF == "" {
 		rep.SARIF = common(services, func(r *api.Reporting) string { return r.SARIF })

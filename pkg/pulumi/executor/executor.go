@@ -18,19 +18,19 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	scpulumi "github.com/sc-project/sc/pkg/pulumi"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 )
 
 // Runner secures images with an Executor.
 type Runner struct {
-	ex *security.Executor
+	ex *pipeline.Executor
 }
 
 var _ scpulumi.Runner = (*Runner)(nil)
 
 // New returns a Runner that runs ex. The executor carries everything that
 // does not come with the image: registry access, signers, scanners, cache.
-func New(ex *security.Executor) *Runner { return &Runner{ex: ex} }
+func New(ex *pipeline.Executor) *Runner { return &Runner{ex: ex} }
 
 // Run secures image (repo@sha256:…) as the descriptor says. The service
 // is named after the image's repository. The error, if any, is the
@@ -67,7 +67,7 @@ func serviceName(d name.Digest) string {
 // Summary maps an executor result into the summary ImageSecurity exposes:
 // the verdict from the image's outcome, one step per executor step, and the
 // digests of the signature and the attestations written (or found).
-func Summary(r *security.SecurityResult) *scpulumi.Summary {
+func Summary(r *pipeline.SecurityResult) *scpulumi.Summary {
 	s := &scpulumi.Summary{Verdict: verdict(r.Outcome)}
 	if _, digest, ok := strings.Cut(r.Digest, "@"); ok {
 		s.Digest = digest
@@ -79,18 +79,18 @@ func Summary(r *security.SecurityResult) *scpulumi.Summary {
 			Message: message(step),
 		})
 		switch step.Name {
-		case security.StepSign:
+		case pipeline.StepSign:
 			s.SignatureDigest = first(step, "signature")
-		case security.StepSBOMAttach:
+		case pipeline.StepSBOMAttach:
 			s.SBOMAttestationDigest = first(step, "attestation")
-		case security.StepProvenanceAttach:
+		case pipeline.StepProvenanceAttach:
 			s.ProvenanceAttestationDigest = first(step, "attestation")
 		}
 	}
 	return s
 }
 
-func first(step security.StepResult, kind string) string {
+func first(step pipeline.StepResult, kind string) string {
 	for _, a := range step.Artifacts {
 		if a.Kind == kind {
 			return a.Digest
@@ -99,11 +99,11 @@ func first(step security.StepResult, kind string) string {
 	return ""
 }
 
-func message(step security.StepResult) string {
+func message(step pipeline.StepResult) string {
 	switch {
 	case step.Error != "":
 		return step.Error
-	case step.Status == security.StatusOK:
+	case step.Status == pipeline.StatusOK:
 		return ""
 	case len(step.Warnings) > 0:
 		return strings.Join(step.Warnings, "; ")
@@ -112,24 +112,24 @@ func message(step security.StepResult) string {
 	}
 }
 
-func verdict(o security.Outcome) scpulumi.Verdict {
+func verdict(o pipeline.Outcome) scpulumi.Verdict {
 	switch o {
-	case security.OutcomeOK:
+	case pipeline.OutcomeOK:
 		return scpulumi.VerdictPass
-	case security.OutcomeWarned:
+	case pipeline.OutcomeWarned:
 		return scpulumi.VerdictWarn
 	default:
 		return scpulumi.VerdictFail
 	}
 }
 
-func status(s security.StepStatus) scpulumi.StepStatus {
+func status(s pipeline.StepStatus) scpulumi.StepStatus {
 	switch s {
-	case security.StatusOK:
+	case pipeline.StatusOK:
 		return scpulumi.StepSucceeded
-	case security.StatusWarned:
+	case pipeline.StatusWarned:
 		return scpulumi.StepWarned
-	case security.StatusSkipped:
+	case pipeline.StatusSkipped:
 		return scpulumi.StepSkipped
 	default: // StatusFailed, and anything this adapter does not know
 		return scpulumi.StepFailed

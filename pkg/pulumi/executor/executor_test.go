@@ -19,8 +19,9 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	scpulumi "github.com/sc-project/sc/pkg/pulumi"
 	"github.com/sc-project/sc/pkg/pulumi/executor"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -36,7 +37,7 @@ func (mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) { retu
 // setup pushes the fixture image and returns its digest reference and a
 // descriptor that signs with a fresh key, scans nothing (no database here)
 // and attaches provenance.
-func setup(t *testing.T) (string, *api.Security, *security.Executor) {
+func setup(t *testing.T) (string, *api.Security, *pipeline.Executor) {
 	t.Helper()
 	ctx := context.Background()
 	reg := testutil.NewRegistry(t, testutil.WithReferrers())
@@ -87,9 +88,9 @@ func setup(t *testing.T) (string, *api.Security, *security.Executor) {
 		}
 		return ""
 	}
-	ex := security.NewExecutor(client,
-		security.WithSigners(security.NewSigners(getenv, nil)),
-		security.WithExecutionContext(&security.ExecutionContext{CI: security.CI{
+	ex := pipeline.NewExecutor(client,
+		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{
 			RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"}}))
 	return d.String(), &sec, ex
 }
@@ -135,7 +136,7 @@ func TestImageSecurityFailsTheDeployment(t *testing.T) {
 	image, sec, _ := setup(t)
 	// A signer that cannot be made (wrong password) is a configuration
 	// error: the executor refuses before touching the registry.
-	ex := security.NewExecutor(registry.New(), security.WithSigners(security.NewSigners(func(string) string { return "wrong" }, nil)))
+	ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(pipeline.NewSigners(func(string) string { return "wrong" }, nil)))
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := scpulumi.NewImageSecurity(ctx, "orders", &scpulumi.ImageSecurityArgs{
 			Image: pulumi.String(image), Security: sec, Runner: executor.New(ex),
@@ -151,14 +152,14 @@ func TestImageSecurityFailsTheDeployment(t *testing.T) {
 }
 
 func TestSummaryMapping(t *testing.T) {
-	r := &security.SecurityResult{
+	r := &pipeline.SecurityResult{
 		Digest:  "r.example/shop@sha256:abc",
-		Outcome: security.OutcomeWarned,
-		Steps: []security.StepResult{
-			{Name: security.StepScan, Status: security.StatusWarned, Warnings: []string{"2 medium"}},
-			{Name: security.StepSign, Status: security.StatusOK, Artifacts: []security.Artifact{{Kind: "signature", Digest: "sha256:s"}}},
-			{Name: security.StepSBOMAttach, Status: security.StatusSkipped, Detail: "attach is off"},
-			{Name: security.StepProvenanceAttach, Status: security.StatusFailed, Error: "registry down"},
+		Outcome: pipeline.OutcomeWarned,
+		Steps: []pipeline.StepResult{
+			{Name: pipeline.StepScan, Status: pipeline.StatusWarned, Warnings: []string{"2 medium"}},
+			{Name: pipeline.StepSign, Status: pipeline.StatusOK, Artifacts: []pipeline.Artifact{{Kind: "signature", Digest: "sha256:s"}}},
+			{Name: pipeline.StepSBOMAttach, Status: pipeline.StatusSkipped, Detail: "attach is off"},
+			{Name: pipeline.StepProvenanceAttach, Status: pipeline.StatusFailed, Error: "registry down"},
 		},
 	}
 	s := executor.Summary(r)

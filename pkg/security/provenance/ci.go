@@ -3,40 +3,9 @@ package provenance
 import (
 	"fmt"
 	"strings"
-)
 
-// The CI providers whose runs CI.BuilderID can name. The values are those of
-// pkg/security's Provider.
-const (
-	ProviderGitHubActions = "github-actions"
-	ProviderGitLabCI      = "gitlab-ci"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
-
-// CI is what provenance needs to know about the CI run that built the image.
-// Its fields mirror pkg/security's CI, which the caller maps field by field;
-// this package does not detect anything itself.
-type CI struct {
-	// Provider is the CI service ("github-actions", "gitlab-ci", …), ""
-	// outside CI.
-	Provider string
-	// ServerURL is the base URL of the forge (https://github.com,
-	// https://gitlab.example.com).
-	ServerURL string
-	// RepositoryURL is the https URL of the repository the run belongs to.
-	RepositoryURL string
-	// Ref is the fully qualified git ref the run is for.
-	Ref string
-	// RunURL links to the run; for GitHub it includes the attempt.
-	RunURL string
-	// RunAttempt counts re-runs of the same run, where the provider does.
-	RunAttempt string
-	// Workflow names the pipeline definition: for GitLab CI the CI
-	// configuration path (CI_CONFIG_PATH); for other providers a name.
-	Workflow string
-	// WorkflowRef is GitHub's GITHUB_WORKFLOW_REF:
-	// owner/repo/.github/workflows/file.yml@refs/heads/main.
-	WorkflowRef string
-}
 
 // BuilderID derives runDetails.builder.id from the run: the URI of the CI
 // definition at the ref that ran, which is also the identity a keyless
@@ -57,9 +26,9 @@ type CI struct {
 // Other providers and local runs have no identity a verifier could check:
 // BuilderID returns ErrNoBuilderID, and the builder id has to be configured
 // (Build.BuilderID).
-func (c CI) BuilderID() (string, error) {
+func BuilderID(c runenv.CI) (string, error) {
 	switch c.Provider {
-	case ProviderGitHubActions:
+	case runenv.ProviderGitHubActions:
 		if c.WorkflowRef == "" {
 			return "", fmt.Errorf("%w: GitHub Actions did not report GITHUB_WORKFLOW_REF", ErrNoBuilderID)
 		}
@@ -68,8 +37,8 @@ func (c CI) BuilderID() (string, error) {
 			server = "https://github.com"
 		}
 		return server + "/" + strings.TrimLeft(c.WorkflowRef, "/"), nil
-	case ProviderGitLabCI:
-		path := c.WorkflowPath()
+	case runenv.ProviderGitLabCI:
+		path := WorkflowPath(c)
 		switch {
 		case c.RepositoryURL == "" || c.Ref == "":
 			return "", fmt.Errorf("%w: GitLab CI did not report the project URL and ref", ErrNoBuilderID)
@@ -91,9 +60,9 @@ func (c CI) BuilderID() (string, error) {
 //     (.github/workflows/release.yml).
 //   - GitLab CI: Workflow (CI_CONFIG_PATH), defaulting to .gitlab-ci.yml,
 //     unless it names a file in another project or at a URL.
-func (c CI) WorkflowPath() string {
+func WorkflowPath(c runenv.CI) string {
 	switch c.Provider {
-	case ProviderGitHubActions:
+	case runenv.ProviderGitHubActions:
 		ref := c.WorkflowRef
 		if i := strings.LastIndex(ref, "@"); i >= 0 {
 			ref = ref[:i]
@@ -104,7 +73,7 @@ func (c CI) WorkflowPath() string {
 			return ""
 		}
 		return parts[2]
-	case ProviderGitLabCI:
+	case runenv.ProviderGitLabCI:
 		p := c.Workflow
 		if p == "" {
 			return ".gitlab-ci.yml"
@@ -124,7 +93,7 @@ func (c CI) WorkflowPath() string {
 // does not already name it (GitHub's does: …/actions/runs/1/attempts/2);
 // other attempts are added as a fragment, "#attempt=2", unless the URL has
 // one. "" when the run has no URL.
-func (c CI) InvocationID() string {
+func InvocationID(c runenv.CI) string {
 	if c.RunURL == "" {
 		return ""
 	}

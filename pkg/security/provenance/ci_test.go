@@ -6,11 +6,12 @@ import (
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
-func githubCI() provenance.CI {
-	return provenance.CI{
-		Provider:      provenance.ProviderGitHubActions,
+func githubCI() runenv.CI {
+	return runenv.CI{
+		Provider:      runenv.ProviderGitHubActions,
 		ServerURL:     "https://github.com",
 		RepositoryURL: "https://github.com/acme/shop",
 		Ref:           "refs/heads/main",
@@ -21,9 +22,9 @@ func githubCI() provenance.CI {
 	}
 }
 
-func gitlabCI() provenance.CI {
-	return provenance.CI{
-		Provider:      provenance.ProviderGitLabCI,
+func gitlabCI() runenv.CI {
+	return runenv.CI{
+		Provider:      runenv.ProviderGitLabCI,
 		ServerURL:     "https://gitlab.example.com",
 		RepositoryURL: "https://gitlab.example.com/acme/platform/shop",
 		Ref:           "refs/tags/v1.4.0",
@@ -35,8 +36,8 @@ func gitlabCI() provenance.CI {
 func TestCIBuilderID(t *testing.T) {
 	tests := []struct {
 		name string
-		ci   func(*provenance.CI)
-		base provenance.CI
+		ci   func(*runenv.CI)
+		base runenv.CI
 		want string
 	}{{
 		name: "GitHub Actions",
@@ -45,19 +46,19 @@ func TestCIBuilderID(t *testing.T) {
 	}, {
 		name: "GitHub Enterprise Server",
 		base: githubCI(),
-		ci: func(c *provenance.CI) {
+		ci: func(c *runenv.CI) {
 			c.ServerURL = "https://ghe.example.com/"
 		},
 		want: "https://ghe.example.com/acme/shop/.github/workflows/release.yml@refs/heads/main",
 	}, {
 		name: "GitHub Actions without server URL",
 		base: githubCI(),
-		ci:   func(c *provenance.CI) { c.ServerURL = "" },
+		ci:   func(c *runenv.CI) { c.ServerURL = "" },
 		want: "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main",
 	}, {
 		name: "reusable workflow ref of a pull request",
 		base: githubCI(),
-		ci: func(c *provenance.CI) {
+		ci: func(c *runenv.CI) {
 			c.WorkflowRef = "acme/shop/.github/workflows/ci.yml@refs/pull/7/merge"
 		},
 		want: "https://github.com/acme/shop/.github/workflows/ci.yml@refs/pull/7/merge",
@@ -68,7 +69,7 @@ func TestCIBuilderID(t *testing.T) {
 	}, {
 		name: "GitLab CI default configuration",
 		base: gitlabCI(),
-		ci:   func(c *provenance.CI) { c.Workflow = "" },
+		ci:   func(c *runenv.CI) { c.Workflow = "" },
 		want: "https://gitlab.example.com/acme/platform/shop//.gitlab-ci.yml@refs/tags/v1.4.0",
 	}}
 	for _, tt := range tests {
@@ -77,7 +78,7 @@ func TestCIBuilderID(t *testing.T) {
 			if tt.ci != nil {
 				tt.ci(&c)
 			}
-			got, err := c.BuilderID()
+			got, err := provenance.BuilderID(c)
 			if err != nil {
 				t.Fatalf("BuilderID: %v", err)
 			}
@@ -91,24 +92,24 @@ func TestCIBuilderID(t *testing.T) {
 func TestCIBuilderIDUnavailable(t *testing.T) {
 	tests := []struct {
 		name string
-		ci   provenance.CI
+		ci   runenv.CI
 	}{
-		{name: "not in CI", ci: provenance.CI{}},
-		{name: "GitHub without workflow ref", ci: provenance.CI{Provider: provenance.ProviderGitHubActions, ServerURL: "https://github.com"}},
-		{name: "GitLab without ref", ci: provenance.CI{Provider: provenance.ProviderGitLabCI, RepositoryURL: "https://gitlab.com/a/b"}},
-		{name: "GitLab configuration in another project", ci: provenance.CI{
-			Provider: provenance.ProviderGitLabCI, RepositoryURL: "https://gitlab.com/a/b", Ref: "refs/heads/main",
+		{name: "not in CI", ci: runenv.CI{}},
+		{name: "GitHub without workflow ref", ci: runenv.CI{Provider: runenv.ProviderGitHubActions, ServerURL: "https://github.com"}},
+		{name: "GitLab without ref", ci: runenv.CI{Provider: runenv.ProviderGitLabCI, RepositoryURL: "https://gitlab.com/a/b"}},
+		{name: "GitLab configuration in another project", ci: runenv.CI{
+			Provider: runenv.ProviderGitLabCI, RepositoryURL: "https://gitlab.com/a/b", Ref: "refs/heads/main",
 			Workflow: "templates/ci.yml@acme/ci-templates",
 		}},
-		{name: "GitLab configuration at a URL", ci: provenance.CI{
-			Provider: provenance.ProviderGitLabCI, RepositoryURL: "https://gitlab.com/a/b", Ref: "refs/heads/main",
+		{name: "GitLab configuration at a URL", ci: runenv.CI{
+			Provider: runenv.ProviderGitLabCI, RepositoryURL: "https://gitlab.com/a/b", Ref: "refs/heads/main",
 			Workflow: "https://example.com/ci.yml",
 		}},
-		{name: "other provider", ci: provenance.CI{Provider: "jenkins", RunURL: "https://jenkins.example.com/job/x/1/"}},
+		{name: "other provider", ci: runenv.CI{Provider: runenv.ProviderJenkins, RunURL: "https://jenkins.example.com/job/x/1/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := tt.ci.BuilderID()
+			id, err := provenance.BuilderID(tt.ci)
 			if !errors.Is(err, provenance.ErrNoBuilderID) {
 				t.Fatalf("BuilderID = %q, %v; want ErrNoBuilderID", id, err)
 			}
@@ -122,7 +123,7 @@ func TestCIBuilderIDUnavailable(t *testing.T) {
 func TestCIWorkflowPathAndInvocationID(t *testing.T) {
 	tests := []struct {
 		name           string
-		ci             provenance.CI
+		ci             runenv.CI
 		wantPath       string
 		wantInvocation string
 	}{{
@@ -137,14 +138,14 @@ func TestCIWorkflowPathAndInvocationID(t *testing.T) {
 		wantInvocation: "https://gitlab.example.com/acme/platform/shop/-/jobs/4242",
 	}, {
 		name: "attempt added as a fragment",
-		ci: provenance.CI{
+		ci: runenv.CI{
 			Provider: "azure-pipelines", Workflow: "shop-release", RunAttempt: "3",
 			RunURL: "https://dev.azure.com/acme/shop/_build/results?buildId=77",
 		},
 		wantInvocation: "https://dev.azure.com/acme/shop/_build/results?buildId=77#attempt=3",
 	}, {
 		name:           "GitHub workflow ref without a path",
-		ci:             provenance.CI{Provider: provenance.ProviderGitHubActions, WorkflowRef: "acme/shop@refs/heads/main"},
+		ci:             runenv.CI{Provider: runenv.ProviderGitHubActions, WorkflowRef: "acme/shop@refs/heads/main"},
 		wantPath:       "",
 		wantInvocation: "",
 	}, {
@@ -152,10 +153,10 @@ func TestCIWorkflowPathAndInvocationID(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.ci.WorkflowPath(); got != tt.wantPath {
+			if got := provenance.WorkflowPath(tt.ci); got != tt.wantPath {
 				t.Errorf("WorkflowPath = %q, want %q", got, tt.wantPath)
 			}
-			if got := tt.ci.InvocationID(); got != tt.wantInvocation {
+			if got := provenance.InvocationID(tt.ci); got != tt.wantInvocation {
 				t.Errorf("InvocationID = %q, want %q", got, tt.wantInvocation)
 			}
 		})

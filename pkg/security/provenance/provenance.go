@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -47,9 +48,9 @@ type Build struct {
 	// required.
 	Source Source
 	// CI is the CI run that built the image; zero outside CI.
-	CI CI
+	CI runenv.CI
 	// BuilderID is runDetails.builder.id when set (configuration or
-	// --builder-id); otherwise it is derived with CI.BuilderID. A URI.
+	// --builder-id); otherwise it is derived with BuilderID. A URI.
 	BuilderID string
 	// Dockerfile is the Dockerfile the image was built from; zero when
 	// unknown, and then no base image is recorded.
@@ -211,7 +212,7 @@ func (g *Generator) Generate(ctx context.Context, subject name.Digest, b Build) 
 	}
 	builderID := b.BuilderID
 	if builderID == "" {
-		if builderID, err = b.CI.BuilderID(); err != nil {
+		if builderID, err = BuilderID(b.CI); err != nil {
 			return nil, err
 		}
 	}
@@ -323,7 +324,7 @@ func (g *Generator) predicate(b Build, builderID string, images []resolvedImage)
 	putIf(source, "ref", b.Source.Ref)
 	putIf(source, "commit", commit)
 	external := map[string]any{"source": source}
-	if p := b.CI.WorkflowPath(); p != "" {
+	if p := WorkflowPath(b.CI); p != "" {
 		external["workflow"] = map[string]any{"path": p}
 	}
 	if b.Dockerfile.Path != "" {
@@ -337,7 +338,7 @@ func (g *Generator) predicate(b Build, builderID string, images []resolvedImage)
 		external["buildArgs"] = args
 	}
 	internal := map[string]any{"scVersion": g.version}
-	putIf(internal, "ciProvider", b.CI.Provider)
+	putIf(internal, "ciProvider", string(b.CI.Provider))
 
 	var deps []*intoto.ResourceDescriptor
 	if commit != "" {
@@ -362,7 +363,7 @@ func (g *Generator) predicate(b Build, builderID string, images []resolvedImage)
 	if err != nil {
 		return nil, fmt.Errorf("encoding internal parameters: %w", err)
 	}
-	meta := &slsa.BuildMetadata{InvocationId: b.CI.InvocationID()}
+	meta := &slsa.BuildMetadata{InvocationId: InvocationID(b.CI)}
 	if !b.StartedOn.IsZero() {
 		meta.StartedOn = timestamppb.New(b.StartedOn.UTC())
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -100,7 +101,7 @@ var _ provenance.Resolver = (*fakeResolver)(nil)
 
 func started() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC) }
 
-func buildFor(ci provenance.CI, ref string) provenance.Build {
+func buildFor(ci runenv.CI, ref string) provenance.Build {
 	return provenance.Build{
 		Source:     provenance.Source{URI: ci.RepositoryURL, Ref: ref, Commit: commit},
 		CI:         ci,
@@ -320,7 +321,7 @@ func TestGenerateInvalid(t *testing.T) {
 		{name: "Dockerfile without content", change: func(b *provenance.Build) { b.Dockerfile.Content = nil }, wantErr: provenance.ErrInvalidBuild, wantMsg: "no content"},
 		{name: "finished before started", change: func(b *provenance.Build) { b.FinishedOn = b.StartedOn.Add(-time.Second) }, wantErr: provenance.ErrInvalidBuild},
 		{name: "bad build argument name", change: func(b *provenance.Build) { b.BuildArgs["A=B"] = "c" }, wantErr: provenance.ErrInvalidBuild},
-		{name: "no builder id outside CI", change: func(b *provenance.Build) { b.CI = provenance.CI{} }, wantErr: provenance.ErrNoBuilderID},
+		{name: "no builder id outside CI", change: func(b *provenance.Build) { b.CI = runenv.CI{} }, wantErr: provenance.ErrNoBuilderID},
 		{name: "broken Dockerfile", change: func(b *provenance.Build) { b.Dockerfile.Content = []byte("FROM\n") },
 			wantErr: provenance.ErrDockerfile, wantMsg: "build/Dockerfile"},
 	}
@@ -393,8 +394,8 @@ func ExampleGenerator_Generate() {
 			Ref:    "refs/heads/main",
 			Commit: "4f2c1e0b9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
 		},
-		CI: provenance.CI{
-			Provider:    provenance.ProviderGitHubActions,
+		CI: runenv.CI{
+			Provider:    runenv.ProviderGitHubActions,
 			ServerURL:   "https://github.com",
 			WorkflowRef: "acme/shop/.github/workflows/release.yml@refs/heads/main",
 		},

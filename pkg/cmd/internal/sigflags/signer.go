@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sc-project/sc/pkg/cmd/options"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -15,7 +15,7 @@ import (
 // identity of the OIDC token the execution context finds. ec is the
 // command's execution context when it already has one; nil builds one
 // without reading git.
-func NewSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, ec *security.ExecutionContext, logger *slog.Logger) (signing.Signer, error) {
+func NewSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, ec *runenv.Context, logger *slog.Logger) (signing.Signer, error) {
 	services := signing.Services{TSAURL: a.TSAURL}
 	if a.TlogUpload {
 		services.RekorURL = a.RekorURL
@@ -24,7 +24,7 @@ func NewSigner(cmd *cobra.Command, root *options.Root, a *options.Attest, ec *se
 		services.FulcioURL = a.FulcioURL
 		if ec == nil {
 			var err error
-			ec, err = a.ExecutionContext.Build(cmd.Context(), root, security.WithoutGit(), security.WithContextLogger(logger))
+			ec, err = a.ExecutionContext.Build(cmd.Context(), root, runenv.WithoutGit(), runenv.WithLogger(logger))
 			if err != nil {
 				return nil, err
 			}

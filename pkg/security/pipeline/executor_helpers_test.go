@@ -1,4 +1,4 @@
-package security_test
+package pipeline_test
 
 import (
 	"context"
@@ -17,8 +17,9 @@ import (
 	"github.com/sc-project/sc/internal/testutil"
 	testvulndb "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/api"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -151,13 +152,13 @@ func getenv(name string) string {
 }
 
 // executionContext is a CI-less context whose source is the fixture's.
-func executionContext() *security.ExecutionContext {
-	return &security.ExecutionContext{CI: security.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"}}
+func executionContext() *runenv.Context {
+	return &runenv.Context{CI: runenv.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"}}
 }
 
 // statuses returns step → status of a result.
-func statuses(r *security.SecurityResult) map[security.StepName]security.StepStatus {
-	m := map[security.StepName]security.StepStatus{}
+func statuses(r *pipeline.SecurityResult) map[pipeline.StepName]pipeline.StepStatus {
+	m := map[pipeline.StepName]pipeline.StepStatus{}
 	for _, s := range r.Steps {
 		m[s.Name] = s.Status
 	}
@@ -165,7 +166,7 @@ func statuses(r *security.SecurityResult) map[security.StepName]security.StepSta
 }
 
 // describe renders a release result for failure messages.
-func describe(res *security.ReleaseResult) string {
+func describe(res *pipeline.ReleaseResult) string {
 	if res == nil {
 		return "<nil result>"
 	}

@@ -1,4 +1,4 @@
-package security
+package runenv
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func (s Secret) IsZero() bool { return s.Reveal() == "" }
 func (Secret) String() string { return redacted }
 
 // GoString returns a redacted Go-syntax form.
-func (Secret) GoString() string { return "security.Secret{" + redacted + "}" }
+func (Secret) GoString() string { return "runenv.Secret{" + redacted + "}" }
 
 // Format prints "[REDACTED]" for every verb.
 func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }

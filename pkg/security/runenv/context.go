@@ -1,4 +1,4 @@
-package security
+package runenv
 
 import (
 	"context"
@@ -81,10 +81,10 @@ func EnvVars() []string {
 	}
 }
 
-// ExecutionContext is where sc runs: the CI run, the local git checkout and
-// the source of identity tokens. Build it once with NewExecutionContext and
+// Context is where sc runs: the CI run, the local git checkout and
+// the source of identity tokens. Build it once with New and
 // pass it to whatever needs it.
-type ExecutionContext struct {
+type Context struct {
 	// CI is the detected CI run; the zero CI outside CI.
 	CI CI `json:"ci"`
 	// Git is the local checkout; the zero Git when there is none or it was
@@ -97,28 +97,28 @@ type ExecutionContext struct {
 
 // SourceRepository is the https URL of the source repository: the CI's,
 // else the git origin's; "" when neither knows.
-func (e *ExecutionContext) SourceRepository() string {
+func (e *Context) SourceRepository() string {
 	return firstOf(e.CI.RepositoryURL, e.Git.RemoteURL)
 }
 
 // Commit is the full SHA of the source commit: the CI's, else git's HEAD.
-func (e *ExecutionContext) Commit() string {
+func (e *Context) Commit() string {
 	return firstOf(e.CI.Commit, e.Git.Commit)
 }
 
 // Ref is the fully qualified git ref of the source: the CI's, else
 // refs/heads/ and the checked-out branch; "" on a detached HEAD outside CI.
-func (e *ExecutionContext) Ref() string {
+func (e *Context) Ref() string {
 	if e.CI.Ref != "" {
 		return e.CI.Ref
 	}
 	return qualifyRef(e.Git.Branch, "")
 }
 
-// ContextOption configures NewExecutionContext.
-type ContextOption func(*contextConfig)
+// Option configures New.
+type Option func(*config)
 
-type contextConfig struct {
+type config struct {
 	identityToken string
 	gitDir        string
 	readGit       bool
@@ -131,46 +131,46 @@ type contextConfig struct {
 // WithIdentityToken sets an explicit OIDC identity token (sc's
 // --identity-token). It takes precedence over SIGSTORE_ID_TOKEN and the CI's
 // token endpoint. Default: none.
-func WithIdentityToken(token string) ContextOption {
-	return func(c *contextConfig) { c.identityToken = token }
+func WithIdentityToken(token string) Option {
+	return func(c *config) { c.identityToken = token }
 }
 
 // WithGitDir reads the git checkout containing dir. Default: the current
 // directory.
-func WithGitDir(dir string) ContextOption {
-	return func(c *contextConfig) { c.gitDir = dir }
+func WithGitDir(dir string) Option {
+	return func(c *config) { c.gitDir = dir }
 }
 
 // WithGitRequired makes a missing checkout or git command an error (wrapping
 // ErrNoGitInfo). Default: not required; the Git field is left zero.
-func WithGitRequired() ContextOption {
-	return func(c *contextConfig) { c.requireGit = true }
+func WithGitRequired() Option {
+	return func(c *config) { c.requireGit = true }
 }
 
 // WithoutGit skips reading the git checkout. Default: git is read.
-func WithoutGit() ContextOption {
-	return func(c *contextConfig) { c.readGit = false }
+func WithoutGit() Option {
+	return func(c *config) { c.readGit = false }
 }
 
 // WithTokenHTTPClient sets the HTTP client used to request identity tokens
 // from a CI provider. Default: a client with a 30 second timeout.
-func WithTokenHTTPClient(client *http.Client) ContextOption {
-	return func(c *contextConfig) { c.httpClient = client }
+func WithTokenHTTPClient(client *http.Client) Option {
+	return func(c *config) { c.httpClient = client }
 }
 
-// WithContextLogger sets the logger for debug lines about what was detected.
+// WithLogger sets the logger for debug lines about what was detected.
 // Secrets never reach it. Default: discard.
-func WithContextLogger(logger *slog.Logger) ContextOption {
-	return func(c *contextConfig) { c.logger = logger }
+func WithLogger(logger *slog.Logger) Option {
+	return func(c *config) { c.logger = logger }
 }
 
 // WithGitHubTokenOptions passes options to the GitHub Actions token source
 // when one is chosen. Default: none.
-func WithGitHubTokenOptions(opts ...GitHubTokenOption) ContextOption {
-	return func(c *contextConfig) { c.githubOpts = append(c.githubOpts, opts...) }
+func WithGitHubTokenOptions(opts ...GitHubTokenOption) Option {
+	return func(c *config) { c.githubOpts = append(c.githubOpts, opts...) }
 }
 
-// NewExecutionContext detects the CI run from env, reads the git checkout
+// New detects the CI run from env, reads the git checkout
 // (unless WithoutGit) and chooses the identity token source, in this order:
 // WithIdentityToken; SIGSTORE_ID_TOKEN (GitLab's documented variable for
 // id_tokens, and Sigstore's generic one); GitHub Actions' token endpoint
@@ -182,8 +182,8 @@ func WithGitHubTokenOptions(opts ...GitHubTokenOption) ContextOption {
 // It does not request a token: that happens when Token is called, so that a
 // command that signs with a key never needs one. Missing git information is
 // not an error unless WithGitRequired; cancellation always is.
-func NewExecutionContext(ctx context.Context, env Env, opts ...ContextOption) (*ExecutionContext, error) {
-	cfg := contextConfig{readGit: true}
+func New(ctx context.Context, env Env, opts ...Option) (*Context, error) {
+	cfg := config{readGit: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -192,7 +192,7 @@ func NewExecutionContext(ctx context.Context, env Env, opts ...ContextOption) (*
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	ec := &ExecutionContext{CI: DetectCI(env)}
+	ec := &Context{CI: DetectCI(env)}
 	logger.Debug("execution context", "ci", string(ec.CI.Provider), "repository", ec.CI.RepositoryURL, "commit", ec.CI.Commit)
 
 	if cfg.readGit {
@@ -213,7 +213,7 @@ func NewExecutionContext(ctx context.Context, env Env, opts ...ContextOption) (*
 	return ec, nil
 }
 
-func chooseTokenSource(env Env, ci CI, cfg contextConfig, logger *slog.Logger) TokenSource {
+func chooseTokenSource(env Env, ci CI, cfg config, logger *slog.Logger) TokenSource {
 	if tok := strings.TrimSpace(cfg.identityToken); tok != "" {
 		return NewStaticToken(tok, "explicit")
 	}

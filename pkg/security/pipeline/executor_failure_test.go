@@ -1,4 +1,4 @@
-package security_test
+package pipeline_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/sc-project/sc/internal/testutil"
 	testvulndb "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -45,7 +45,7 @@ func TestExecutorFailModes(t *testing.T) {
 		security string
 		image    string // default: the pushed fixture
 		scanners []scan.Scanner
-		want     map[security.StepName]security.StepStatus
+		want     map[pipeline.StepName]pipeline.StepStatus
 		wantCode int
 		// wantErr is text the release error must contain.
 		wantErr string
@@ -53,18 +53,18 @@ func TestExecutorFailModes(t *testing.T) {
 		{
 			name:     "provenance without a builder id is optional: it warns and the release passes",
 			security: signed(noSBOM + noScan),
-			want: map[security.StepName]security.StepStatus{
-				security.StepProvenance: security.StatusWarned, security.StepProvenanceAttach: security.StatusSkipped,
-				security.StepProvenanceVerify: security.StatusSkipped, security.StepSign: security.StatusOK, security.StepVerify: security.StatusOK,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepProvenance: pipeline.StatusWarned, pipeline.StepProvenanceAttach: pipeline.StatusSkipped,
+				pipeline.StepProvenanceVerify: pipeline.StatusSkipped, pipeline.StepSign: pipeline.StatusOK, pipeline.StepVerify: pipeline.StatusOK,
 			},
 			wantCode: outcome.ExitOK,
 		},
 		{
 			name:     "required provenance without a builder id fails",
 			security: signed(noSBOM + noScan + "provenance: {required: true}\n"),
-			want: map[security.StepName]security.StepStatus{
-				security.StepProvenance: security.StatusFailed, security.StepProvenanceAttach: security.StatusSkipped,
-				security.StepSign: security.StatusOK,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepProvenance: pipeline.StatusFailed, pipeline.StepProvenanceAttach: pipeline.StatusSkipped,
+				pipeline.StepSign: pipeline.StatusOK,
 			},
 			wantCode: outcome.ExitInvalid,
 			wantErr:  "provenance-generate",
@@ -72,17 +72,17 @@ func TestExecutorFailModes(t *testing.T) {
 		{
 			name:     "an optional scanner that is missing warns, and the image is still signed",
 			security: signed(noSBOM + noProv),
-			want: map[security.StepName]security.StepStatus{
-				security.StepSBOM: security.StatusOK, security.StepScan: security.StatusWarned,
-				security.StepSign: security.StatusOK, security.StepVerify: security.StatusOK,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepSBOM: pipeline.StatusOK, pipeline.StepScan: pipeline.StatusWarned,
+				pipeline.StepSign: pipeline.StatusOK, pipeline.StepVerify: pipeline.StatusOK,
 			},
 			wantCode: outcome.ExitOK,
 		},
 		{
 			name:     "a required scanner that is missing fails the scan and blocks signing",
 			security: signed(noSBOM + noProv + "scan:\n  tools: [{name: grype, required: true}]\n"),
-			want: map[security.StepName]security.StepStatus{
-				security.StepScan: security.StatusFailed, security.StepSign: security.StatusSkipped, security.StepVerify: security.StatusSkipped,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepScan: pipeline.StatusFailed, pipeline.StepSign: pipeline.StatusSkipped, pipeline.StepVerify: pipeline.StatusSkipped,
 			},
 			wantCode: outcome.ExitOperational,
 			wantErr:  "grype was not set up",
@@ -91,8 +91,8 @@ func TestExecutorFailModes(t *testing.T) {
 			name:     "a soft-failed violation does not hold signing back",
 			security: signed(noSBOM + noProv + "scan: {softFail: true}\n"),
 			scanners: []scan.Scanner{db},
-			want: map[security.StepName]security.StepStatus{
-				security.StepScan: security.StatusWarned, security.StepSign: security.StatusOK,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepScan: pipeline.StatusWarned, pipeline.StepSign: pipeline.StatusOK,
 			},
 			wantCode: outcome.ExitOK,
 		},
@@ -100,8 +100,8 @@ func TestExecutorFailModes(t *testing.T) {
 			name:     "an ignore rule and a higher failOn turn the violation into warnings",
 			security: signed(noSBOM + noProv + "scan: {failOn: critical, ignore: [{id: " + testvulndb.XTextCVE + ", reason: not reachable}]}\n"),
 			scanners: []scan.Scanner{db},
-			want: map[security.StepName]security.StepStatus{
-				security.StepScan: security.StatusWarned, security.StepSign: security.StatusOK,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepScan: pipeline.StatusWarned, pipeline.StepSign: pipeline.StatusOK,
 			},
 			wantCode: outcome.ExitOK,
 		},
@@ -109,8 +109,8 @@ func TestExecutorFailModes(t *testing.T) {
 			name:     "without the ignore rule the critical finding fails the scan",
 			security: signed(noSBOM + noProv + "scan: {failOn: critical}\n"),
 			scanners: []scan.Scanner{db},
-			want: map[security.StepName]security.StepStatus{
-				security.StepScan: security.StatusFailed, security.StepSign: security.StatusSkipped,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepScan: pipeline.StatusFailed, pipeline.StepSign: pipeline.StatusSkipped,
 			},
 			wantCode: outcome.ExitCheckFailed,
 			wantErr:  testvulndb.XTextCVE,
@@ -118,8 +118,8 @@ func TestExecutorFailModes(t *testing.T) {
 		{
 			name:     "verification with a public key that is not the signer's fails the check",
 			security: signed("  publicKey: " + other.PublicPath + "\n" + noSBOM + noScan + noProv),
-			want: map[security.StepName]security.StepStatus{
-				security.StepSign: security.StatusOK, security.StepVerify: security.StatusFailed,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepSign: pipeline.StatusOK, pipeline.StepVerify: pipeline.StatusFailed,
 			},
 			wantCode: outcome.ExitCheckFailed,
 			wantErr:  "no valid signature",
@@ -128,8 +128,8 @@ func TestExecutorFailModes(t *testing.T) {
 			name:     "an image that does not exist fails, naming the service and the image",
 			security: signed(noSBOM + noScan + noProv),
 			image:    reg.Ref("release/missing:1"),
-			want: map[security.StepName]security.StepStatus{
-				security.StepResolve: security.StatusFailed, security.StepSign: security.StatusSkipped,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepResolve: pipeline.StatusFailed, pipeline.StepSign: pipeline.StatusSkipped,
 			},
 			wantCode: outcome.ExitOperational,
 			wantErr:  "service service-01 (" + reg.Ref("release/missing:1") + "): resolve:",
@@ -138,9 +138,9 @@ func TestExecutorFailModes(t *testing.T) {
 			name:     "without signing, the SBOM is still made for the scan, and nothing is attached",
 			security: noProv + "scan: {softFail: true}\n",
 			scanners: []scan.Scanner{db},
-			want: map[security.StepName]security.StepStatus{
-				security.StepSBOM: security.StatusOK, security.StepScan: security.StatusWarned,
-				security.StepSign: security.StatusSkipped, security.StepSBOMAttach: security.StatusSkipped,
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepSBOM: pipeline.StatusOK, pipeline.StepScan: pipeline.StatusWarned,
+				pipeline.StepSign: pipeline.StatusSkipped, pipeline.StepSBOMAttach: pipeline.StatusSkipped,
 			},
 			wantCode: outcome.ExitOK,
 		},
@@ -152,9 +152,9 @@ func TestExecutorFailModes(t *testing.T) {
 				image = tt.image
 			}
 			services := loadRelease(t, t.TempDir(), tt.security, []string{image})
-			ex := security.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)),
-				security.WithScanners(tt.scanners...),
-				security.WithSigners(security.NewSigners(getenv, nil)))
+			ex := pipeline.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)),
+				pipeline.WithScanners(tt.scanners...),
+				pipeline.WithSigners(pipeline.NewSigners(getenv, nil)))
 			res, err := ex.Run(ctx, services)
 			if res == nil {
 				t.Fatalf("no result: %v", err)
@@ -172,7 +172,7 @@ func TestExecutorFailModes(t *testing.T) {
 				}
 			}
 			for _, s := range res.Services[0].Steps {
-				if s.Status == security.StatusSkipped && s.Detail == "" {
+				if s.Status == pipeline.StatusSkipped && s.Detail == "" {
 					t.Errorf("%s skipped without a reason", s.Name)
 				}
 			}
@@ -200,7 +200,7 @@ func TestExecutorInvalidConfigurationStopsEarly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			services := loadRelease(t, t.TempDir(), tt.security, []string{reg.Ref("release/app:1")})
 			faults.Reset()
-			ex := security.NewExecutor(registry.New(), security.WithSigners(security.NewSigners(getenv, nil)))
+			ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(pipeline.NewSigners(getenv, nil)))
 			res, err := ex.Run(ctx, services)
 			if res != nil || outcome.Code(err) != outcome.ExitInvalid {
 				t.Errorf("Run: %v (exit %d), result %v; want an invalid-configuration error and no result", err, outcome.Code(err), res != nil)
@@ -226,11 +226,11 @@ func TestExecutorRegistryFaults(t *testing.T) {
 	refs, _ := pushFixtures(t, reg.Host, 3)
 	services := loadRelease(t, dir, keySecurity(key, "scan: {enabled: false}"), refs)
 	client := registry.New(registry.WithRetry(4, time.Millisecond))
-	newExecutor := func() *security.Executor {
-		return security.NewExecutor(client,
-			security.WithSigners(security.NewSigners(getenv, nil)),
-			security.WithExecutionContext(executionContext()),
-			security.WithLayerCache(t.TempDir()))
+	newExecutor := func() *pipeline.Executor {
+		return pipeline.NewExecutor(client,
+			pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+			pipeline.WithExecutionContext(executionContext()),
+			pipeline.WithLayerCache(t.TempDir()))
 	}
 
 	t.Run("transient", func(t *testing.T) {
@@ -247,7 +247,7 @@ func TestExecutorRegistryFaults(t *testing.T) {
 			t.Errorf("%d faults injected, want 6", n)
 		}
 		for _, s := range res.Services {
-			if s.Outcome != security.OutcomeOK {
+			if s.Outcome != pipeline.OutcomeOK {
 				t.Errorf("%s: %s\n%s", s.Service, s.Outcome, describe(res))
 			}
 		}
@@ -262,9 +262,9 @@ func TestExecutorRegistryFaults(t *testing.T) {
 			t.Fatalf("Run: %v (exit %d), want exit 3\n%s", err, outcome.Code(err), describe(res))
 		}
 		for _, s := range res.Services {
-			wantOutcome := security.OutcomeOK
+			wantOutcome := pipeline.OutcomeOK
 			if s.Service == "service-02" {
-				wantOutcome = security.OutcomeFailed
+				wantOutcome = pipeline.OutcomeFailed
 			}
 			if s.Outcome != wantOutcome {
 				t.Errorf("%s: %s, want %s\n%s", s.Service, s.Outcome, wantOutcome, describe(res))
@@ -295,12 +295,12 @@ func TestExecutorNothingHalfWrittenVerifies(t *testing.T) {
 	// The referrer manifest is stored by digest; writing the fallback tag
 	// sha256-<hex> that lists it fails every time.
 	faults.Add(testutil.Fault{Match: testutil.On(http.MethodPut, testutil.ClassManifest).PathContains("/manifests/sha256-"), Times: testutil.Always, Status: http.StatusInternalServerError})
-	ex := security.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)), security.WithSigners(security.NewSigners(getenv, nil)))
+	ex := pipeline.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)), pipeline.WithSigners(pipeline.NewSigners(getenv, nil)))
 	res, err := ex.Run(ctx, services)
 	if outcome.Code(err) != outcome.ExitOperational {
 		t.Fatalf("Run: %v, want exit 3\n%s", err, describe(res))
 	}
-	if got := res.Services[0].Step(security.StepSign).Status; got != security.StatusFailed {
+	if got := res.Services[0].Step(pipeline.StepSign).Status; got != pipeline.StatusFailed {
 		t.Errorf("sign: %s, want failed", got)
 	}
 	if faults.Injected() == 0 {
@@ -333,16 +333,16 @@ func TestExecutorCancel(t *testing.T) {
 	// writes, then cancel when the first image starts signing.
 	faults.Delay(testutil.On(http.MethodPut, testutil.ClassManifest).PathContains("/manifests/sha256:"), testutil.Always, 200*time.Millisecond)
 	var once sync.Once
-	obs := security.ObserverFunc(func(e security.Event) {
-		if e.Kind == security.EventStepStarted && e.Step == security.StepSign {
+	obs := pipeline.ObserverFunc(func(e pipeline.Event) {
+		if e.Kind == pipeline.EventStepStarted && e.Step == pipeline.StepSign {
 			once.Do(cancel)
 		}
 	})
-	ex := security.NewExecutor(registry.New(),
-		security.WithCache(c), security.WithLayerCache(layerDir), security.WithJobs(2),
-		security.WithSigners(security.NewSigners(getenv, nil)),
-		security.WithExecutionContext(executionContext()),
-		security.WithObserver(obs))
+	ex := pipeline.NewExecutor(registry.New(),
+		pipeline.WithCache(c), pipeline.WithLayerCache(layerDir), pipeline.WithJobs(2),
+		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(executionContext()),
+		pipeline.WithObserver(obs))
 	res, err := ex.Run(ctx, services)
 	if !errors.Is(err, context.Canceled) || outcome.Code(err) != outcome.ExitOperational {
 		t.Fatalf("Run: %v (exit %d), want a cancellation, exit 3", err, outcome.Code(err))
@@ -361,20 +361,20 @@ func TestExecutorCancel(t *testing.T) {
 		if s == nil {
 			t.Fatal("a service has no result")
 		}
-		if len(s.Steps) != len(security.Steps()) {
-			t.Errorf("%s: %d step results, want %d", s.Service, len(s.Steps), len(security.Steps()))
+		if len(s.Steps) != len(pipeline.Steps()) {
+			t.Errorf("%s: %d step results, want %d", s.Service, len(s.Steps), len(pipeline.Steps()))
 		}
 		if s.Digest == "" {
 			continue
 		}
 		err := verifyKeySignature(check, t, s.Digest, key.Public)
-		sign := s.Step(security.StepSign)
+		sign := s.Step(pipeline.StepSign)
 		switch {
-		case sign.Status == security.StatusOK && err != nil:
+		case sign.Status == pipeline.StatusOK && err != nil:
 			t.Errorf("%s: signed, but the signature does not verify: %v", s.Service, err)
-		case sign.Status != security.StatusOK && err == nil:
+		case sign.Status != pipeline.StatusOK && err == nil:
 			t.Errorf("%s: sign %s, but a valid signature exists", s.Service, sign.Status)
-		case sign.Status != security.StatusOK && !errors.Is(err, signing.ErrNotSigned):
+		case sign.Status != pipeline.StatusOK && !errors.Is(err, signing.ErrNotSigned):
 			t.Errorf("%s: sign %s, verification %v, want not signed at all", s.Service, sign.Status, err)
 		}
 	}

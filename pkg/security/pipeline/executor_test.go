@@ -1,4 +1,4 @@
-package security_test
+package pipeline_test
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/provenance"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -29,24 +29,24 @@ func TestExecutorRelease(t *testing.T) {
 	refs, _ := pushFixtures(t, reg.Host, 2)
 	services := loadRelease(t, dir, keySecurity(key, "scan: {softFail: true}\nsbom: {output: '"+dir+"/sbom-{service}.cdx.json'}"), refs)
 
-	ex := security.NewExecutor(registry.New(),
-		security.WithScanners(openDB(t)),
-		security.WithSigners(security.NewSigners(getenv, nil)),
-		security.WithExecutionContext(executionContext()),
-		security.WithJobs(2))
+	ex := pipeline.NewExecutor(registry.New(),
+		pipeline.WithScanners(openDB(t)),
+		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(executionContext()),
+		pipeline.WithJobs(2))
 	res, err := ex.Run(ctx, services)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, describe(res))
 	}
-	if res.Outcome != security.OutcomeWarned || res.ExitCode != 0 {
+	if res.Outcome != pipeline.OutcomeWarned || res.ExitCode != 0 {
 		t.Errorf("outcome %s exit %d, want warned (soft-failed policy) and 0\n%s", res.Outcome, res.ExitCode, describe(res))
 	}
-	want := map[security.StepName]security.StepStatus{
-		security.StepResolve: security.StatusOK, security.StepSBOM: security.StatusOK,
-		security.StepScan: security.StatusWarned, security.StepProvenance: security.StatusOK,
-		security.StepSign: security.StatusOK, security.StepVerify: security.StatusOK,
-		security.StepSBOMAttach: security.StatusOK, security.StepSBOMVerify: security.StatusOK,
-		security.StepProvenanceAttach: security.StatusOK, security.StepProvenanceVerify: security.StatusOK,
+	want := map[pipeline.StepName]pipeline.StepStatus{
+		pipeline.StepResolve: pipeline.StatusOK, pipeline.StepSBOM: pipeline.StatusOK,
+		pipeline.StepScan: pipeline.StatusWarned, pipeline.StepProvenance: pipeline.StatusOK,
+		pipeline.StepSign: pipeline.StatusOK, pipeline.StepVerify: pipeline.StatusOK,
+		pipeline.StepSBOMAttach: pipeline.StatusOK, pipeline.StepSBOMVerify: pipeline.StatusOK,
+		pipeline.StepProvenanceAttach: pipeline.StatusOK, pipeline.StepProvenanceVerify: pipeline.StatusOK,
 	}
 	for i, s := range res.Services {
 		if diff := cmp.Diff(want, statuses(s)); diff != "" {
@@ -74,7 +74,7 @@ func TestExecutorRelease(t *testing.T) {
 		if s.SBOM == nil || s.SBOM.Packages == 0 {
 			t.Errorf("%s: SBOM summary %+v", s.Service, s.SBOM)
 		}
-		if out := s.Step(security.StepSBOM).Artifacts; len(out) != 1 || out[0].Kind != "sbom-file" {
+		if out := s.Step(pipeline.StepSBOM).Artifacts; len(out) != 1 || out[0].Kind != "sbom-file" {
 			t.Errorf("%s: sbom-generate artifacts %+v, want the sbom.output file", s.Service, out)
 		}
 	}
@@ -90,10 +90,10 @@ func TestExecutorPolicyViolationIsNeverSigned(t *testing.T) {
 	refs, _ := pushFixtures(t, reg.Host, 1)
 	services := loadRelease(t, dir, keySecurity(key, ""), refs)
 
-	ex := security.NewExecutor(registry.New(),
-		security.WithScanners(openDB(t)),
-		security.WithSigners(security.NewSigners(getenv, nil)),
-		security.WithExecutionContext(executionContext()))
+	ex := pipeline.NewExecutor(registry.New(),
+		pipeline.WithScanners(openDB(t)),
+		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(executionContext()))
 	res, err := ex.Run(ctx, services)
 	if err == nil {
 		t.Fatalf("Run succeeded, want a policy violation\n%s", describe(res))
@@ -106,12 +106,12 @@ func TestExecutorPolicyViolationIsNeverSigned(t *testing.T) {
 		t.Errorf("error %v is not a *scan.PolicyError", err)
 	}
 	s := res.Services[0]
-	want := map[security.StepName]security.StepStatus{
-		security.StepResolve: security.StatusOK, security.StepSBOM: security.StatusOK,
-		security.StepScan: security.StatusFailed, security.StepProvenance: security.StatusOK,
-		security.StepSign: security.StatusSkipped, security.StepVerify: security.StatusSkipped,
-		security.StepSBOMAttach: security.StatusSkipped, security.StepSBOMVerify: security.StatusSkipped,
-		security.StepProvenanceAttach: security.StatusSkipped, security.StepProvenanceVerify: security.StatusSkipped,
+	want := map[pipeline.StepName]pipeline.StepStatus{
+		pipeline.StepResolve: pipeline.StatusOK, pipeline.StepSBOM: pipeline.StatusOK,
+		pipeline.StepScan: pipeline.StatusFailed, pipeline.StepProvenance: pipeline.StatusOK,
+		pipeline.StepSign: pipeline.StatusSkipped, pipeline.StepVerify: pipeline.StatusSkipped,
+		pipeline.StepSBOMAttach: pipeline.StatusSkipped, pipeline.StepSBOMVerify: pipeline.StatusSkipped,
+		pipeline.StepProvenanceAttach: pipeline.StatusSkipped, pipeline.StepProvenanceVerify: pipeline.StatusSkipped,
 	}
 	if diff := cmp.Diff(want, statuses(s)); diff != "" {
 		t.Errorf("step statuses (-want +got):\n%s\n%s", diff, describe(res))
@@ -141,13 +141,13 @@ func TestExecutorWarmRunReadsNoLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openDB(t)
-	newExecutor := func() *security.Executor {
-		return security.NewExecutor(registry.New(),
-			security.WithCache(c),
-			security.WithLayerCache(t.TempDir()),
-			security.WithScanners(db),
-			security.WithSigners(security.NewSigners(getenv, nil)),
-			security.WithExecutionContext(executionContext()))
+	newExecutor := func() *pipeline.Executor {
+		return pipeline.NewExecutor(registry.New(),
+			pipeline.WithCache(c),
+			pipeline.WithLayerCache(t.TempDir()),
+			pipeline.WithScanners(db),
+			pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+			pipeline.WithExecutionContext(executionContext()))
 	}
 
 	faults.Reset()
@@ -168,12 +168,12 @@ func TestExecutorWarmRunReadsNoLayers(t *testing.T) {
 		t.Errorf("the warm run downloaded layers: %v", gets)
 	}
 	for _, s := range warm.Services {
-		for _, name := range []security.StepName{security.StepSBOM, security.StepScan} {
+		for _, name := range []pipeline.StepName{pipeline.StepSBOM, pipeline.StepScan} {
 			if !s.Step(name).Cached {
 				t.Errorf("%s: %s did not come from the cache\n%s", s.Service, name, describe(warm))
 			}
 		}
-		for _, name := range []security.StepName{security.StepSign, security.StepSBOMAttach} {
+		for _, name := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach} {
 			a := s.Step(name).Artifacts
 			if len(a) != 1 || !a[0].Existing {
 				t.Errorf("%s: %s artifacts %+v, want the existing one reused", s.Service, name, a)
@@ -198,7 +198,7 @@ func TestExecutorSharesLayers(t *testing.T) {
 	services := loadRelease(t, dir, "scan: {enabled: false}\nprovenance: {enabled: false}\nsbom: {output: '"+dir+"/{service}.json'}", refs)
 
 	faults.Reset()
-	ex := security.NewExecutor(registry.New(), security.WithLayerCache(t.TempDir()), security.WithJobs(3))
+	ex := pipeline.NewExecutor(registry.New(), pipeline.WithLayerCache(t.TempDir()), pipeline.WithJobs(3))
 	res, err := ex.Run(ctx, services)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, describe(res))

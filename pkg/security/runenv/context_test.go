@@ -1,4 +1,4 @@
-package security
+package runenv
 
 import (
 	"bytes"
@@ -29,14 +29,14 @@ func TestNewExecutionContextTokenSource(t *testing.T) {
 	tests := []struct {
 		name      string
 		env       Env
-		opts      []ContextOption
+		opts      []Option
 		wantToken string
 		wantErr   error
 		wantMsg   string
 	}{{
 		name:      "explicit token wins over everything",
 		env:       with(ghEnv, "SIGSTORE_ID_TOKEN", "from-env"),
-		opts:      []ContextOption{WithIdentityToken("from-flag\n")},
+		opts:      []Option{WithIdentityToken("from-flag\n")},
 		wantToken: "from-flag",
 	}, {
 		name:      "SIGSTORE_ID_TOKEN wins over the GitHub endpoint",
@@ -77,10 +77,10 @@ func TestNewExecutionContextTokenSource(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := append([]ContextOption{WithoutGit(), WithTokenHTTPClient(srv.Client())}, tt.opts...)
-			ec, err := NewExecutionContext(t.Context(), tt.env, opts...)
+			opts := append([]Option{WithoutGit(), WithTokenHTTPClient(srv.Client())}, tt.opts...)
+			ec, err := New(t.Context(), tt.env, opts...)
 			if err != nil {
-				t.Fatalf("NewExecutionContext() error = %v", err)
+				t.Fatalf("New() error = %v", err)
 			}
 			if ec.Token == nil {
 				t.Fatal("Token is nil")
@@ -125,7 +125,7 @@ func TestNewExecutionContextGit(t *testing.T) {
 	tests := []struct {
 		name     string
 		env      Env
-		opts     []ContextOption
+		opts     []Option
 		wantRepo string
 		wantSHA  string
 		wantRef  string
@@ -133,7 +133,7 @@ func TestNewExecutionContextGit(t *testing.T) {
 	}{{
 		name:     "outside CI reads git",
 		env:      env,
-		opts:     []ContextOption{WithGitDir(dir)},
+		opts:     []Option{WithGitDir(dir)},
 		wantRepo: "https://github.com/acme/shop",
 		wantSHA:  head,
 		wantRef:  "refs/heads/main",
@@ -141,42 +141,42 @@ func TestNewExecutionContextGit(t *testing.T) {
 		name: "CI answers first",
 		env: with(env, "GITHUB_ACTIONS", "true", "GITHUB_REPOSITORY", "acme/other",
 			"GITHUB_SHA", sha1Commit, "GITHUB_REF", "refs/tags/v1"),
-		opts:     []ContextOption{WithGitDir(dir)},
+		opts:     []Option{WithGitDir(dir)},
 		wantRepo: "https://github.com/acme/other",
 		wantSHA:  sha1Commit,
 		wantRef:  "refs/tags/v1",
 	}, {
 		name:     "CI gaps are filled from git",
 		env:      with(env, "BUILDKITE", "true", "BUILDKITE_COMMIT", "HEAD"),
-		opts:     []ContextOption{WithGitDir(dir)},
+		opts:     []Option{WithGitDir(dir)},
 		wantRepo: "https://github.com/acme/shop",
 		wantSHA:  head,
 		wantRef:  "refs/heads/main",
 	}, {
 		name: "no repository is not an error",
 		env:  noRepoEnv,
-		opts: []ContextOption{WithGitDir(notRepo)},
+		opts: []Option{WithGitDir(notRepo)},
 	}, {
 		name:    "no repository is an error when git is required",
 		env:     noRepoEnv,
-		opts:    []ContextOption{WithGitDir(notRepo), WithGitRequired()},
+		opts:    []Option{WithGitDir(notRepo), WithGitRequired()},
 		wantErr: ErrNoGitInfo,
 	}, {
 		name: "without git",
 		env:  env,
-		opts: []ContextOption{WithGitDir(dir), WithoutGit()},
+		opts: []Option{WithGitDir(dir), WithoutGit()},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ec, err := NewExecutionContext(t.Context(), tt.env, tt.opts...)
+			ec, err := New(t.Context(), tt.env, tt.opts...)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("NewExecutionContext() error = %v, want %v", err, tt.wantErr)
+					t.Fatalf("New() error = %v, want %v", err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("NewExecutionContext() error = %v", err)
+				t.Fatalf("New() error = %v", err)
 			}
 			got := []string{ec.SourceRepository(), ec.Commit(), ec.Ref()}
 			want := []string{tt.wantRepo, tt.wantSHA, tt.wantRef}
@@ -203,9 +203,9 @@ func TestNewExecutionContextCancelled(t *testing.T) {
 	dir, _ := newRepo(t, env)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := NewExecutionContext(ctx, env, WithGitDir(dir))
+	_, err := New(ctx, env, WithGitDir(dir))
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("NewExecutionContext() error = %v, want context.Canceled", err)
+		t.Fatalf("New() error = %v, want context.Canceled", err)
 	}
 }
 
@@ -217,11 +217,11 @@ func TestNewExecutionContextLogsNoSecrets(t *testing.T) {
 		{"SIGSTORE_ID_TOKEN": tok},
 		{"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://example.invalid/x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestToken},
 	} {
-		if _, err := NewExecutionContext(t.Context(), env, WithoutGit(), WithContextLogger(logger)); err != nil {
+		if _, err := New(t.Context(), env, WithoutGit(), WithLogger(logger)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := NewExecutionContext(t.Context(), Env{}, WithIdentityToken(tok), WithoutGit(), WithContextLogger(logger)); err != nil {
+	if _, err := New(t.Context(), Env{}, WithIdentityToken(tok), WithoutGit(), WithLogger(logger)); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), requestToken) {
@@ -239,7 +239,7 @@ func TestNewExecutionContextPassesGitHubOptions(t *testing.T) {
 		"ACTIONS_ID_TOKEN_REQUEST_URL":   srv.URL + "/token",
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestToken,
 	}
-	ec, err := NewExecutionContext(t.Context(), env, WithoutGit(), WithTokenHTTPClient(srv.Client()),
+	ec, err := New(t.Context(), env, WithoutGit(), WithTokenHTTPClient(srv.Client()),
 		WithGitHubTokenOptions(WithGitHubAudience("custom-aud")))
 	if err != nil {
 		t.Fatal(err)

@@ -1,15 +1,15 @@
-package security_test
+package runenv_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
 func ExampleDetectCI() {
-	ci := security.DetectCI(security.Env{
+	ci := runenv.DetectCI(runenv.Env{
 		"GITHUB_ACTIONS":     "true",
 		"GITHUB_REPOSITORY":  "acme/shop",
 		"GITHUB_RUN_ID":      "42",
@@ -27,18 +27,18 @@ func ExampleDetectCI() {
 	// main
 }
 
-func ExampleNewExecutionContext() {
+func ExampleNew() {
 	// In sc, the Env comes from pkg/cmd/options; here, a GitHub job that was
 	// not given the id-token permission.
-	env := security.Env{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop"}
-	ec, err := security.NewExecutionContext(context.Background(), env, security.WithoutGit())
+	env := runenv.Env{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop"}
+	ec, err := runenv.New(context.Background(), env, runenv.WithoutGit())
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(ec.SourceRepository())
 	_, err = ec.Token.Token(context.Background())
-	fmt.Println(errors.Is(err, security.ErrNoIdentityToken))
+	fmt.Println(errors.Is(err, runenv.ErrNoIdentityToken))
 	fmt.Println(err)
 	// Output:
 	// https://github.com/acme/shop
@@ -47,8 +47,8 @@ func ExampleNewExecutionContext() {
 }
 
 func ExampleNormalizeRepoURL() {
-	fmt.Println(security.NormalizeRepoURL("git@github.com:acme/shop.git"))
-	fmt.Println(security.NormalizeRepoURL("https://ci:token@gitlab.example.com/g/app.git"))
+	fmt.Println(runenv.NormalizeRepoURL("git@github.com:acme/shop.git"))
+	fmt.Println(runenv.NormalizeRepoURL("https://ci:token@gitlab.example.com/g/app.git"))
 	// Output:
 	// https://github.com/acme/shop
 	// https://gitlab.example.com/g/app

@@ -1,12 +1,12 @@
-package security_test
+package pipeline_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/sc-project/sc/internal/testutil"
-	"github.com/sc-project/sc/pkg/security"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 )
 
@@ -30,16 +30,16 @@ func TestExecutorFiftyImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openDB(t)
-	finished := make(chan security.Event, n)
-	run := func() *security.ReleaseResult {
+	finished := make(chan pipeline.Event, n)
+	run := func() *pipeline.ReleaseResult {
 		t.Helper()
-		ex := security.NewExecutor(registry.New(),
-			security.WithCache(c), security.WithLayerCache(t.TempDir()), security.WithScanners(db),
-			security.WithSigners(security.NewSigners(getenv, nil)),
-			security.WithExecutionContext(executionContext()),
-			security.WithJobs(4),
-			security.WithObserver(security.ObserverFunc(func(e security.Event) {
-				if e.Kind == security.EventImageFinished {
+		ex := pipeline.NewExecutor(registry.New(),
+			pipeline.WithCache(c), pipeline.WithLayerCache(t.TempDir()), pipeline.WithScanners(db),
+			pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+			pipeline.WithExecutionContext(executionContext()),
+			pipeline.WithJobs(4),
+			pipeline.WithObserver(pipeline.ObserverFunc(func(e pipeline.Event) {
+				if e.Kind == pipeline.EventImageFinished {
 					finished <- e
 				}
 			})))
@@ -64,7 +64,7 @@ func TestExecutorFiftyImages(t *testing.T) {
 		}
 		digests[s.Digest] = true
 		for _, st := range s.Steps {
-			if st.Status != security.StatusOK && !(st.Name == security.StepScan && st.Status == security.StatusWarned) {
+			if st.Status != pipeline.StatusOK && !(st.Name == pipeline.StepScan && st.Status == pipeline.StatusWarned) {
 				t.Errorf("%s: %s %s: %s %s", s.Service, st.Name, st.Status, st.Detail, st.Error)
 			}
 		}
@@ -75,7 +75,7 @@ func TestExecutorFiftyImages(t *testing.T) {
 
 	warm := run()
 	for _, s := range warm.Services {
-		for _, name := range []security.StepName{security.StepSBOM, security.StepScan} {
+		for _, name := range []pipeline.StepName{pipeline.StepSBOM, pipeline.StepScan} {
 			if !s.Step(name).Cached {
 				t.Errorf("%s: warm %s not from the cache", s.Service, name)
 			}

@@ -1,4 +1,4 @@
-package security
+package runenv
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 // ErrNoGitInfo means there is no git information to read: the directory is
 // not inside a git checkout, git refuses it (for example a checkout owned by
 // another user, see git's safe.directory), or the git command is not
-// installed. NewExecutionContext treats it as "no git info" unless git is
+// installed. New treats it as "no git info" unless git is
 // required.
 var ErrNoGitInfo = outcome.Invalid("no git information")
 
@@ -300,4 +300,23 @@ func stripCredentials(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// RepoPath is path relative to the git checkout's root when it is inside
+// it (the form a reader of the provenance finds in the commit), else the
+// path as given; with forward slashes.
+func (g Git) RepoPath(path string) string {
+	if gitRoot := g.Root; gitRoot != "" {
+		if abs, err := filepath.Abs(path); err == nil {
+			root, err1 := filepath.EvalSymlinks(gitRoot)
+			file, err2 := filepath.EvalSymlinks(abs)
+			if err1 == nil && err2 == nil {
+				if rel, err := filepath.Rel(root, file); err == nil && rel != ".." &&
+					!strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+					return filepath.ToSlash(rel)
+				}
+			}
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(path))
 }

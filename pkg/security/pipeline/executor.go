@@ -1,4 +1,4 @@
-package security
+package pipeline
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -45,7 +46,7 @@ type Executor struct {
 	scanners map[string]scan.Scanner
 	signers  SignerSource
 	trusted  root.TrustedMaterial
-	ec       *ExecutionContext
+	ec       *runenv.Context
 	jobs     int
 	observer Observer
 	logger   *slog.Logger
@@ -96,7 +97,7 @@ func WithTrustedMaterial(tm root.TrustedMaterial) ExecutorOption {
 // WithExecutionContext sets where sc runs (CI run, git checkout), for
 // provenance. Default: nowhere known; provenance then needs builder.id and
 // cannot name the source, so it warns.
-func WithExecutionContext(ec *ExecutionContext) ExecutorOption {
+func WithExecutionContext(ec *runenv.Context) ExecutorOption {
 	return func(e *Executor) { e.ec = ec }
 }
 
@@ -143,7 +144,7 @@ func NewExecutor(reg Registry, opts ...ExecutorOption) *Executor {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
 	if e.ec == nil {
-		e.ec = &ExecutionContext{}
+		e.ec = &runenv.Context{}
 	}
 	return e
 }

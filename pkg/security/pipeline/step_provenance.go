@@ -1,4 +1,4 @@
-package security
+package pipeline
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
-	"strings"
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
@@ -57,7 +55,7 @@ func (r *imageRun) build() (provenance.Build, error) {
 	cfg := r.sec.Provenance
 	b := provenance.Build{
 		Source:     provenance.Source{URI: ec.SourceRepository()},
-		CI:         ProvenanceCI(ec.CI),
+		CI:         ec.CI,
 		StartedOn:  r.rl.started,
 		FinishedOn: e.now(),
 	}
@@ -84,38 +82,4 @@ func (r *imageRun) build() (provenance.Build, error) {
 		b.Dockerfile = provenance.Dockerfile{Path: ec.Git.RepoPath(r.svc.Dockerfile), Content: content}
 	}
 	return b, nil
-}
-
-// ProvenanceCI maps the detected CI run into what provenance needs, field
-// by field.
-func ProvenanceCI(c CI) provenance.CI {
-	return provenance.CI{
-		Provider:      string(c.Provider),
-		ServerURL:     c.ServerURL,
-		RepositoryURL: c.RepositoryURL,
-		Ref:           c.Ref,
-		RunURL:        c.RunURL,
-		RunAttempt:    c.RunAttempt,
-		Workflow:      c.Workflow,
-		WorkflowRef:   c.WorkflowRef,
-	}
-}
-
-// RepoPath is path relative to the git checkout's root when it is inside
-// it (the form a reader of the provenance finds in the commit), else the
-// path as given; with forward slashes.
-func (g Git) RepoPath(path string) string {
-	if gitRoot := g.Root; gitRoot != "" {
-		if abs, err := filepath.Abs(path); err == nil {
-			root, err1 := filepath.EvalSymlinks(gitRoot)
-			file, err2 := filepath.EvalSymlinks(abs)
-			if err1 == nil && err2 == nil {
-				if rel, err := filepath.Rel(root, file); err == nil && rel != ".." &&
-					!strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-					return filepath.ToSlash(rel)
-				}
-			}
-		}
-	}
-	return filepath.ToSlash(filepath.Clean(path))
 }

@@ -1,4 +1,4 @@
-package security_test
+package pipeline_test
 
 import (
 	"context"
@@ -15,8 +15,9 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/pkg/api"
-	"github.com/sc-project/sc/pkg/security"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -60,9 +61,9 @@ func ExampleExecutor_Run() {
 	}
 
 	getenv := func(name string) string { return map[string]string{"KEY_PASSWORD": "s3cret"}[name] }
-	ex := security.NewExecutor(client,
-		security.WithSigners(security.NewSigners(getenv, nil)),
-		security.WithExecutionContext(&security.ExecutionContext{CI: security.CI{RepositoryURL: "https://github.com/example/shop"}}))
+	ex := pipeline.NewExecutor(client,
+		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{RepositoryURL: "https://github.com/example/shop"}}))
 	res, err := ex.Run(ctx, rel.Services)
 	if err != nil {
 		fmt.Println(err)
