@@ -44,6 +44,9 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := root.Validate(); err != nil {
+				return err
+			}
 			markStarted(cmd.Context())
 			return nil
 		},

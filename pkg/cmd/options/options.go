@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/sc-project/sc/pkg/outcome"
 )
 
 // Root carries what every command gets from the process around it. It is
@@ -36,20 +38,34 @@ func (r *Root) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&r.LogLevel, "log-level", "info", "log level for progress on stderr: debug, info, warn or error")
 }
 
-// Logger returns a text logger writing to w at the configured level. An
-// unknown level falls back to info.
-func (r *Root) Logger(w io.Writer) *slog.Logger {
-	var level slog.Level
-	switch strings.ToLower(r.LogLevel) {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn", "warning":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		level = slog.LevelInfo
+// Validate checks the global flags without changing them: an unknown
+// --log-level is a usage error rather than a silent fallback to info.
+func (r *Root) Validate() error {
+	if _, ok := parseLevel(r.LogLevel); !ok {
+		return outcome.Invalidf("--log-level %q: want debug, info, warn or error", r.LogLevel)
 	}
+	return nil
+}
+
+// parseLevel maps a --log-level value to its slog level; "" is info.
+func parseLevel(v string) (slog.Level, bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "", "info":
+		return slog.LevelInfo, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}
+
+// Logger returns a text logger writing to w at the configured level (info
+// for a level Validate would refuse).
+func (r *Root) Logger(w io.Writer) *slog.Logger {
+	level, _ := parseLevel(r.LogLevel)
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
