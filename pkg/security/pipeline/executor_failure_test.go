@@ -70,13 +70,33 @@ func TestExecutorFailModes(t *testing.T) {
 			wantErr:  "provenance-generate",
 		},
 		{
-			name:     "an optional scanner that is missing warns, and the image is still signed",
+			name:     "an optional scanner that is missing warns, and the unscanned image is not signed",
 			security: signed(noSBOM + noProv),
 			want: map[pipeline.StepName]pipeline.StepStatus{
 				pipeline.StepSBOM: pipeline.StatusOK, pipeline.StepScan: pipeline.StatusWarned,
-				pipeline.StepSign: pipeline.StatusOK, pipeline.StepVerify: pipeline.StatusOK,
+				pipeline.StepSign: pipeline.StatusFailed, pipeline.StepVerify: pipeline.StatusSkipped,
+			},
+			wantCode: outcome.ExitOperational,
+			wantErr:  "sign refused because scan did not complete",
+		},
+		{
+			name:     "with softFail, an image whose scan could not run is signed with a warning",
+			security: signed(noSBOM + noProv + "scan: {softFail: true}\n"),
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepScan: pipeline.StatusWarned, pipeline.StepSign: pipeline.StatusWarned, pipeline.StepVerify: pipeline.StatusOK,
 			},
 			wantCode: outcome.ExitOK,
+		},
+		{
+			name:     "an SBOM that cannot be made leaves the scan undone, and nothing is signed",
+			security: signed(noProv + "sbom: {output: " + filepath.Join(key.PrivatePath, "sbom.json") + "}\nscan: {failOn: critical}\n"),
+			scanners: []scan.Scanner{db},
+			want: map[pipeline.StepName]pipeline.StepStatus{
+				pipeline.StepSBOM: pipeline.StatusWarned, pipeline.StepScan: pipeline.StatusSkipped,
+				pipeline.StepSign: pipeline.StatusFailed, pipeline.StepSBOMAttach: pipeline.StatusSkipped,
+			},
+			wantCode: outcome.ExitOperational,
+			wantErr:  "sign refused because scan did not complete",
 		},
 		{
 			name:     "a required scanner that is missing fails the scan and blocks signing",

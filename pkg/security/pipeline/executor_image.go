@@ -198,10 +198,13 @@ func (r *imageRun) graph() []*step {
 	provRequired := provOn && sec.Provenance != nil && required(sec.Provenance.Required)
 	signRequired := signs && required(sec.Signing.Required)
 
-	var signGates []StepName
-	if scans && !r.policy.SoftFail {
-		// a violating image is never signed
-		signGates = []StepName{StepScan}
+	// An image is never signed unscanned: with a policy that can fail,
+	// signing waits for the scan and is refused unless the scan completed
+	// and passed; with softFail it goes on and says it was signed without
+	// a scan.
+	var signRequires []StepName
+	if scans && r.policy.CanFail() {
+		signRequires = []StepName{StepScan}
 	}
 	return []*step{
 		{name: StepResolve, required: true, skip: reason(), run: r.resolve},
@@ -211,7 +214,7 @@ func (r *imageRun) graph() []*step {
 			skip: reason(off{!scans, "scan is disabled"})},
 		{name: StepProvenance, required: provRequired, needs: []StepName{StepResolve}, run: r.generateProvenance,
 			skip: reason(off{!provOn, "provenance is disabled"}, off{!signs, noSigning})},
-		{name: StepSign, required: signRequired, needs: []StepName{StepResolve}, gates: signGates, run: r.sign,
+		{name: StepSign, required: signRequired, needs: []StepName{StepResolve}, requires: signRequires, requiresSoft: r.policy.SoftFail, run: r.sign,
 			skip: reason(off{!signs, "signing is disabled (no signing block)"})},
 		{name: StepVerify, required: signRequired, needs: []StepName{StepSign}, run: r.verifySignature,
 			skip: reason(off{!signs, "signing is disabled (no signing block)"}, off{!verifies, noVerify})},

@@ -110,6 +110,9 @@ type StepResult struct {
 	// blocked: the step was skipped because something it waited for
 	// failed (or the run was cancelled); its dependents are skipped too.
 	blocked bool
+	// cause: for a step skipped because a step it needs did not complete,
+	// the error that started the chain, when there was one.
+	cause error
 }
 
 // Completed reports whether the step produced its output: it is ok, or

@@ -22,6 +22,12 @@ type step struct {
 	// gates are steps that must not have failed: it waits for them and runs
 	// unless one failed (the scan gate before signing).
 	gates []StepName
+	// requires are steps whose answer this one must not go without (the
+	// scan before signing when the policy can fail): it waits for them,
+	// and when one did not complete for any reason it fails, or with
+	// requiresSoft runs and carries a warning saying so.
+	requires     []StepName
+	requiresSoft bool
 	// skip, when not empty, is why the step does not run at all (disabled,
 	// or nothing to do in this configuration).
 	skip string
@@ -47,7 +53,7 @@ func runGraph(ctx context.Context, steps []*step, now func() time.Time, notify f
 	for i, s := range steps {
 		wg.Go(func() {
 			defer close(done[i])
-			for _, d := range append(append([]StepName(nil), s.needs...), s.gates...) {
+			for _, d := range append(append(append([]StepName(nil), s.needs...), s.gates...), s.requires...) {
 				j, ok := index[d]
 				if !ok || j >= i {
 					panic(fmt.Sprintf("security: step %s waits for %s, which does not come before it", s.name, d))
@@ -93,10 +99,43 @@ func decideSkip(ctx context.Context, s *step, results []StepResult, index map[St
 			return true
 		}
 	}
+	for _, n := range s.requires {
+		dep := &results[index[n]]
+		if dep.done {
+			continue
+		}
+		why := dep.Detail
+		if dep.Error != "" {
+			why = dep.Error
+		}
+		if s.requiresSoft {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s did not complete (%s); going on without it because the policy is soft-fail", n, why))
+			continue
+		}
+		if dep.Status == StatusFailed {
+			// its own failure is the verdict: nothing to add
+			r.Status, r.Detail, r.blocked = StatusSkipped, fmt.Sprintf("%s failed", n), true
+			return true
+		}
+		cause := dep.Err
+		if cause == nil {
+			cause = dep.cause
+		}
+		if cause == nil {
+			cause = outcome.Operational(why)
+		}
+		r.Status, r.Detail, r.blocked = StatusFailed, fmt.Sprintf("refused: %s did not complete (%s)", n, why), true
+		r.Err = fmt.Errorf("%s refused because %s did not complete: %w", s.name, n, cause)
+		r.Error = r.Err.Error()
+		return true
+	}
 	for _, n := range s.needs {
 		dep := &results[index[n]]
 		if dep.done {
 			continue
+		}
+		if r.cause = dep.Err; r.cause == nil {
+			r.cause = dep.cause
 		}
 		switch {
 		case dep.Status == StatusFailed || dep.blocked:

@@ -42,6 +42,20 @@ func DefaultPolicy() Policy {
 	return Policy{FailOn: High, WarnOn: Medium}
 }
 
+// CanFail reports whether a scan under p can fail: it has a FailOn, its own
+// or a scanner's. Soft-fail does not change the answer.
+func (p Policy) CanFail() bool {
+	if p.FailOn != "" {
+		return true
+	}
+	for _, t := range p.Scanners {
+		if t.FailOn != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Thresholds are the severities at which one scanner's findings fail and
 // warn; "" for none.
 type Thresholds struct {

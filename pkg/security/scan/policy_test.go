@@ -231,3 +231,21 @@ func TestSeverity(t *testing.T) {
 		t.Error("AtLeast is wrong")
 	}
 }
+
+func TestPolicyCanFail(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		p    scan.Policy
+		want bool
+	}{
+		{"zero policy", scan.Policy{}, false},
+		{"default", scan.DefaultPolicy(), true},
+		{"soft fail still has a failOn", scan.Policy{FailOn: scan.Critical, SoftFail: true}, true},
+		{"warn only", scan.Policy{WarnOn: scan.Low}, false},
+		{"one scanner fails", scan.Policy{Scanners: map[string]scan.Thresholds{"trivy": {FailOn: scan.High}}}, true},
+	} {
+		if got := tt.p.CanFail(); got != tt.want {
+			t.Errorf("%s: CanFail() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
