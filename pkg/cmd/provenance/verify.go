@@ -61,7 +61,7 @@ verification could not run.`,
 	cmd.Flags().StringVarP(&o.Output, "output", "o", options.OutputText, "output format: text or json")
 	cmd.Flags().StringVar(&exp.BuilderID, "expected-builder-id", "", "require runDetails.builder.id to be exactly this")
 	cmd.Flags().StringVar(&exp.SourceURI, "expected-source-uri", "", "require the source repository to be this (https://github.com/org/repo)")
-	cmd.Flags().StringVar(&exp.Commit, "expected-commit", "", "require the source commit to be this (full hexadecimal id)")
+	cmd.Flags().StringVar(&exp.Commit, "expected-commit", "", "require the source commit to be this (the full id, or a prefix of at least 7 hex digits)")
 	reg.AddFlags(cmd.Flags())
 	return cmd
 }

@@ -31,6 +31,9 @@ var (
 	ErrMismatch = outcome.CheckFailed("provenance does not match expectations")
 	// ErrNoExpectations: Verify was given nothing to check. Invalid usage.
 	ErrNoExpectations = outcome.Invalid("no provenance expectations given")
+	// ErrInvalidExpectation: an expectation cannot be checked as given (a
+	// commit prefix too short to identify a commit). Invalid usage.
+	ErrInvalidExpectation = outcome.Invalid("invalid provenance expectation")
 )
 
 // MismatchError says which field of a predicate differs from what was

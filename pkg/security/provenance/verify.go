@@ -71,7 +71,10 @@ type Expectations struct {
 	// matter.
 	SourceURI string
 	// Commit must equal externalParameters.source.commit and the gitCommit
-	// digest of the git dependency (hexadecimal, any case).
+	// digest of the git dependency (hexadecimal, any case). A prefix of at
+	// least MinCommitPrefix hex digits (git's short form) matches a commit
+	// that starts with it; anything shorter or not hexadecimal is refused
+	// as ErrInvalidExpectation.
 	Commit string
 }
 
@@ -127,18 +130,45 @@ func Verify(pred *slsa.Provenance, exp Expectations) error {
 	}
 
 	if exp.Commit != "" {
+		if err := checkCommitPrefix(exp.Commit); err != nil {
+			return err
+		}
 		got := field(source, "commit")
-		if !strings.EqualFold(got, exp.Commit) {
+		if !commitMatches(exp.Commit, got) {
 			mismatch("buildDefinition.externalParameters.source.commit", exp.Commit, got)
 		}
 		for i, d := range def.GetResolvedDependencies() {
 			c, ok := d.GetDigest()[string(intoto.AlgorithmGitCommit)]
-			if ok && !strings.EqualFold(c, exp.Commit) {
+			if ok && !commitMatches(exp.Commit, c) {
 				mismatch(fmt.Sprintf("buildDefinition.resolvedDependencies[%d].digest.gitCommit", i), exp.Commit, c)
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MinCommitPrefix is the shortest commit prefix Expectations.Commit takes:
+// git's default abbreviation.
+const MinCommitPrefix = 7
+
+// checkCommitPrefix refuses an expected commit that is not hexadecimal or
+// shorter than MinCommitPrefix: it could match commits nobody meant.
+func checkCommitPrefix(c string) error {
+	if len(c) < MinCommitPrefix {
+		return fmt.Errorf("%w: commit %q is shorter than %d hex digits", ErrInvalidExpectation, c, MinCommitPrefix)
+	}
+	for _, r := range c {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return fmt.Errorf("%w: commit %q is not hexadecimal", ErrInvalidExpectation, c)
+		}
+	}
+	return nil
+}
+
+// commitMatches reports whether the recorded commit got is want, or starts
+// with the prefix want, in any letter case.
+func commitMatches(want, got string) bool {
+	return len(got) >= len(want) && strings.EqualFold(got[:len(want)], want)
 }
 
 // repoKey reduces a repository URL to what identifies it: no "git+" prefix,

@@ -51,6 +51,19 @@ func TestVerify(t *testing.T) {
 		name: "source spelled differently",
 		exp:  provenance.Expectations{SourceURI: "git+https://GitHub.com/acme/shop.git", Commit: strings.ToUpper(commit)},
 	}, {
+		name: "a short commit (git's 7-digit prefix) matches",
+		exp:  provenance.Expectations{Commit: commit[:7]},
+	}, {
+		name: "a longer prefix in upper case matches",
+		exp:  provenance.Expectations{Commit: strings.ToUpper(commit[:12])},
+	}, {
+		name: "a prefix of another commit",
+		exp:  provenance.Expectations{Commit: "0000000"},
+		want: []string{
+			"buildDefinition.externalParameters.source.commit",
+			"buildDefinition.resolvedDependencies[0].digest.gitCommit",
+		},
+	}, {
 		name: "builder only",
 		exp:  provenance.Expectations{BuilderID: goodBuilder},
 	}, {
@@ -169,6 +182,15 @@ func TestVerify(t *testing.T) {
 				t.Errorf("mismatching fields (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestVerifyRefusesAmbiguousCommit(t *testing.T) {
+	for _, c := range []string{commit[:6], "4f2c1e0z", "main", "HEAD~1"} {
+		err := provenance.Verify(goldenPredicate(t), provenance.Expectations{Commit: c})
+		if !errors.Is(err, provenance.ErrInvalidExpectation) || outcome.Code(err) != outcome.ExitInvalid {
+			t.Errorf("Commit %q: %v, want ErrInvalidExpectation (exit %d)", c, err, outcome.ExitInvalid)
+		}
 	}
 }
 
