@@ -98,7 +98,7 @@ SC_DEFECTDOJO_API_KEY).`,
 				if err != nil {
 					return err
 				}
-				trivy := scan.NewTrivy(cacheDir, scan.WithTrivyPath(o.TrivyPath), scan.WithTrivyLogger(logger))
+				trivy := scan.NewTrivy(cacheDir, scan.WithTrivyPath(o.TrivyPath), scan.WithTrivyLogger(logger), scan.WithTrivyPathHint("--trivy-path"))
 				tools = append(tools, scan.Tool{Scanner: trivy, Required: o.Tool == "trivy"})
 			}
 

@@ -133,6 +133,10 @@ func TestScanSBOM(t *testing.T) {
 		if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "trivy") {
 			t.Fatalf("scan --tool trivy = %v, want exit 3", err)
 		}
+		// the hint names the flag, not the config key, on the command line
+		if !strings.Contains(err.Error(), "--trivy-path") || strings.Contains(err.Error(), "scan.tools") {
+			t.Errorf("error %q should point at --trivy-path", err)
+		}
 	})
 	t.Run("trivy optional and missing", func(t *testing.T) {
 		stdout, stderr, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--tool", "all", "--soft-fail", "--trivy-path", filepath.Join(t.TempDir(), "trivy"), fixtureRef)

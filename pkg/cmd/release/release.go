@@ -223,7 +223,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 		if err != nil {
 			return nil, cleanup, err
 		}
-		topts := []scan.TrivyOption{scan.WithTrivyLogger(logger)}
+		topts := []scan.TrivyOption{scan.WithTrivyLogger(logger), scan.WithTrivyPathHint("scan.tools[].path")}
 		if trivyPath != "" {
 			topts = append(topts, scan.WithTrivyPath(trivyPath))
 		}

@@ -42,6 +42,7 @@ type Trivy struct {
 	cacheDir string
 	now      func() time.Time
 	logger   *slog.Logger
+	pathHint string
 	mu       sync.Mutex // serialises database downloads
 }
 
@@ -51,6 +52,11 @@ type TrivyOption func(*Trivy)
 // WithTrivyPath sets the executable: a path, or a name looked up on PATH.
 // Default: "trivy".
 func WithTrivyPath(p string) TrivyOption { return func(t *Trivy) { t.path = p } }
+
+// WithTrivyPathHint names, for the error a missing executable gives, where
+// the user sets the path ("--trivy-path", "scan.tools[].path").
+// Default: no hint beyond installing Trivy.
+func WithTrivyPathHint(where string) TrivyOption { return func(t *Trivy) { t.pathHint = where } }
 
 // WithTrivyClock sets the clock compared with the database's NextUpdate.
 // Default: time.Now.
@@ -107,7 +113,11 @@ type TrivyDB struct {
 func (t *Trivy) executable() (string, error) {
 	p, err := exec.LookPath(t.path)
 	if err != nil {
-		return "", fmt.Errorf("%w: trivy (%q): %w; install Trivy %s or later, or name it with scan.tools[].path", ErrScannerNotFound, t.path, err, MinTrivyVersion)
+		hint := ""
+		if t.pathHint != "" {
+			hint = ", or give its path with " + t.pathHint
+		}
+		return "", fmt.Errorf("%w: trivy (%q): %w; install Trivy %s or later%s", ErrScannerNotFound, t.path, err, MinTrivyVersion, hint)
 	}
 	return p, nil
 }
