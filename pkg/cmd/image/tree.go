@@ -92,6 +92,9 @@ func writeTree(w io.Writer, tree *registry.Tree) error {
 		refs := node{text: "referrers (" + source + ")"}
 		for _, g := range tree.Referrers {
 			gn := node{text: g.ArtifactType}
+			if g.PredicateType != "" {
+				gn.text += ", predicate " + g.PredicateType
+			}
 			for _, r := range g.Referrers {
 				rn := node{text: r.Descriptor.Digest.String(), children: annotationNodes(r.Descriptor.Annotations)}
 				for _, layer := range r.Layers {

@@ -23,6 +23,10 @@ const (
 	// AnnotationCreated is the manifest annotation recording when a referrer
 	// was written (RFC 3339, UTC).
 	AnnotationCreated = "org.opencontainers.image.created"
+	// AnnotationBundlePredicateType is set by cosign (and sc) on a Sigstore
+	// bundle referrer: the predicate type of the statement inside
+	// (https://sigstore.dev/cosign/sign/v1 for an image signature).
+	AnnotationBundlePredicateType = "dev.sigstore.bundle.predicateType"
 )
 
 // Suffixes of the legacy tags cosign writes next to an image.

@@ -37,10 +37,16 @@ type LegacyImage struct {
 	Layers []v1.Descriptor `json:"layers"`
 }
 
-// ReferrerGroup is the referrers of one artifact type.
+// ReferrerGroup is the referrers of one artifact type and, for Sigstore
+// bundles, one predicate type (as `cosign tree` groups them).
 type ReferrerGroup struct {
 	// ArtifactType is the artifact type shared by the group.
 	ArtifactType string `json:"artifactType"`
+	// PredicateType is the bundle's dev.sigstore.bundle.predicateType
+	// annotation shared by the group (cosign's sign predicate for image
+	// signatures, the in-toto predicate type for attestations); "" for
+	// artifacts that carry none.
+	PredicateType string `json:"predicateType,omitempty"`
 	// Referrers are sorted by creation annotation, then digest.
 	Referrers []Referrer `json:"referrers"`
 }
@@ -113,6 +119,9 @@ func (c *Client) Tree(ctx context.Context, subject name.Digest) (*Tree, error) {
 		if c := strings.Compare(a.Descriptor.ArtifactType, b.Descriptor.ArtifactType); c != 0 {
 			return c
 		}
+		if c := strings.Compare(a.predicateType(), b.predicateType()); c != 0 {
+			return c
+		}
 		if c := strings.Compare(a.Descriptor.Annotations[AnnotationCreated], b.Descriptor.Annotations[AnnotationCreated]); c != 0 {
 			return c
 		}
@@ -120,13 +129,18 @@ func (c *Client) Tree(ctx context.Context, subject name.Digest) (*Tree, error) {
 	})
 	for _, r := range refs {
 		n := len(t.Referrers)
-		if n == 0 || t.Referrers[n-1].ArtifactType != r.Descriptor.ArtifactType {
-			t.Referrers = append(t.Referrers, ReferrerGroup{ArtifactType: r.Descriptor.ArtifactType})
+		if n == 0 || t.Referrers[n-1].ArtifactType != r.Descriptor.ArtifactType || t.Referrers[n-1].PredicateType != r.predicateType() {
+			t.Referrers = append(t.Referrers, ReferrerGroup{ArtifactType: r.Descriptor.ArtifactType, PredicateType: r.predicateType()})
 			n++
 		}
 		t.Referrers[n-1].Referrers = append(t.Referrers[n-1].Referrers, r)
 	}
 	return t, nil
+}
+
+// predicateType is the bundle predicate type annotation of the referrer.
+func (r Referrer) predicateType() string {
+	return r.Descriptor.Annotations[AnnotationBundlePredicateType]
 }
 
 func remoteDescriptor(img v1.Image) (v1.Descriptor, error) {

@@ -49,6 +49,12 @@ func TestTree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// an attestation bundle: same artifact type, its own group
+		b3, err := c.AttachReferrer(ctx, d, bundleType, bundleArtifact("b3"), map[string]string{
+			registry.AnnotationCreated: created1, registry.AnnotationBundlePredicateType: "https://cyclonedx.org/bom"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		sb, err := c.AttachReferrer(ctx, d, "application/spdx+json", registry.Artifact{MediaType: "application/spdx+json", Data: []byte("{}")},
 			map[string]string{registry.AnnotationCreated: created1})
 		if err != nil {
@@ -71,12 +77,13 @@ func TestTree(t *testing.T) {
 			Layer   types.MediaType
 		}
 		type group struct {
-			Type string
-			Refs []ref
+			Type      string
+			Predicate string
+			Refs      []ref
 		}
 		var gotGroups []group
 		for _, g := range tree.Referrers {
-			gg := group{Type: g.ArtifactType}
+			gg := group{Type: g.ArtifactType, Predicate: g.PredicateType}
 			for _, r := range g.Referrers {
 				if len(r.Layers) != 1 {
 					t.Fatalf("referrer %s has %d layers", r.Descriptor.Digest, len(r.Layers))
@@ -88,6 +95,7 @@ func TestTree(t *testing.T) {
 		wantGroups := []group{
 			{Type: "application/spdx+json", Refs: []ref{{sb, created1, "application/spdx+json"}}},
 			{Type: bundleType, Refs: []ref{{b2, created1, bundleType}, {b1, created2, bundleType}}},
+			{Type: bundleType, Predicate: "https://cyclonedx.org/bom", Refs: []ref{{b3, created1, bundleType}}},
 		}
 		if diff := cmp.Diff(wantGroups, gotGroups); diff != "" {
 			t.Errorf("referrer groups (-want +got):\n%s", diff)
