@@ -27,7 +27,7 @@ import (
 const exitCodesHelp = `Exit codes:
   0  success
   1  a check failed: policy violation, verification failed, unsigned image
-  2  usage or configuration error
+  2  usage or configuration error; an image tag or digest that does not exist
   3  operational failure: registry unreachable, tool missing, I/O, interrupted`
 
 // New returns the root command. Errors raised while parsing flags, arguments

@@ -200,7 +200,7 @@ func TestTreeErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"missing image", []string{reg.Ref("team/none:1")}, outcome.ExitOperational, reg.Ref("team/none:1")},
+		{"missing image", []string{reg.Ref("team/none:1")}, outcome.ExitInvalid, reg.Ref("team/none:1")},
 		{"malformed reference", []string{"Not A Reference"}, outcome.ExitInvalid, "invalid image reference"},
 		{"bad output", []string{"-o", "yaml", reg.Ref("team/none:1")}, outcome.ExitInvalid, "--output"},
 		{"no image", nil, outcome.ExitInvalid, "arg"},

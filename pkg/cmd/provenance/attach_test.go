@@ -147,7 +147,7 @@ func TestAttachFromFile(t *testing.T) {
 		{"not provenance", []string{image, "--provenance", "Dockerfile"}, outcome.ExitInvalid},
 		{"unknown storage format", []string{image, "--provenance", "prov.json", "--attestation-format", "zip"}, outcome.ExitInvalid},
 		{"keyless without a log", []string{image, "--provenance", "prov.json", "--tlog-upload=false"}, outcome.ExitInvalid},
-		{"missing image", []string{reg.Ref("acme/none:1"), "--provenance", "prov.json"}, outcome.ExitOperational},
+		{"missing image", []string{reg.Ref("acme/none:1"), "--provenance", "prov.json"}, outcome.ExitInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -363,7 +363,7 @@ func TestGenerateErrors(t *testing.T) {
 	}, {
 		name:     "image not in the registry",
 		args:     []string{"provenance", "generate", reg.Ref("acme/shop:9.9.9")},
-		wantCode: outcome.ExitOperational,
+		wantCode: outcome.ExitInvalid,
 		wantMsg:  "acme/shop:9.9.9",
 	}, {
 		name:     "bad image reference",

@@ -32,7 +32,7 @@ func TestVerifyFailures(t *testing.T) {
 		{"log required", []string{image, "--key", pub, "--trusted-root", "trusted_root.json"}, outcome.ExitCheckFailed, "no transparency log entry"},
 		{"no policy", []string{image, "--insecure-ignore-tlog"}, outcome.ExitInvalid, "--key"},
 		{"bad output", []string{image, "--key", pub, "--insecure-ignore-tlog", "--output", "yaml"}, outcome.ExitInvalid, "--output"},
-		{"missing image", []string{reg.Ref("acme/none:1"), "--key", pub, "--insecure-ignore-tlog"}, outcome.ExitOperational, "acme/none"},
+		{"missing image", []string{reg.Ref("acme/none:1"), "--key", pub, "--insecure-ignore-tlog"}, outcome.ExitInvalid, "acme/none"},
 	}
 	ss := sigstoretest.New(t)
 	if err := os.WriteFile("trusted_root.json", ss.TrustedRootJSON(), 0o644); err != nil {

@@ -139,7 +139,7 @@ func TestGenerateErrors(t *testing.T) {
 		{name: "unknown file selection", args: []string{ref, "--files", "some"}, wantCode: outcome.ExitInvalid, wantInErr: "--files", noRequests: true},
 		{name: "bad reference", args: []string{"UPPER/Case::tag"}, wantCode: outcome.ExitInvalid, noRequests: true},
 		{name: "unreachable registry", args: []string{closed + "/shop/orders-api:1.4.2", "--registry-timeout", "2s"}, wantCode: outcome.ExitOperational, wantInErr: closed},
-		{name: "image not found", args: []string{d.Context().Tag("no-such-tag").String()}, wantCode: outcome.ExitOperational, wantInErr: "no-such-tag"},
+		{name: "image not found", args: []string{d.Context().Tag("no-such-tag").String()}, wantCode: outcome.ExitInvalid, wantInErr: "no-such-tag"},
 		{name: "output directory missing", args: []string{ref, "--output", filepath.Join(t.TempDir(), "missing", "sbom.json")}, wantCode: outcome.ExitOperational, wantInErr: "missing"},
 	}
 	for _, tt := range tests {

@@ -151,7 +151,7 @@ func TestExecutorFailModes(t *testing.T) {
 			want: map[pipeline.StepName]pipeline.StepStatus{
 				pipeline.StepResolve: pipeline.StatusFailed, pipeline.StepSign: pipeline.StatusSkipped,
 			},
-			wantCode: outcome.ExitOperational,
+			wantCode: outcome.ExitInvalid,
 			wantErr:  "service service-01 (" + reg.Ref("release/missing:1") + "): resolve:",
 		},
 		{

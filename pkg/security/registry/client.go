@@ -289,6 +289,9 @@ func (c *Client) Resolve(ctx context.Context, ref string) (name.Digest, error) {
 		}
 	}
 	if err != nil {
+		if classify(err) == ErrNotFound {
+			return name.Digest{}, fmt.Errorf("resolving %s: %w", ref, noSuchImage(r))
+		}
 		return name.Digest{}, annotate(err, "resolving %s", ref)
 	}
 	return r.Context().Digest(desc.Digest.String()), nil

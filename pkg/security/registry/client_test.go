@@ -77,10 +77,15 @@ func TestResolve(t *testing.T) {
 			reg.Ref("other/app:v1"),
 		} {
 			_, err := c.Resolve(ctx, ref)
-			if !errors.Is(err, registry.ErrNotFound) || outcome.Code(err) != outcome.ExitOperational {
-				t.Errorf("Resolve(%s) = %v, want ErrNotFound (exit 3)", ref, err)
+			// a reference that names nothing is the caller's mistake: exit 2
+			if !errors.Is(err, registry.ErrNoSuchImage) || outcome.Code(err) != outcome.ExitInvalid {
+				t.Errorf("Resolve(%s) = %v, want ErrNoSuchImage (exit 2)", ref, err)
 			}
 			wantContains(t, err, ref)
+			wantContains(t, err, "does not exist in repository")
+			if strings.Contains(err.Error(), "HEAD responses have no body") {
+				t.Errorf("Resolve(%s) = %v: the registry library's HEAD text leaked", ref, err)
+			}
 		}
 	})
 }

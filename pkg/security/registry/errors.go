@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"syscall"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/sc-project/sc/pkg/outcome"
@@ -32,6 +34,10 @@ var (
 	// tell what is attached; callers that verify may treat it as a failed
 	// check instead.
 	ErrMalformed = outcome.Operational("malformed registry content")
+	// ErrNoSuchImage: the registry has no manifest for the reference (a
+	// misspelled tag, a digest that was never pushed). Invalid usage (exit
+	// 2), not an operational failure: retrying cannot make it appear.
+	ErrNoSuchImage = outcome.Invalid("no such image")
 	// ErrInvalidReference: an image reference does not parse. Invalid usage.
 	ErrInvalidReference = outcome.Invalid("invalid image reference")
 	// ErrInsecureHTTP: a plain-HTTP request to a registry that is not on the
@@ -40,6 +46,17 @@ var (
 	ErrInsecureHTTP = outcome.Invalid("plain-HTTP access to a registry outside the loopback interface refused " +
 		"(allow it with --allow-insecure-registry, WithInsecureHTTP in the library)")
 )
+
+// noSuchImage says which tag or digest of which repository does not exist.
+// It leaves out the registry's own text (for a HEAD request, go-containerregistry's
+// "HEAD responses have no body").
+func noSuchImage(r name.Reference) error {
+	what := "tag " + strconv.Quote(r.Identifier())
+	if _, ok := r.(name.Digest); ok {
+		what = "digest " + r.Identifier()
+	}
+	return fmt.Errorf("%w: %s does not exist in repository %s", ErrNoSuchImage, what, r.Context().Name())
+}
 
 // annotate wraps err with what was being done and on what (what names the
 // image), adding the sentinel that matches the failure when err carries no
