@@ -1,8 +1,10 @@
 package image
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -11,7 +13,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/sbom"
+	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 )
@@ -37,6 +39,11 @@ The policy: a finding at or above --fail-on fails the scan (exit 1) unless
 set aside by --ignore-file rules (each with a reason, optionally a package glob
 and an expiry date), by OpenVEX not_affected/fixed statements (--vex), or for
 lack of a fix (--only-fixed); the output says what set each aside.
+
+The SBOM and grype's report are cached by image digest in --cache-dir, as 'sc
+release create' caches them: a second scan of an unchanged image with the same
+database reads no layer, and the policy is applied afresh. A report of an SBOM
+given with --sbom is not cached.
 
 The database is updated when missing or older than --db-max-age; without
 network, install one with 'sc scan db import'. Exit codes: 0 pass or warn, 1
@@ -102,36 +109,36 @@ SC_DEFECTDOJO_API_KEY).`,
 				tools = append(tools, scan.Tool{Scanner: trivy, Required: o.Tool == "trivy"})
 			}
 
-			// the image by digest: as given when it is one and the SBOM is
-			// given too (nothing to fetch), else resolved once
-			var ref name.Digest
-			if d, perr := name.NewDigest(args[0]); perr == nil && input != nil {
-				ref = d
+			var scanned *pipeline.Scanned
+			if input != nil {
+				// the SBOM given: no layer is read, and no report is
+				// cached (it is of this document, not of the image)
+				d, err := digestOf(ctx, root, &reg, logger, args[0])
+				if err != nil {
+					return err
+				}
+				given := func(context.Context) (scan.SBOM, error) { return input, nil }
+				scanned, err = pipeline.ScanDigest(ctx, d, given, tools, policy, pipeline.ScanOptions{Logger: logger})
+				if err != nil {
+					return err
+				}
 			} else {
 				client, err := reg.Client(root, logger)
 				if err != nil {
 					return err
 				}
-				if ref, err = client.Resolve(ctx, args[0]); err != nil {
+				// the SBOM and the reports cached as `sc release create`
+				// caches them: an unchanged image is not read again
+				c, err := db.Cache.Open(root)
+				if err != nil {
 					return err
 				}
-				if input == nil {
-					img, err := client.Image(ctx, ref)
-					if err != nil {
-						return err
-					}
-					res, err := sbom.Generate(ctx, ref, img, sbom.WithLogger(logger))
-					if err != nil {
-						return err
-					}
-					input = vulndb.NewSBOM(res.SBOM)
+				scanned, err = pipeline.ScanImage(ctx, client, args[0], tools, policy, pipeline.ScanOptions{Cache: c, Logger: logger})
+				if err != nil {
+					return err
 				}
 			}
-
-			res, err := scan.Run(ctx, ref.String(), input, tools, policy, scan.WithLogger(logger))
-			if err != nil {
-				return err
-			}
+			res := scanned.Result
 			w := cmd.OutOrStdout()
 			if o.Output == "json" {
 				err = scan.WriteJSON(w, res)
@@ -151,4 +158,17 @@ SC_DEFECTDOJO_API_KEY).`,
 	reg.AddFlags(cmd.Flags())
 	rep.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// digestOf is image by digest: as given when it is one (nothing to fetch),
+// else resolved once.
+func digestOf(ctx context.Context, root *options.Root, reg *options.Registry, logger *slog.Logger, image string) (name.Digest, error) {
+	if d, err := name.NewDigest(image); err == nil {
+		return d, nil
+	}
+	client, err := reg.Client(root, logger)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	return client.Resolve(ctx, image)
 }

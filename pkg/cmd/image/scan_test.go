@@ -213,11 +213,9 @@ func writeFile(t *testing.T, content string) string {
 	return p
 }
 
-// TestScanFromRegistry scans the fixture image pushed to a registry: the
-// SBOM is generated from the image, pulled once.
-func TestScanFromRegistry(t *testing.T) {
-	env := scanEnv(t)
-	reg := testutil.NewRegistry(t)
+// pushFixture pushes the fixture image to reg as shop/orders-api:1.4.2.
+func pushFixture(t *testing.T, reg *testutil.Registry) string {
+	t.Helper()
 	c := registry.New()
 	ref, err := c.ParseReference(reg.Ref("shop/orders-api:1.4.2"))
 	if err != nil {
@@ -226,7 +224,16 @@ func TestScanFromRegistry(t *testing.T) {
 	if err := remote.Write(ref, testutil.FixtureImage(t, fixture.Options{}), c.RemoteOptions(context.Background())...); err != nil {
 		t.Fatal(err)
 	}
-	stdout, _, err := run(t, env, "image", "scan", "--allow-insecure-registry", "-o", "json", "--soft-fail", ref.String())
+	return ref.String()
+}
+
+// TestScanFromRegistry scans the fixture image pushed to a registry: the
+// SBOM is generated from the image, pulled once.
+func TestScanFromRegistry(t *testing.T) {
+	env := scanEnv(t)
+	reg := testutil.NewRegistry(t)
+	ref := pushFixture(t, reg)
+	stdout, _, err := run(t, env, "image", "scan", "--allow-insecure-registry", "-o", "json", "--soft-fail", ref)
 	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
@@ -271,4 +278,84 @@ func TestScanReports(t *testing.T) {
 	if _, err := os.Stat(stepSummary); err == nil {
 		t.Error("the step summary was written although --summary named a file")
 	}
+}
+
+// A second scan of the same digest takes the SBOM's reports from the cache
+// (<cache-dir>, as `sc release create` does): it reads no blob of the image
+// at all, and applies its own policy. A scan of a given SBOM (--sbom) is of
+// that document: it neither reads nor writes the reports cached for the
+// image.
+func TestScanCachesByDigest(t *testing.T) {
+	env := scanEnv(t)
+	faults := testutil.NewFaults()
+	reg := testutil.NewRegistry(t, testutil.WithHandler(faults.Wrap))
+	ref := pushFixture(t, reg)
+	digestRef := reg.Ref("shop/orders-api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d")
+	blobGets := func() int {
+		n := 0
+		for _, r := range faults.Requests() {
+			if r.Method == "GET" && r.Class == testutil.ClassBlob {
+				n++
+			}
+		}
+		return n
+	}
+	// an SBOM of the same digest that lists no package: nothing to find
+	var doc map[string]any
+	data, err := os.ReadFile(fixtureSBOM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["components"], doc["dependencies"] = []any{}, []any{}
+	emptySBOM := filepath.Join(t.TempDir(), "empty.cdx.json")
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(emptySBOM, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scanGiven := func(t *testing.T) {
+		t.Helper()
+		stdout, _, err := run(t, env, "image", "scan", "--sbom", emptySBOM, "-o", "json", digestRef)
+		if err != nil {
+			t.Fatalf("scan --sbom: %v", err)
+		}
+		if r := scanJSON(t, stdout); r.Counts.Total != 0 {
+			t.Errorf("scan --sbom of an SBOM without packages: %d findings, want 0 (a cached report of the image was used)", r.Counts.Total)
+		}
+	}
+
+	t.Run("given SBOM first", scanGiven)
+
+	faults.Reset()
+	stdout, _, err := run(t, env, "image", "scan", "--allow-insecure-registry", "-o", "json", "--soft-fail", ref)
+	if err != nil {
+		t.Fatalf("cold scan: %v", err)
+	}
+	cold := scanJSON(t, stdout)
+	if cold.Counts.Total != 11 {
+		t.Errorf("cold scan: %d findings, want the 11 of the test advisories (the --sbom report was cached?)", cold.Counts.Total)
+	}
+	if blobGets() == 0 {
+		t.Fatal("the cold scan read no blob: the test counts the wrong requests")
+	}
+
+	// without --soft-fail: the cached reports are judged by this policy
+	faults.Reset()
+	stdout, _, err = run(t, env, "image", "scan", "--allow-insecure-registry", "-o", "json", ref)
+	if outcome.Code(err) != outcome.ExitCheckFailed {
+		t.Fatalf("warm scan without --soft-fail = %v (exit %d), want the policy violation, exit 1", err, outcome.Code(err))
+	}
+	if n := blobGets(); n != 0 {
+		t.Errorf("the warm scan read %d blobs, want none: %v", n, faults.Requests())
+	}
+	warm := scanJSON(t, stdout)
+	if warm.Image != cold.Image || warm.Counts != cold.Counts || warm.Verdict.SoftFail || warm.Verdict.Status != scan.Fail {
+		t.Errorf("warm scan: image %s counts %+v verdict %+v; want cold's %s %+v, failing", warm.Image, warm.Counts, warm.Verdict, cold.Image, cold.Counts)
+	}
+
+	t.Run("given SBOM after", scanGiven)
 }

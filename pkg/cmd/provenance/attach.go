@@ -56,7 +56,7 @@ sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
     --key cosign.key --tlog-upload=false`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
+			start := time.Now()
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
 					}
 				}
 			}
-			return runAttach(cmd, root, &o, &a, &reg, file, args[0], now)
+			return runAttach(cmd, root, &o, &a, &reg, file, args[0], start)
 		},
 	}
 	o.AddFlags(cmd.Flags())
@@ -84,7 +84,7 @@ sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
 	return cmd
 }
 
-func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a *options.Attest, reg *options.Registry, file, image string, now time.Time) error {
+func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a *options.Attest, reg *options.Registry, file, image string, start time.Time) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	format, err := signing.ParseFormat(a.StorageFormat)
@@ -132,7 +132,11 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 		if o.Dockerfile == "" {
 			logger.Info("no --dockerfile given: base images are not recorded")
 		}
-		b, err := buildFrom(ec, o, dockerfile, now)
+		cfg, err := buildConfig(o, dockerfile, start)
+		if err != nil {
+			return err
+		}
+		b, err := provenance.NewBuild(ec, cfg, time.Now())
 		if err != nil {
 			return err
 		}

@@ -60,11 +60,11 @@ was written.`,
     --build-arg GO_VERSION=1.23 --record-build-arg GO_VERSION --output provenance.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
+			start := time.Now()
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return generate(cmd, root, &o, &reg, args[0], now)
+			return generate(cmd, root, &o, &reg, args[0], start)
 		},
 	}
 	o.AddFlags(cmd.Flags())
@@ -72,7 +72,7 @@ was written.`,
 	return cmd
 }
 
-func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg *options.Registry, image string, now time.Time) error {
+func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg *options.Registry, image string, start time.Time) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	client, err := reg.Client(root, logger)
@@ -102,7 +102,12 @@ func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg
 	if err != nil {
 		return err
 	}
-	b, err := buildFrom(ec, o, dockerfile, now)
+	cfg, err := buildConfig(o, dockerfile, start)
+	if err != nil {
+		return err
+	}
+	// finishedOn: when the statement is written
+	b, err := provenance.NewBuild(ec, cfg, time.Now())
 	if err != nil {
 		return err
 	}
@@ -143,37 +148,29 @@ func readDockerfile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// buildFrom describes the build from the execution context and the flags.
-func buildFrom(ec *runenv.Context, o *options.Provenance, dockerfile []byte, now time.Time) (provenance.Build, error) {
+// buildConfig maps the flags onto what describes the build beyond the
+// execution context: startedOn is --started-on, else start (when sc
+// started).
+func buildConfig(o *options.Provenance, dockerfile []byte, start time.Time) (provenance.BuildConfig, error) {
 	args, err := o.BuildArgMap()
 	if err != nil {
-		return provenance.Build{}, err
+		return provenance.BuildConfig{}, err
 	}
 	startedOn, err := o.StartedOnTime()
 	if err != nil {
-		return provenance.Build{}, err
+		return provenance.BuildConfig{}, err
 	}
 	if startedOn.IsZero() {
-		startedOn = now
+		startedOn = start
 	}
-	b := provenance.Build{
-		Source: provenance.Source{
-			URI:    ec.SourceRepository(),
-			Ref:    ec.Ref(),
-			Commit: ec.Commit(),
-		},
-		CI:           ec.CI,
+	cfg := provenance.BuildConfig{
 		BuilderID:    o.BuilderID,
 		BuildArgs:    args,
 		RecordedArgs: o.RecordArgs,
 		StartedOn:    startedOn,
-		FinishedOn:   time.Now(),
-	}
-	if b.FinishedOn.Before(b.StartedOn) {
-		return provenance.Build{}, outcome.Invalidf("--started-on %s is in the future", o.StartedOn)
 	}
 	if o.Dockerfile != "" {
-		b.Dockerfile = provenance.Dockerfile{Path: ec.Git.RepoPath(o.Dockerfile), Content: dockerfile}
+		cfg.Dockerfile = provenance.Dockerfile{Path: o.Dockerfile, Content: dockerfile}
 	}
-	return b, nil
+	return cfg, nil
 }

@@ -53,6 +53,12 @@
 // entries). The scanners are given once (WithScanners): grype's database is
 // loaded once for every image.
 //
+// Single-image commands reuse the steps rather than redo them: ScanImage
+// (resolve, then GenerateSBOM and ScanDigest, with the same cache and the
+// same scan-report decorator as the sbom-generate and scan steps) is `sc
+// image scan`. The provenance step describes the build with
+// provenance.NewBuild, as `sc provenance` does.
+//
 // The executor does not read the environment or files other than those the
 // configuration names (keys, public keys, VEX documents, Dockerfiles, the
 // SBOM output), does not choose the cache directory, and does not obtain

@@ -22,16 +22,6 @@ const (
 	cacheOpScan = "scan"
 )
 
-// sbomEntry is what the cache keeps of an SBOM: the document as generated
-// (so that a warm run attaches the very same bytes), its description, and
-// the syft-json encoding of the same model, which the vulnerability scan
-// reads when its own report is not cached.
-type sbomEntry struct {
-	Result   sbom.Result `json:"result"`
-	Document []byte      `json:"document"`
-	SyftJSON []byte      `json:"syftJSON"`
-}
-
 // sbomCacheKey names the SBOM of d made with the options that change it,
 // by this build's syft.
 func sbomCacheKey(d name.Digest, f sbom.Format, scope sbom.Scope) (cache.Key, error) {

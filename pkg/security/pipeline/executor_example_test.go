@@ -15,9 +15,12 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
+	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -87,4 +90,30 @@ func ExampleExecutor_Run() {
 	//   sbom-verify         ok
 	//   provenance-attach   ok
 	//   provenance-verify   ok
+}
+
+// One image scanned as `sc image scan` scans it: with the cache, a second
+// scan of the same digest reads no layer and matches nothing again. (Not
+// run: it needs a vulnerability database and a registry.)
+func ExampleScanImage() {
+	ctx := context.Background()
+	dir := filepath.Join(os.TempDir(), "sc-example")
+	c, err := cache.New(dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	db, err := vulndb.NewStore(filepath.Join(dir, "vulndb")).Open(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = db.Close() }()
+	res, err := pipeline.ScanImage(ctx, registry.New(), "registry.example.com/shop:1.4.0",
+		[]scan.Tool{{Scanner: db, Required: true}}, scan.Policy{FailOn: scan.High}, pipeline.ScanOptions{Cache: c})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Result.Image, res.Result.Verdict.Status, "cached:", res.Cached)
 }

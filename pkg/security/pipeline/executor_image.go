@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/sc-project/sc/pkg/api"
@@ -35,8 +34,7 @@ type imageRun struct {
 
 	// state
 	digest     name.Digest         // resolve
-	sbom       *sbomEntry          // sbom-generate
-	model      *syftsbom.SBOM      // sbom-generate, when generated now
+	sbom       *SBOM               // sbom-generate
 	scan       *scan.Result        // scan
 	provenance []byte              // provenance-generate: the predicate
 	signed     *signing.SignResult // sign

@@ -48,28 +48,19 @@ func (r *imageRun) generateProvenance(ctx context.Context, sr *StepResult) error
 }
 
 // build describes the build from the execution context and the
-// configuration.
+// configuration (provenance.NewBuild): startedOn is when the release
+// started, finishedOn the executor's clock now.
 func (r *imageRun) build() (provenance.Build, error) {
 	e := r.rl.e
-	ec := e.ec
-	cfg := r.sec.Provenance
-	b := provenance.Build{
-		Source:     provenance.Source{URI: ec.SourceRepository()},
-		CI:         ec.CI,
-		StartedOn:  r.rl.started,
-		FinishedOn: e.now(),
-	}
-	includeGit, includeDockerfile := true, true
-	if cfg != nil {
-		if cfg.Builder != nil {
-			b.BuilderID = cfg.Builder.ID
+	var cfg provenance.BuildConfig
+	includeDockerfile := true
+	if pc := r.sec.Provenance; pc != nil {
+		if pc.Builder != nil {
+			cfg.BuilderID = pc.Builder.ID
 		}
-		b.RecordedArgs = cfg.BuildArgs
-		includeGit = cfg.IncludeGit == nil || *cfg.IncludeGit
-		includeDockerfile = cfg.IncludeDockerfile == nil || *cfg.IncludeDockerfile
-	}
-	if includeGit {
-		b.Source.Ref, b.Source.Commit = ec.Ref(), ec.Commit()
+		cfg.RecordedArgs = pc.BuildArgs
+		cfg.OmitGit = pc.IncludeGit != nil && !*pc.IncludeGit
+		includeDockerfile = pc.IncludeDockerfile == nil || *pc.IncludeDockerfile
 	}
 	if includeDockerfile && r.svc.Dockerfile != "" {
 		content, err := e.readFile(r.svc.Dockerfile)
@@ -79,7 +70,8 @@ func (r *imageRun) build() (provenance.Build, error) {
 		case err != nil:
 			return provenance.Build{}, outcome.Operationalf("reading the Dockerfile %s: %w", r.svc.Dockerfile, err)
 		}
-		b.Dockerfile = provenance.Dockerfile{Path: ec.Git.RepoPath(r.svc.Dockerfile), Content: content}
+		cfg.Dockerfile = provenance.Dockerfile{Path: r.svc.Dockerfile, Content: content}
 	}
-	return b, nil
+	cfg.StartedOn = r.rl.started
+	return provenance.NewBuild(e.ec, cfg, e.now())
 }

@@ -4,76 +4,167 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ggcrcache "github.com/google/go-containerregistry/pkg/v1/cache"
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/sbom"
+	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 )
 
-// generateSBOM makes the image's SBOM, or reads it from the cache, and
-// writes it to sbom.output when that is set. Only a cache miss reads the
-// image: the manifest, then each layer once (through the release's layer
-// cache when there is one).
-func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
-	e := r.rl.e
+// ImageReader opens an image by digest without downloading its layers;
+// pkg/security/registry's Client implements it.
+type ImageReader interface {
+	Image(ctx context.Context, d name.Digest) (v1.Image, error)
+}
+
+// SBOM is an image's SBOM as GenerateSBOM returns it and the cache keeps
+// it: the document as generated (so that a warm run attaches the very same
+// bytes), its description, and, when it is cached, the syft-json encoding
+// of the same model, which a scan reads when its own report is not cached.
+type SBOM struct {
+	// Result describes the document. Its SBOM (syft's model) is nil when
+	// the SBOM came from the cache.
+	Result sbom.Result `json:"result"`
+	// Document is the encoded SBOM, in Result.Format.
+	Document []byte `json:"document"`
+	// SyftJSON is the syft-json encoding of the model, for the cache; empty
+	// without one.
+	SyftJSON []byte `json:"syftJSON"`
+	// Cached reports that the SBOM came from the cache: no layer was read.
+	Cached bool `json:"-"`
+}
+
+// ScanInput returns the SBOM as scanners read it: syft's model when it was
+// generated now, else decoded from the cached syft-json.
+func (s *SBOM) ScanInput() (scan.SBOM, error) {
+	if s.Result.SBOM != nil {
+		return vulndb.NewSBOM(s.Result.SBOM), nil
+	}
+	sb, err := vulndb.DecodeSBOM(s.SyftJSON)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cached SBOM of %s: %w", s.Result.Image, err)
+	}
+	return sb, nil
+}
+
+// SBOMOptions configure GenerateSBOM. The zero value generates a
+// sbom.DefaultFormat document at sbom.DefaultScope, without a cache.
+type SBOMOptions struct {
+	// Format is the document's format. Default: sbom.DefaultFormat.
+	Format sbom.Format
+	// Scope is the part of the image catalogued. Default:
+	// sbom.DefaultScope.
+	Scope sbom.Scope
+	// Cache keeps SBOMs by image digest, format, scope and syft version.
+	// Default: none; every call reads the image.
+	Cache *cache.Cache
+	// Layers is where the image's layers are read from before the
+	// registry (go-containerregistry's layer cache). Default: none.
+	Layers ggcrcache.Cache
+	// Prepare, when set, is called on a cache miss, before generating, for
+	// the context Generate runs in: the executor shares syft's license
+	// scanner between the images of a release this way (sbom.Prepare).
+	// Default: none; each generation builds its own.
+	Prepare func(context.Context) (context.Context, error)
+	// Logger receives the libraries' logs and cache warnings. Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// GenerateSBOM returns the SBOM of the image d: from the cache when it
+// holds one made with the same options by this build's syft, else
+// generated (the manifest, then each layer once) and stored. A cache that
+// cannot be read or written is a warning, never an error.
+func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOptions) (*SBOM, error) {
+	if o.Format == "" {
+		o.Format = sbom.DefaultFormat
+	}
+	if o.Scope == "" {
+		o.Scope = sbom.DefaultScope
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	var key cache.Key
-	if e.cache != nil {
-		k, err := sbomCacheKey(r.digest, r.sbomFormat, r.sbomScope)
+	if o.Cache != nil {
+		k, err := sbomCacheKey(d, o.Format, o.Scope)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		key = k
-		data, ok, err := e.cache.Get(ctx, key)
+		data, ok, err := o.Cache.Get(ctx, key)
 		if err != nil && ctx.Err() == nil {
-			e.logger.Warn("reading the SBOM cache", "image", r.digest.String(), "error", err)
+			logger.Warn("reading the SBOM cache", "image", d.String(), "error", err)
 		}
-		var ent sbomEntry
+		var ent SBOM
 		if ok && json.Unmarshal(data, &ent) == nil && len(ent.Document) > 0 && len(ent.SyftJSON) > 0 {
-			r.sbom, sr.Cached = &ent, true
+			ent.Cached = true
+			return &ent, nil
 		}
 	}
-	if r.sbom == nil {
-		img, err := e.reg.Image(ctx, r.digest)
-		if err != nil {
-			return err
-		}
-		if r.rl.layers != nil {
-			img = ggcrcache.Image(img, r.rl.layers)
-		}
-		sctx, err := r.rl.sbomContext(ctx)
-		if err != nil {
-			return err
-		}
-		res, err := sbom.Generate(sctx, r.digest, img,
-			sbom.WithFormat(r.sbomFormat), sbom.WithScope(r.sbomScope), sbom.WithLogger(e.logger))
-		if err != nil {
-			return err
-		}
-		syftJSON, err := sbom.Encode(res.SBOM, sbom.SyftJSON, "")
-		if err != nil {
-			return fmt.Errorf("encoding the SBOM of %s as syft-json: %w", r.digest, err)
-		}
-		r.sbom = &sbomEntry{Result: *res, Document: res.Document, SyftJSON: syftJSON}
-		r.model = res.SBOM
-		if e.cache != nil {
-			data, err := json.Marshal(r.sbom)
-			if err == nil {
-				err = e.cache.Put(ctx, key, data)
-			}
-			if err != nil && ctx.Err() == nil {
-				e.logger.Warn("writing the SBOM cache", "image", r.digest.String(), "error", err)
-			}
+	img, err := reg.Image(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if o.Layers != nil {
+		img = ggcrcache.Image(img, o.Layers)
+	}
+	gctx := ctx
+	if o.Prepare != nil {
+		if gctx, err = o.Prepare(ctx); err != nil {
+			return nil, err
 		}
 	}
-	res := &r.sbom.Result
+	res, err := sbom.Generate(gctx, d, img, sbom.WithFormat(o.Format), sbom.WithScope(o.Scope), sbom.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	out := &SBOM{Result: *res, Document: res.Document}
+	if o.Cache == nil {
+		return out, nil
+	}
+	if out.SyftJSON, err = sbom.Encode(res.SBOM, sbom.SyftJSON, ""); err != nil {
+		return nil, fmt.Errorf("encoding the SBOM of %s as syft-json: %w", d, err)
+	}
+	data, err := json.Marshal(out)
+	if err == nil {
+		err = o.Cache.Put(ctx, key, data)
+	}
+	if err != nil && ctx.Err() == nil {
+		logger.Warn("writing the SBOM cache", "image", d.String(), "error", err)
+	}
+	return out, nil
+}
+
+// generateSBOM makes the image's SBOM, or reads it from the cache
+// (GenerateSBOM), and writes it to sbom.output when that is set. Only a
+// cache miss reads the image: the manifest, then each layer once (through
+// the release's layer cache when there is one).
+func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
+	e := r.rl.e
+	o := SBOMOptions{Format: r.sbomFormat, Scope: r.sbomScope, Cache: e.cache, Prepare: r.rl.sbomContext, Logger: e.logger}
+	if r.rl.layers != nil {
+		o.Layers = r.rl.layers
+	}
+	sb, err := GenerateSBOM(ctx, e.reg, r.digest, o)
+	if err != nil {
+		return err
+	}
+	r.sbom, sr.Cached = sb, sb.Cached
+	res := &sb.Result
 	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, short(res.Digest))
 	if out := r.sbomOutput(); out != "" {
-		if err := writeFileAtomic(out, r.sbom.Document); err != nil {
+		if err := writeFileAtomic(out, sb.Document); err != nil {
 			return err
 		}
 		sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "sbom-file", Path: out, Digest: res.Digest})
