@@ -356,9 +356,9 @@ func TestGenerateErrors(t *testing.T) {
 		wantCode: outcome.ExitInvalid,
 		wantMsg:  "nope/Dockerfile",
 	}, {
-		name:     "unresolvable base image",
+		name:     "a base image tag that does not exist",
 		args:     []string{"provenance", "generate", image, "--dockerfile", "Dockerfile", "--build-arg", "REGISTRY=" + reg.Host},
-		wantCode: outcome.ExitOperational,
+		wantCode: outcome.ExitInvalid,
 		wantMsg:  reg.Ref("base/golang:1.22"),
 	}, {
 		name:     "image not in the registry",

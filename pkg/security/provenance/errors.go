@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/sc-project/sc/pkg/outcome"
@@ -20,8 +21,11 @@ var (
 	// the CI run (see CI.BuilderID). Invalid usage.
 	ErrNoBuilderID = outcome.Invalid("no builder id")
 	// ErrBaseImage: a base image could not be resolved to a digest. The
-	// error names the image. Operational: provenance could not be written.
-	ErrBaseImage = outcome.Operational("base image not resolved")
+	// error names the image and wraps the registry's error, whose class it
+	// takes: a tag that does not exist is invalid usage (exit 2, the
+	// registry package's one rule for a missing image), an unreachable
+	// registry operational (exit 3).
+	ErrBaseImage = errors.New("base image not resolved")
 	// ErrMalformed: a statement is not SLSA v1 provenance (wrong statement
 	// or predicate type, JSON that does not parse into the predicate).
 	// Check failed: what was presented as provenance is not.

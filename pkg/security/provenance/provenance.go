@@ -200,7 +200,7 @@ func NewGenerator(r Resolver, opts ...Option) *Generator {
 // SLSA v1 provenance of BuildType.
 //
 // Errors: ErrInvalidBuild, ErrDockerfile and ErrNoBuilderID (invalid usage);
-// ErrBaseImage naming the image that could not be resolved (operational);
+// ErrBaseImage naming the image that could not be resolved (in the class of the registry error);
 // cancellation of ctx.
 func (g *Generator) Generate(ctx context.Context, subject name.Digest, b Build) (*intoto.Statement, error) {
 	subjectDigest, err := digestSet(subject.DigestStr())

@@ -130,11 +130,13 @@ func TestGenerateBaseImageMissingFromRegistry(t *testing.T) {
 	}
 	g := provenance.NewGenerator(registry.New(registry.WithRetry(1, 0)))
 	_, err := g.Generate(context.Background(), mustDigest(t, reg.Ref("acme/shop@"+someDigest)), b)
-	if !errors.Is(err, provenance.ErrBaseImage) || !errors.Is(err, registry.ErrNotFound) {
-		t.Fatalf("Generate error %v, want ErrBaseImage and registry.ErrNotFound", err)
+	if !errors.Is(err, provenance.ErrBaseImage) || !errors.Is(err, registry.ErrNoSuchImage) {
+		t.Fatalf("Generate error %v, want ErrBaseImage and registry.ErrNoSuchImage", err)
 	}
-	if outcome.Code(err) != outcome.ExitOperational {
-		t.Errorf("exit code %d, want %d", outcome.Code(err), outcome.ExitOperational)
+	// a FROM naming a tag that does not exist is the same mistake as a
+	// command naming one: exit 2
+	if outcome.Code(err) != outcome.ExitInvalid {
+		t.Errorf("exit code %d, want %d", outcome.Code(err), outcome.ExitInvalid)
 	}
 	if !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("error %q does not name %s on line 2", err, missing)
