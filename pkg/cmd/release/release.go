@@ -56,7 +56,7 @@ type flags struct {
 func newCreate(root *options.Root) *cobra.Command {
 	var f flags
 	cmd := &cobra.Command{
-		Use:   "create --config FILE",
+		Use:   "create [FILE | --config FILE]",
 		Short: "Scan, sign, attest and verify every image of a stack",
 		Long: `Create secures every service of a stack as its security block says. Per image,
 it resolves the tag to a digest once, then runs these steps, each as soon as
@@ -83,11 +83,19 @@ $GITHUB_STEP_SUMMARY when set.
 Exit code: the worst across services — 1 a check failed (policy, verification),
 2 the configuration cannot work, 3 something could not run or the run was
 interrupted.`,
-		Example: `  sc release create --config sc.yaml --stack production
+		Example: `  sc release create sc.yaml --stack production
+  sc release create --config sc.yaml --stack production
   sc release create -f docker-compose.yaml --service api --service web --output json
   sc release create -f sc.yaml --jobs 8 --sarif sc.sarif`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// the file may be given as the argument, as most tools take it
+			if len(args) == 1 {
+				if f.release.Config != "" && f.release.Config != args[0] {
+					return outcome.Invalidf("two configuration files: %s and --config %s; give one", args[0], f.release.Config)
+				}
+				f.release.Config = args[0]
+			}
 			if err := f.validate(root); err != nil {
 				return err
 			}

@@ -158,7 +158,8 @@ func TestCreate(t *testing.T) {
 func TestCreatePolicyViolation(t *testing.T) {
 	reg := testutil.NewRegistry(t, testutil.WithReferrers())
 	env, config, _ := setup(t, reg, 1, "")
-	stdout, _, err := run(context.Background(), t, env, "release", "create", "--config", config, "--db-no-update")
+	// the file as the argument, as users type it first
+	stdout, _, err := run(context.Background(), t, env, "release", "create", config, "--db-no-update")
 	if outcome.Code(err) != outcome.ExitCheckFailed {
 		t.Fatalf("release create: %v (exit %d), want exit 1\n%s", err, outcome.Code(err), stdout)
 	}
@@ -183,6 +184,8 @@ func TestCreateUsage(t *testing.T) {
 		{"unknown stack", []string{"release", "create", "-f", config, "--stack", "nope"}, "nope"},
 		{"bad output", []string{"release", "create", "-f", config, "-o", "yaml"}, "--output"},
 		{"bad jobs", []string{"release", "create", "-f", config, "--jobs", "0"}, "--jobs"},
+		{"two files", []string{"release", "create", config, "-f", "other.yaml"}, "two configuration files"},
+		{"two arguments", []string{"release", "create", config, config}, "accepts at most 1 arg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
