@@ -60,7 +60,11 @@ SC_DEFECTDOJO_API_KEY).`,
 			if err := rep.Validate(root); err != nil {
 				return err
 			}
-			policy, err := o.Policy()
+			cfg, err := o.Config()
+			if err != nil {
+				return err
+			}
+			policy, err := scan.PolicyFrom(cfg, os.ReadFile)
 			if err != nil {
 				return err
 			}
