@@ -11,6 +11,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
@@ -138,9 +139,9 @@ SC_DEFECTDOJO_API_KEY).`,
 			}
 			w := cmd.OutOrStdout()
 			if o.Output == "json" {
-				err = scan.WriteJSON(w, res)
+				err = report.WriteResultJSON(w, res)
 			} else {
-				err = scan.WriteTable(w, res)
+				err = report.WriteTable(w, res)
 			}
 			if err != nil {
 				return outcome.Operationalf("writing the scan result: %w", err)
