@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/reportflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -58,7 +59,7 @@ SC_DEFECTDOJO_API_KEY).`,
 			if err := db.Validate(); err != nil {
 				return err
 			}
-			if err := rep.Validate(root); err != nil {
+			if err := reportflags.Validate(root, &rep); err != nil {
 				return err
 			}
 			cfg, err := o.Config()
@@ -148,7 +149,7 @@ SC_DEFECTDOJO_API_KEY).`,
 			}
 			// Reports are written even when the policy fails; a policy
 			// failure stays visible when a report cannot be written.
-			return errors.Join(rep.Write(ctx, root, res), res.Err())
+			return errors.Join(reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), res), res.Err())
 		},
 	}
 	o.AddFlags(cmd.Flags())
