@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,38 @@ func list(t *testing.T, patterns ...string) []pkg {
 	return pkgs
 }
 
+// stdlib reports whether an import path is in the standard library: its
+// first element has no dot.
+func stdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// TestLeaves keeps the leaf packages leaves: everything they link, not
+// only what they import, is the standard library or the packages listed.
+func TestLeaves(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	const mod = "github.com/sc-project/sc/"
+	for _, r := range []struct {
+		pattern string
+		allowed []string
+		why     string
+	}{
+		{mod + "pkg/security/runenv", []string{mod + "pkg/outcome"},
+			"the run environment (CI, git, OIDC tokens, secrets) needs only the standard library and the error classes"},
+	} {
+		for _, p := range list(t, r.pattern) {
+			for _, d := range p.Deps {
+				if !stdlib(d) && !slices.Contains(r.allowed, d) {
+					t.Errorf("%s links %s: %s", p.ImportPath, d, r.why)
+				}
+			}
+		}
+	}
+}
+
 func TestImportRules(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH")
@@ -74,6 +107,14 @@ func TestImportRules(t *testing.T) {
 			"the Pulumi SDK stays in pkg/pulumi", false},
 		{mod + "...", []string{"github.com/sigstore/cosign/v3/cmd/"},
 			"cosign's cmd/ packages drag in a module the proxy refuses", false},
+		{mod + "pkg/cmd/options", []string{"github.com/anchore/", "github.com/sigstore/"},
+			"option groups fill option structs and link nothing heavy: every command imports them", false},
+		{mod + "pkg/cmd/config", []string{"github.com/anchore/", "github.com/sigstore/"},
+			"`sc config` needs no scanner or signer", false},
+		{mod + "pkg/cmd/cache", []string{"github.com/anchore/", "github.com/sigstore/"},
+			"`sc cache` needs no scanner or signer", false},
+		{mod + "pkg/cmd/key", []string{"github.com/anchore/", "github.com/sigstore/"},
+			"`sc key` makes keys with pkg/security/signing/keyfile, not cosign", false},
 	}
 	for _, r := range rules {
 		for _, p := range list(t, r.pattern) {

@@ -10,10 +10,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/reportflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/pipeline"
+	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 )
@@ -64,10 +66,14 @@ SC_DEFECTDOJO_API_KEY).`,
 			if err := db.Validate(); err != nil {
 				return err
 			}
-			if err := rep.Validate(root); err != nil {
+			if err := reportflags.Validate(root, &rep); err != nil {
 				return err
 			}
-			policy, err := o.Policy()
+			cfg, err := o.Config()
+			if err != nil {
+				return err
+			}
+			policy, err := scan.PolicyFrom(cfg, os.ReadFile)
 			if err != nil {
 				return err
 			}
@@ -141,16 +147,16 @@ SC_DEFECTDOJO_API_KEY).`,
 			res := scanned.Result
 			w := cmd.OutOrStdout()
 			if o.Output == "json" {
-				err = scan.WriteJSON(w, res)
+				err = report.WriteResultJSON(w, res)
 			} else {
-				err = scan.WriteTable(w, res)
+				err = report.WriteTable(w, res)
 			}
 			if err != nil {
 				return outcome.Operationalf("writing the scan result: %w", err)
 			}
 			// Reports are written even when the policy fails; a policy
 			// failure stays visible when a report cannot be written.
-			return errors.Join(rep.Write(ctx, root, res), res.Err())
+			return errors.Join(reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), res), res.Err())
 		},
 	}
 	o.AddFlags(cmd.Flags())

@@ -1,6 +1,7 @@
 // Package key holds the `sc key` commands, which manage signing keys in
 // cosign's format. They are thin: a password is read from the environment
-// or a terminal prompt, and pkg/security/signing makes the key.
+// or a terminal prompt, and pkg/security/signing/keyfile makes the key
+// (without linking cosign or sigstore).
 //
 // The package does not sign anything and never prints key material.
 package key
@@ -15,7 +16,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/keyfile"
 )
 
 // New returns the `sc key` command group.
@@ -56,7 +57,7 @@ on the terminal (asked twice).`,
 			if err != nil {
 				return err
 			}
-			kp, err := signing.GenerateKeyPair(password)
+			kp, err := keyfile.Generate(password)
 			if err != nil {
 				return outcome.Operationalf("%w", err)
 			}

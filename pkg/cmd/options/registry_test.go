@@ -85,8 +85,8 @@ func TestRegistryClient(t *testing.T) {
 		env  map[string]string
 		want error
 	}{
-		{"environment", options.Registry{}, map[string]string{options.EnvRegistryUsername: "alice", options.EnvRegistryPassword: "s3cret"}, registry.ErrNotFound},
-		{"flag wins", options.Registry{Password: "s3cret"}, map[string]string{options.EnvRegistryUsername: "alice", options.EnvRegistryPassword: "old"}, registry.ErrNotFound},
+		{"environment", options.Registry{}, map[string]string{options.EnvRegistryUsername: "alice", options.EnvRegistryPassword: "s3cret"}, registry.ErrNoSuchImage},
+		{"flag wins", options.Registry{Password: "s3cret"}, map[string]string{options.EnvRegistryUsername: "alice", options.EnvRegistryPassword: "old"}, registry.ErrNoSuchImage},
 		{"none", options.Registry{}, nil, registry.ErrUnauthorized},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

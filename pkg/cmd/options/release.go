@@ -8,13 +8,18 @@ import (
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/pipeline"
 )
 
 // Release output formats.
 const (
 	OutputTable = "table"
 )
+
+// DefaultJobs is the default of --jobs, the executor's own default
+// (pipeline.DefaultJobs, which this package does not import: the executor
+// links syft, grype and cosign). A test of pkg/cmd/release keeps the two
+// equal.
+const DefaultJobs = 4
 
 // Release is the flag group of `sc release create`: which configuration,
 // stack and services, how many images at once, and how to print the result.
@@ -28,7 +33,7 @@ type Release struct {
 	// Default: every service of the stack.
 	Services []string
 	// Jobs is --jobs: how many images are worked on at once. Default:
-	// pipeline.DefaultJobs.
+	// DefaultJobs.
 	Jobs int
 	// Output is --output: table or json. Default: table.
 	Output string
@@ -39,7 +44,7 @@ func (r *Release) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&r.Config, "config", "f", "", "stack file (sc.yaml) or docker-compose file to release (required)")
 	fs.StringVar(&r.Stack, "stack", "", "stack to release (default: the file's only stack, or its only stack with services)")
 	fs.StringArrayVar(&r.Services, "service", nil, "release only this service (repeatable; default: every service of the stack)")
-	fs.IntVarP(&r.Jobs, "jobs", "j", pipeline.DefaultJobs, "how many images to work on at once")
+	fs.IntVarP(&r.Jobs, "jobs", "j", DefaultJobs, "how many images to work on at once")
 	fs.StringVarP(&r.Output, "output", "o", OutputTable, "output format: table or json")
 }
 

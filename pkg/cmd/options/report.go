@@ -1,24 +1,17 @@
 package options
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/pflag"
 
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/report"
-	"github.com/sc-project/sc/pkg/security/report/defectdojo"
-	"github.com/sc-project/sc/pkg/security/scan"
 )
 
-// Environment variables read by the report flag group.
+// Environment variables the report flags fall back on. The commands read
+// them, through pkg/cmd/internal/reportflags: this group holds the flags
+// alone.
 const (
 	// EnvDefectDojoAPIKey is the DefectDojo API key, when
 	// --defectdojo-api-key is not given (preferred: flags show in process
@@ -35,6 +28,10 @@ const (
 // a markdown job summary and pull-request comment, and a DefectDojo
 // reimport. Each output is written only when asked for; the job summary
 // also whenever $GITHUB_STEP_SUMMARY is set.
+//
+// It keeps the flags as given and checks them; pkg/cmd/internal/reportflags
+// writes the reports and uploads to DefectDojo, so that this package links
+// neither pkg/security/report nor its DefectDojo client.
 type Report struct {
 	// SARIF is --sarif: the SARIF 2.1.0 file to write.
 	SARIF string
@@ -91,66 +88,30 @@ func (o *Report) AddFlags(fs *pflag.FlagSet) {
 		"allow a plain-HTTP --defectdojo-url outside the loopback interface (sends the API key in clear text)")
 }
 
-// apiKey returns the API key from the flag, else the environment.
-func (o *Report) apiKey(root *Root) string {
-	if o.DefectDojoAPIKey != "" || root == nil || root.Getenv == nil {
-		return o.DefectDojoAPIKey
-	}
-	return root.Getenv(EnvDefectDojoAPIKey)
-}
+// Product returns --defectdojo-product: a name, or an ID when all digits.
+func (o *Report) Product() (name string, id int) { return nameOrID(o.DefectDojoProduct) }
 
-// target turns the DefectDojo flags into a target.
-func (o *Report) target() defectdojo.Target {
-	t := defectdojo.Target{
-		ProductType:      o.DefectDojoProductType,
-		AutoCreate:       o.DefectDojoAutoCreate,
-		CloseOldFindings: o.DefectDojoCloseOldFindings,
-	}
-	if id, ok := numericID(o.DefectDojoProduct); ok {
-		t.ProductID = id
-	} else {
-		t.Product = o.DefectDojoProduct
-	}
-	if id, ok := numericID(o.DefectDojoEngagement); ok {
-		t.EngagementID = id
-	} else {
-		t.Engagement = o.DefectDojoEngagement
-	}
-	return t
-}
+// Engagement returns --defectdojo-engagement: a name, or an ID when all
+// digits.
+func (o *Report) Engagement() (name string, id int) { return nameOrID(o.DefectDojoEngagement) }
 
-func numericID(s string) (int, bool) {
+// nameOrID reads a flag that names a DefectDojo object or gives its ID.
+func nameOrID(s string) (string, int) {
 	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
+		return s, 0
 	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n > 0
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return "", n
+	}
+	return s, 0
 }
 
-// client returns the DefectDojo client of the flags.
-func (o *Report) client(root *Root) (*defectdojo.Client, error) {
-	key := o.apiKey(root)
-	if key == "" {
-		return nil, outcome.Invalidf("--defectdojo-url needs an API key: set %s (or --defectdojo-api-key)", EnvDefectDojoAPIKey)
-	}
-	opts := []defectdojo.Option{}
-	if root != nil {
-		opts = append(opts, defectdojo.WithUserAgent(root.UserAgent()))
-	}
-	if o.DefectDojoInsecureHTTP {
-		opts = append(opts, defectdojo.WithInsecureHTTP())
-	}
-	c, err := defectdojo.New(o.DefectDojoURL, key, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("--defectdojo-url: %w", err)
-	}
-	return c, nil
-}
-
-// Validate checks the flags, with the environment of root, without changing
-// them: DefectDojo flags come with --defectdojo-url, which needs an API
-// key, a product and an engagement; no two outputs share a file.
-func (o *Report) Validate(root *Root) error {
+// Validate checks the flags without changing them: DefectDojo flags come
+// with --defectdojo-url, which needs a product and an engagement; no two
+// outputs share a file. The API key, which may come from the environment,
+// and the URL are checked by the command with the DefectDojo client it
+// builds (pkg/cmd/internal/reportflags).
+func (o *Report) Validate() error {
 	if o.DefectDojoURL == "" {
 		for _, f := range []struct {
 			flag string
@@ -169,18 +130,12 @@ func (o *Report) Validate(root *Root) error {
 			}
 		}
 	} else {
-		if _, err := o.client(root); err != nil {
-			return err
-		}
-		if o.DefectDojoProduct == "" && (o.DefectDojoEngagement == "" || !isID(o.DefectDojoEngagement)) {
+		_, engagementID := o.Engagement()
+		if o.DefectDojoProduct == "" && engagementID == 0 {
 			return outcome.Invalidf("--defectdojo-url needs --defectdojo-product (a name or an ID)")
 		}
 		if o.DefectDojoEngagement == "" {
 			return outcome.Invalidf("--defectdojo-url needs --defectdojo-engagement (a name or an ID)")
-		}
-		t := o.target()
-		if err := t.Validate(); err != nil {
-			return fmt.Errorf("DefectDojo flags: %w", err)
 		}
 	}
 	seen := map[string]string{}
@@ -197,107 +152,6 @@ func (o *Report) Validate(root *Root) error {
 			return outcome.Invalidf("%s and %s name the same file %s", flag, other, file)
 		}
 		seen[abs] = flag
-	}
-	return nil
-}
-
-func isID(s string) bool {
-	_, ok := numericID(s)
-	return ok
-}
-
-// Enabled reports whether any report is to be written, with the
-// environment of root.
-func (o *Report) Enabled(root *Root) bool {
-	return o.SARIF != "" || o.summaryPath(root) != "" || o.PRComment != "" || o.DefectDojoURL != ""
-}
-
-// summaryPath returns the summary file: --summary, else
-// $GITHUB_STEP_SUMMARY (appended to).
-func (o *Report) summaryPath(root *Root) string {
-	if o.Summary != "" {
-		return o.Summary
-	}
-	if root != nil && root.Getenv != nil {
-		return root.Getenv(EnvGitHubStepSummary)
-	}
-	return ""
-}
-
-// Write writes every report asked for, for the results of one image or of
-// many: the files first, then the DefectDojo reimport (one test per
-// image). A failing output does not keep the others from being written;
-// the errors are joined. Write validates the flags first.
-//
-// Errors: usage errors (exit code 2) for flags that do not validate, more
-// images than a SARIF file takes (report.ErrTooManyImages), DefectDojo's
-// refusals and a missing product or engagement; operational errors (exit
-// code 3) for files that cannot be written and a DefectDojo that cannot be
-// reached.
-func (o *Report) Write(ctx context.Context, root *Root, results ...*scan.Result) error {
-	if err := o.Validate(root); err != nil {
-		return err
-	}
-	if !o.Enabled(root) {
-		return nil
-	}
-	version := ""
-	if root != nil {
-		version = root.Version
-	}
-	opts := []report.Option{report.WithToolVersion(version)}
-
-	var errs []error
-	if o.SARIF != "" {
-		errs = append(errs, writeReport("--sarif", o.SARIF, false, func(w io.Writer) error {
-			return report.WriteSARIF(w, results, opts...)
-		}))
-	}
-	if path := o.summaryPath(root); path != "" {
-		flag := "--summary"
-		if o.Summary == "" {
-			flag = "$" + EnvGitHubStepSummary
-		}
-		errs = append(errs, writeReport(flag, path, o.Summary == "", func(w io.Writer) error {
-			return report.WriteSummary(w, results, opts...)
-		}))
-	}
-	if o.PRComment != "" {
-		errs = append(errs, writeReport("--pr-comment", o.PRComment, false, func(w io.Writer) error {
-			return report.WritePRComment(w, results, opts...)
-		}))
-	}
-	if o.DefectDojoURL != "" {
-		c, err := o.client(root)
-		if err == nil {
-			_, err = defectdojo.Upload(ctx, c, o.target(), results, opts...)
-		}
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// writeReport renders a report and writes it to path (appended to it when
-// appendTo), so that a rendering error leaves no partial file.
-func writeReport(flag, path string, appendTo bool, render func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := render(&b); err != nil {
-		return fmt.Errorf("%s: %w", flag, err)
-	}
-	mode := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if appendTo {
-		mode = os.O_WRONLY | os.O_CREATE | os.O_APPEND
-	}
-	f, err := os.OpenFile(path, mode, 0o644)
-	if err != nil {
-		return outcome.Operationalf("%s: %w", flag, err)
-	}
-	_, err = f.Write(b.Bytes())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return outcome.Operationalf("%s: writing %s: %w", flag, path, err)
 	}
 	return nil
 }

@@ -1,53 +1,14 @@
 package options_test
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 
-	fakedojo "github.com/sc-project/sc/internal/testutil/defectdojo"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/report"
-	"github.com/sc-project/sc/pkg/security/report/defectdojo"
-	"github.com/sc-project/sc/pkg/security/scan"
-)
-
-const dojoKey = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
-
-func envRoot(m map[string]string) *options.Root {
-	return &options.Root{Version: "v1.2.3", Getenv: func(k string) string { return m[k] }}
-}
-
-func scanResult(image string) *scan.Result {
-	return &scan.Result{
-		SchemaVersion: scan.SchemaVersion,
-		Image:         image,
-		Digest:        image[strings.Index(image, "@")+1:],
-		ScannedAt:     time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
-		Scanners:      []scan.ScannerInfo{{Name: "grype", Version: "v0.121.2"}},
-		Matches: []scan.Match{{
-			ID: "CVE-2099-0001", Severity: scan.High, FoundBy: []string{"grype"},
-			Package: scan.Package{Name: "openssl", Version: "3.0.11", Type: "deb", Locations: []string{"/var/lib/dpkg/status"}},
-			Fix:     scan.Fix{State: scan.FixStateFixed, Versions: []string{"3.0.12"}},
-		}},
-		Ignored: []scan.IgnoredMatch{},
-		Counts:  scan.Counts{High: 1, Total: 1},
-		Verdict: scan.Verdict{Status: scan.Fail, FailOn: scan.High, Failing: []string{"CVE-2099-0001"}},
-	}
-}
-
-const (
-	ordersImage = "registry.example/shop/orders-api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d"
-	cartImage   = "registry.example/shop/cart@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 )
 
 func TestReportFlags(t *testing.T) {
@@ -77,45 +38,41 @@ func TestReportFlags(t *testing.T) {
 	}
 }
 
+// Validate checks the flags alone: the API key and the URL are the
+// command's to check, with the client it builds (reportflags).
 func TestReportValidate(t *testing.T) {
 	dojo := func(o options.Report) options.Report {
 		o.DefectDojoURL = "https://dojo.example"
 		return o
 	}
-	withKey := envRoot(map[string]string{options.EnvDefectDojoAPIKey: dojoKey})
 	for _, tt := range []struct {
 		name string
 		o    options.Report
-		root *options.Root
 		want string // "" for valid
 	}{
-		{"nothing", options.Report{}, envRoot(nil), ""},
-		{"files", options.Report{SARIF: "a", Summary: "b", PRComment: "c"}, envRoot(nil), ""},
-		{"same file twice", options.Report{SARIF: "out", PRComment: "./out"}, envRoot(nil), "name the same file"},
-		{"product without URL", options.Report{DefectDojoProduct: "shop"}, envRoot(nil), "--defectdojo-product needs --defectdojo-url"},
-		{"auto-create without URL", options.Report{DefectDojoAutoCreate: true}, envRoot(nil), "--defectdojo-auto-create needs --defectdojo-url"},
-		{"key from the environment", dojo(options.Report{DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}), withKey, ""},
-		{"key from the flag", dojo(options.Report{DefectDojoAPIKey: dojoKey, DefectDojoProduct: "1", DefectDojoEngagement: "2"}), envRoot(nil), ""},
-		{"engagement ID alone", dojo(options.Report{DefectDojoEngagement: "2"}), withKey, ""},
-		{"no key", dojo(options.Report{DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}), envRoot(nil), options.EnvDefectDojoAPIKey},
-		{"no product", dojo(options.Report{DefectDojoEngagement: "CI"}), withKey, "--defectdojo-product"},
-		{"no engagement", dojo(options.Report{DefectDojoProduct: "shop"}), withKey, "--defectdojo-engagement"},
-		{"auto-create by engagement ID", dojo(options.Report{DefectDojoProduct: "shop", DefectDojoEngagement: "2", DefectDojoAutoCreate: true}), withKey, "engagement by name"},
-		{"plain HTTP", options.Report{DefectDojoURL: "http://dojo.example", DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}, withKey, "clear text"},
-		{"plain HTTP allowed", options.Report{DefectDojoURL: "http://dojo.example", DefectDojoInsecureHTTP: true, DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}, withKey, ""},
-		{"bad URL", options.Report{DefectDojoURL: "dojo.example", DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}, withKey, "--defectdojo-url"},
+		{"nothing", options.Report{}, ""},
+		{"files", options.Report{SARIF: "a", Summary: "b", PRComment: "c"}, ""},
+		{"same file twice", options.Report{SARIF: "out", PRComment: "./out"}, "name the same file"},
+		{"summary and comment in one file", options.Report{Summary: "s.md", PRComment: "s.md"}, "--pr-comment and --summary name the same file"},
+		{"product without URL", options.Report{DefectDojoProduct: "shop"}, "--defectdojo-product needs --defectdojo-url"},
+		{"auto-create without URL", options.Report{DefectDojoAutoCreate: true}, "--defectdojo-auto-create needs --defectdojo-url"},
+		{"key without URL", options.Report{DefectDojoAPIKey: "k"}, "--defectdojo-api-key needs --defectdojo-url"},
+		{"insecure HTTP without URL", options.Report{DefectDojoInsecureHTTP: true}, "--defectdojo-allow-insecure-http needs --defectdojo-url"},
+		{"names", dojo(options.Report{DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}), ""},
+		{"IDs", dojo(options.Report{DefectDojoProduct: "1", DefectDojoEngagement: "2"}), ""},
+		{"engagement ID alone", dojo(options.Report{DefectDojoEngagement: "2"}), ""},
+		{"engagement name alone", dojo(options.Report{DefectDojoEngagement: "CI"}), "--defectdojo-product"},
+		{"no product", dojo(options.Report{}), "--defectdojo-product"},
+		{"no engagement", dojo(options.Report{DefectDojoProduct: "shop"}), "--defectdojo-engagement"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.o
-			err := tt.o.Validate(tt.root)
+			err := tt.o.Validate()
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("Validate = %v, want ok", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || outcome.Code(err) != outcome.ExitInvalid):
 				t.Errorf("Validate = %v, want a usage error about %q", err, tt.want)
-			}
-			if err != nil && strings.Contains(err.Error(), dojoKey) {
-				t.Errorf("the API key is in the error: %v", err)
 			}
 			if diff := cmp.Diff(before, tt.o); diff != "" {
 				t.Errorf("Validate changed the flags:\n%s", diff)
@@ -124,118 +81,27 @@ func TestReportValidate(t *testing.T) {
 	}
 }
 
-func TestReportWrite(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	stepSummary := filepath.Join(dir, "step-summary.md")
-	if err := os.WriteFile(stepSummary, []byte("# earlier step\n"), 0o644); err != nil {
-		t.Fatal(err)
+func TestReportNameOrID(t *testing.T) {
+	for _, tt := range []struct {
+		flag string
+		name string
+		id   int
+	}{
+		{"", "", 0},
+		{"shop", "shop", 0},
+		{"42", "", 42},
+		{"0042", "", 42},
+		{"0", "0", 0},
+		{"-3", "-3", 0},
+		{"42 shop", "42 shop", 0},
+		{"99999999999999999999", "99999999999999999999", 0},
+	} {
+		o := options.Report{DefectDojoProduct: tt.flag, DefectDojoEngagement: tt.flag}
+		if name, id := o.Product(); name != tt.name || id != tt.id {
+			t.Errorf("Product of %q = %q, %d; want %q, %d", tt.flag, name, id, tt.name, tt.id)
+		}
+		if name, id := o.Engagement(); name != tt.name || id != tt.id {
+			t.Errorf("Engagement of %q = %q, %d; want %q, %d", tt.flag, name, id, tt.name, tt.id)
+		}
 	}
-	s := fakedojo.New(t, dojoKey)
-	s.AddEngagement(s.AddProduct("shop", "Web"), "CI")
-	root := envRoot(map[string]string{options.EnvDefectDojoAPIKey: dojoKey, options.EnvGitHubStepSummary: stepSummary})
-	o := options.Report{
-		SARIF:         filepath.Join(dir, "scan.sarif"),
-		PRComment:     filepath.Join(dir, "comment.md"),
-		DefectDojoURL: s.URL, DefectDojoProduct: "shop", DefectDojoEngagement: "CI", DefectDojoCloseOldFindings: true,
-	}
-	if err := o.Write(ctx, root, scanResult(ordersImage), scanResult(cartImage)); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-
-	data, err := os.ReadFile(o.SARIF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log struct {
-		Runs []struct {
-			Tool struct {
-				Driver struct{ Version string } `json:"driver"`
-			} `json:"tool"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal(data, &log); err != nil || len(log.Runs) != 2 || log.Runs[0].Tool.Driver.Version != "v1.2.3" {
-		t.Errorf("SARIF: %v, %+v; want two runs by sc v1.2.3", err, log)
-	}
-	summary, _ := os.ReadFile(stepSummary)
-	if !strings.HasPrefix(string(summary), "# earlier step\n## Vulnerability scan: FAIL (2 images)") {
-		t.Errorf("the job summary was not appended to:\n%.200s", summary)
-	}
-	comment, _ := os.ReadFile(o.PRComment)
-	if !strings.HasPrefix(string(comment), report.PRCommentMarker) {
-		t.Errorf("PR comment:\n%.200s", comment)
-	}
-	if tests := s.Tests(); len(tests) != 2 {
-		t.Errorf("DefectDojo has %d tests, want one per image", len(tests))
-	}
-
-	t.Run("summary file replaces the step summary", func(t *testing.T) {
-		o := options.Report{Summary: filepath.Join(dir, "summary.md")}
-		before, _ := os.ReadFile(stepSummary)
-		if err := o.Write(ctx, root, scanResult(ordersImage)); err != nil {
-			t.Fatal(err)
-		}
-		after, _ := os.ReadFile(stepSummary)
-		got, _ := os.ReadFile(o.Summary)
-		if string(before) != string(after) || !strings.HasPrefix(string(got), "## Vulnerability scan of") {
-			t.Error("--summary did not go to its own file alone")
-		}
-	})
-	t.Run("nothing asked", func(t *testing.T) {
-		var o options.Report
-		if err := o.Write(ctx, envRoot(nil)); err != nil {
-			t.Errorf("Write = %v", err)
-		}
-	})
-}
-
-func TestReportWriteErrors(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-
-	t.Run("unwritable file, the others still written", func(t *testing.T) {
-		o := options.Report{SARIF: filepath.Join(dir, "missing", "scan.sarif"), PRComment: filepath.Join(dir, "comment.md")}
-		err := o.Write(ctx, envRoot(nil), scanResult(ordersImage))
-		if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "--sarif") {
-			t.Errorf("Write = %v, want an operational error naming --sarif", err)
-		}
-		if _, err := os.Stat(o.PRComment); err != nil {
-			t.Errorf("the PR comment was not written: %v", err)
-		}
-	})
-	t.Run("DefectDojo refuses the key", func(t *testing.T) {
-		s := fakedojo.New(t, "another key")
-		o := options.Report{PRComment: filepath.Join(dir, "c2.md"), DefectDojoURL: s.URL, DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}
-		err := o.Write(ctx, envRoot(map[string]string{options.EnvDefectDojoAPIKey: dojoKey}), scanResult(ordersImage))
-		if !errors.Is(err, defectdojo.ErrDenied) || outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), "HTTP 403") {
-			t.Errorf("Write = %v, want ErrDenied with the status", err)
-		}
-		if strings.Contains(err.Error(), dojoKey) {
-			t.Error("the API key is in the error")
-		}
-		if _, err := os.Stat(o.PRComment); err != nil {
-			t.Errorf("the PR comment was not written: %v", err)
-		}
-	})
-	t.Run("unknown product", func(t *testing.T) {
-		s := fakedojo.New(t, dojoKey)
-		o := options.Report{DefectDojoURL: s.URL, DefectDojoAPIKey: dojoKey, DefectDojoProduct: "shop", DefectDojoEngagement: "CI"}
-		err := o.Write(ctx, envRoot(nil), scanResult(ordersImage))
-		if !errors.Is(err, defectdojo.ErrNotFound) || outcome.Code(err) != outcome.ExitInvalid {
-			t.Errorf("Write = %v, want ErrNotFound (exit 2)", err)
-		}
-	})
-	t.Run("too many images for SARIF", func(t *testing.T) {
-		var rs []*scan.Result
-		for range report.MaxSARIFRuns + 1 {
-			rs = append(rs, scanResult(ordersImage))
-		}
-		o := options.Report{SARIF: filepath.Join(dir, "many.sarif")}
-		if err := o.Write(ctx, envRoot(nil), rs...); !errors.Is(err, report.ErrTooManyImages) || outcome.Code(err) != outcome.ExitInvalid {
-			t.Errorf("Write = %v, want ErrTooManyImages", err)
-		}
-		if _, err := os.Stat(o.SARIF); !os.IsNotExist(err) {
-			t.Error("a partial SARIF file was left")
-		}
-	})
 }

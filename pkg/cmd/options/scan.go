@@ -2,16 +2,16 @@ package options
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
+	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
-	"github.com/sc-project/sc/pkg/security/scan"
 )
 
 // ScanDB is the flag group of the vulnerability database, shared by `sc
@@ -85,7 +85,9 @@ func (d *ScanDB) Validate() error {
 }
 
 // Scan is the flag group of `sc image scan`: the scanners, the SBOM to scan,
-// the policy and the output.
+// the policy and the output. Config maps the scanner and policy flags onto
+// the scan block of a security descriptor, which scan.PolicyFrom turns into
+// a policy, as it does for the configuration.
 type Scan struct {
 	// Tool is --tool: grype, trivy or all. Default: grype.
 	Tool string
@@ -128,64 +130,66 @@ func (s *Scan) AddFlags(fs *pflag.FlagSet) {
 
 // severityFlag reads a threshold flag: a severity, or "none" / "" for no
 // threshold.
-func severityFlag(flag, v string) (scan.Severity, error) {
+func severityFlag(flag, v string) (api.Severity, error) {
 	if v == "" || v == "none" {
 		return "", nil
 	}
-	s, err := scan.ParseSeverity(v)
+	s, err := api.ParseSeverity(v)
 	if err != nil {
 		return "", outcome.Invalidf("--%s: %w", flag, err)
 	}
 	return s, nil
 }
 
-// ignoreFile is the document of --ignore-file.
+// ignoreFile is the document of --ignore-file: the ignore list of a scan
+// block, alone in a file.
 type ignoreFile struct {
-	Ignore []struct {
-		ID      string `yaml:"id"`
-		Package string `yaml:"package"`
-		Reason  string `yaml:"reason"`
-		Expires string `yaml:"expires"`
-	} `yaml:"ignore"`
+	Ignore []api.IgnoreRule `yaml:"ignore"`
 }
 
-// Policy builds the scan policy from the flags, reading --ignore-file and
-// every --vex document, and validates it. Errors are usage errors (exit 2).
-func (s *Scan) Policy() (scan.Policy, error) {
-	var p scan.Policy
-	var err error
-	if p.FailOn, err = severityFlag("fail-on", s.FailOn); err != nil {
-		return p, err
+// Config maps the flags onto a scan block, as a security descriptor would
+// write it, for scan.PolicyFrom: --fail-on and --warn-on ("none" is no
+// threshold), --only-fixed, --soft-fail, the scanners of --tool (grype is
+// required; trivy is with --tool trivy, optional with all), the rules of
+// --ignore-file, which it reads, and the --vex paths as given (PolicyFrom
+// reads them).
+//
+// The block is complete as it is and must not go through api's defaults,
+// which would turn a threshold of none into the default one. Errors are
+// usage errors (exit 2): a flag that does not validate, an ignore file
+// that cannot be read or has unknown fields or a malformed date.
+func (s *Scan) Config() (*api.Scan, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
-	if p.WarnOn, err = severityFlag("warn-on", s.WarnOn); err != nil {
-		return p, err
+	cfg := &api.Scan{VEX: slices.Clone(s.VEX)}
+	cfg.FailOn, _ = severityFlag("fail-on", s.FailOn)
+	cfg.WarnOn, _ = severityFlag("warn-on", s.WarnOn)
+	if s.OnlyFixed {
+		cfg.OnlyFixed = new(true)
 	}
-	p.OnlyFixed = s.OnlyFixed
-	p.SoftFail = s.SoftFail
+	if s.SoftFail {
+		cfg.SoftFail = new(true)
+	}
+	if s.Tool == "grype" || s.Tool == "all" {
+		cfg.Tools = append(cfg.Tools, api.Tool{Name: api.ScannerGrype, Required: new(true), FailOn: cfg.FailOn, WarnOn: cfg.WarnOn})
+	}
+	if s.Tool == "trivy" || s.Tool == "all" {
+		cfg.Tools = append(cfg.Tools, api.Tool{Name: api.ScannerTrivy, Required: new(s.Tool == "trivy"),
+			FailOn: cfg.FailOn, WarnOn: cfg.WarnOn, Path: s.TrivyPath})
+	}
 	if s.IgnoreFile != "" {
 		data, err := os.ReadFile(s.IgnoreFile)
 		if err != nil {
-			return p, outcome.Invalidf("--ignore-file: %w", err)
+			return nil, outcome.Invalidf("--ignore-file: %w", err)
 		}
 		var f ignoreFile
 		if err := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField()).Decode(&f); err != nil {
-			return p, outcome.Invalidf("--ignore-file %s: %w", s.IgnoreFile, err)
+			return nil, outcome.Invalidf("--ignore-file %s: %w", s.IgnoreFile, err)
 		}
-		for _, r := range f.Ignore {
-			p.Ignore = append(p.Ignore, scan.IgnoreRule{ID: r.ID, Package: r.Package, Reason: r.Reason, Expires: r.Expires})
-		}
+		cfg.Ignore = f.Ignore
 	}
-	for _, file := range s.VEX {
-		v, err := scan.LoadVEX(file)
-		if err != nil {
-			return p, fmt.Errorf("--vex: %w", err)
-		}
-		p.VEX = append(p.VEX, v)
-	}
-	if err := p.Validate(); err != nil {
-		return p, err
-	}
-	return p, nil
+	return cfg, nil
 }
 
 // Validate checks the flags that need no file.

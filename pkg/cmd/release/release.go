@@ -23,11 +23,13 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/cmd/internal/reportflags"
 	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/pipeline"
+	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
@@ -122,7 +124,7 @@ func (f *flags) validate(root *options.Root) error {
 	if err := f.db.Validate(); err != nil {
 		return err
 	}
-	return f.report.Validate(root)
+	return reportflags.Validate(root, &f.report)
 }
 
 func create(cmd *cobra.Command, root *options.Root, f *flags) error {
@@ -167,9 +169,9 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 
 	out := cmd.OutOrStdout()
 	if f.release.Output == options.OutputJSON {
-		err = writeJSON(out, res)
+		err = releasereport.WriteJSON(out, res)
 	} else {
-		err = writeTable(out, res)
+		err = releasereport.WriteTable(out, res)
 	}
 	if err != nil {
 		return errors.Join(runErr, outcome.Operationalf("writing the result: %w", err))

@@ -221,3 +221,11 @@ func TestCreateCancelled(t *testing.T) {
 		t.Errorf("summary does not say the run was cancelled:\n%s", stdout)
 	}
 }
+
+// The default of --jobs is the executor's: options keeps its own copy so
+// that it need not link the executor.
+func TestDefaultJobs(t *testing.T) {
+	if options.DefaultJobs != pipeline.DefaultJobs {
+		t.Errorf("options.DefaultJobs = %d, pipeline.DefaultJobs = %d", options.DefaultJobs, pipeline.DefaultJobs)
+	}
+}

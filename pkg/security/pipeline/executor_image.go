@@ -69,8 +69,8 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 		}
 	}
 	if sec.ScanEnabled() {
-		if r.policy, err = policyFrom(sec.Scan, e.readFile); err != nil {
-			return nil, err
+		if r.policy, err = scan.PolicyFrom(sec.Scan, e.readFile); err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
 		}
 	}
 	if !sec.SigningEnabled() {
@@ -108,43 +108,6 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 		}
 	}
 	return r, nil
-}
-
-// policyFrom turns the scan block into the scan package's policy, reading
-// the VEX documents it names.
-func policyFrom(cfg *api.Scan, readFile func(string) ([]byte, error)) (scan.Policy, error) {
-	p := scan.Policy{
-		FailOn:    scan.Severity(cfg.FailOn),
-		WarnOn:    scan.Severity(cfg.WarnOn),
-		SoftFail:  cfg.SoftFail != nil && *cfg.SoftFail,
-		OnlyFixed: cfg.OnlyFixed != nil && *cfg.OnlyFixed,
-	}
-	for _, t := range cfg.Tools {
-		if t.FailOn != cfg.FailOn || t.WarnOn != cfg.WarnOn {
-			if p.Scanners == nil {
-				p.Scanners = map[string]scan.Thresholds{}
-			}
-			p.Scanners[string(t.Name)] = scan.Thresholds{FailOn: scan.Severity(t.FailOn), WarnOn: scan.Severity(t.WarnOn)}
-		}
-	}
-	for _, r := range cfg.Ignore {
-		p.Ignore = append(p.Ignore, scan.IgnoreRule{ID: r.ID, Package: r.Package, Reason: r.Reason, Expires: r.Expires.String()})
-	}
-	for _, path := range cfg.VEX {
-		data, err := readFile(path)
-		if err != nil {
-			return scan.Policy{}, outcome.Invalidf("scan.vex: reading %s: %w", path, err)
-		}
-		v, err := scan.ParseVEX(data, path)
-		if err != nil {
-			return scan.Policy{}, fmt.Errorf("scan.vex: %w", err)
-		}
-		p.VEX = append(p.VEX, v)
-	}
-	if err := p.Validate(); err != nil {
-		return scan.Policy{}, fmt.Errorf("scan: %w", err)
-	}
-	return p, nil
 }
 
 // graph returns the image's steps in graph order, every step of Steps:

@@ -1,11 +1,24 @@
-// Package report renders scan results for the systems around a pipeline:
-// GitHub code scanning (SARIF 2.1.0), a GitHub job summary and pull-request
-// comment (markdown), and a JSON document of several images. Its sibling
-// package defectdojo uploads the SARIF to DefectDojo.
+// Package report renders scan results for a terminal and for the systems
+// around a pipeline: the table and JSON `sc image scan` prints, GitHub code
+// scanning (SARIF 2.1.0), a GitHub job summary and pull-request comment
+// (markdown), and a JSON document of several images. Its subpackage
+// defectdojo uploads the SARIF to DefectDojo; its subpackage release
+// renders the result of a whole release (the table, JSON and job summary
+// of `sc release create`), and is the one of the three that links the
+// executor.
 //
 // Every renderer takes the results of one or many images (one for `sc image
-// scan`, many for a release) and writes them in a stable order, so that
-// output can be kept as golden files and compared between runs.
+// scan`, many for a release) and writes them to an io.Writer in a stable
+// order, so that output can be kept as golden files and compared between
+// runs. Where output goes is the caller's choice: sc's commands pass the
+// file of $GITHUB_STEP_SUMMARY in; nothing here reads the environment.
+//
+// # Terminal
+//
+// WriteTable writes one image's result as a table: the scanners, the
+// counted findings (most severe first), what was set aside and why, the
+// notices, the counts and the verdict with its thresholds. WriteResultJSON
+// writes the result as JSON, in the schema of package scan.
 //
 // # SARIF
 //
@@ -47,6 +60,6 @@
 //
 // It does not scan, apply policy or decide verdicts (package scan does), and
 // it does not talk to GitHub: uploading SARIF and posting comments are the
-// pipeline's job. The JSON of a single image is scan.WriteJSON's; WriteJSON
-// here only wraps several.
+// pipeline's job. It does not write files or choose them: callers give a
+// writer.
 package report

@@ -90,3 +90,19 @@ func ExampleWriteSARIF() {
 	// CVE-2099-0001 error var/lib/dpkg/status
 	// CVE-2099-0001 in openssl@3.0.11 (deb, high): fixed in 3.0.12. Found by grype.
 }
+
+// The result of one image for a terminal, as `sc image scan` prints it.
+func ExampleWriteTable() {
+	if err := report.WriteTable(os.Stdout, exampleResult()); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// Image:    registry.example/shop/api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d
+	// Scanners: grype v0.121.2
+	//
+	// ID             SEVERITY  PACKAGE  VERSION  FIXED IN  TYPE  FOUND BY
+	// CVE-2099-0001  high      openssl  3.0.11   3.0.12    deb   grype
+	//
+	// 1 vulnerabilities: 0 critical, 1 high, 0 medium, 0 low, 0 negligible, 0 unknown (0 set aside)
+	// Verdict: FAIL (fail on high, warn on medium): CVE-2099-0001
+}

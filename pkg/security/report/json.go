@@ -9,7 +9,7 @@ import (
 
 // Document is the JSON of several images' results (a release): the worst
 // verdict and every result, each in scan.Result's JSON. The JSON of one
-// image is scan.WriteJSON's.
+// image is WriteResultJSON's.
 type Document struct {
 	// SchemaVersion is scan.SchemaVersion: the document changes with the
 	// results it holds.
@@ -32,4 +32,19 @@ func WriteJSON(w io.Writer, results []*scan.Result) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(Document{SchemaVersion: scan.SchemaVersion, Verdict: Worst(results), Results: results})
+}
+
+// WriteResultJSON writes the result of one image as indented JSON, the
+// schema of package scan's documentation, as `sc image scan -o json` prints
+// it; without HTML escaping, so that package URLs read as they are.
+//
+// Errors: ErrNoResults for a nil result; the writer's error.
+func WriteResultJSON(w io.Writer, r *scan.Result) error {
+	if err := check([]*scan.Result{r}); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }

@@ -85,13 +85,20 @@
 //	  ]
 //	}
 //
-// WriteJSON writes it; WriteTable writes the same for a terminal. SARIF,
-// Markdown and DefectDojo forms are made from a Result by package report.
+// Package report renders a Result: this JSON (report.WriteResultJSON), the
+// table `sc image scan` prints, SARIF, markdown and DefectDojo uploads.
+//
+// # Configuration
+//
+// PolicyFrom turns the scan block of a security descriptor (api.Scan), or
+// `sc image scan`'s flags mapped onto one, into a Policy, reading the VEX
+// documents it names: the executor and the command share it.
 //
 // # What it does not do
 //
-// It does not generate SBOMs (package sbom does), read sc's configuration
-// (the caller maps the scan block into a Policy), or manage grype's
+// It does not generate SBOMs (package sbom does), load sc's configuration
+// files (package api does; PolicyFrom takes the parsed block), render
+// results (package report does), or manage grype's
 // database (package vulndb does; this package does not link grype or
 // syft, so that reports and policies cost little to build and test). It
 // never writes to stdout or stderr; Trivy's output is captured, and its

@@ -18,6 +18,7 @@ import (
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/signing/keyfile"
 )
 
 // Key errors. All are in the outcome.ErrInvalid class: the key or its
@@ -45,15 +46,17 @@ type KeyPair struct {
 	PublicPEM []byte
 }
 
-// GenerateKeyPair creates an ECDSA P-256 key pair with cosign's library and
-// encrypts the private key with password. An empty password is allowed, as
-// in cosign, but callers should ask for one.
+// GenerateKeyPair creates an ECDSA P-256 key pair in cosign's format and
+// encrypts the private key with password (package keyfile, which makes
+// sc's keys without linking cosign; LoadPrivateKey reads them with
+// cosign's library). An empty password is allowed, as in cosign, but
+// callers should ask for one.
 func GenerateKeyPair(password []byte) (*KeyPair, error) {
-	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
+	kp, err := keyfile.Generate(password)
 	if err != nil {
 		return nil, fmt.Errorf("generating key pair: %w", err)
 	}
-	return &KeyPair{PrivatePEM: kb.PrivateBytes, PublicPEM: kb.PublicBytes}, nil
+	return &KeyPair{PrivatePEM: kp.PrivatePEM, PublicPEM: kp.PublicPEM}, nil
 }
 
 // ReadKeyRef returns the key material a reference names. A reference is one

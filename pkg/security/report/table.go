@@ -1,27 +1,25 @@
-package scan
+package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sc-project/sc/pkg/security/scan"
 )
 
-// WriteJSON writes r as indented JSON (the schema in the package comment),
-// without HTML escaping, so that package URLs read as they are.
-func WriteJSON(w io.Writer, r *Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
-
-// WriteTable writes r for a terminal: the scanners, a table of the counted
-// findings (most severe first), the findings set aside and why, the
-// notices, the counts and the verdict.
-func WriteTable(w io.Writer, r *Result) error {
+// WriteTable writes the result of one image for a terminal, as `sc image
+// scan` prints it: the scanners, a table of the counted findings (most
+// severe first), the findings set aside and why, the notices, the counts
+// and the verdict.
+//
+// Errors: ErrNoResults for a nil result; the writer's error.
+func WriteTable(w io.Writer, r *scan.Result) error {
+	if err := check([]*scan.Result{r}); err != nil {
+		return err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Image:    %s\n", r.Image)
 	for i, s := range r.Scanners {
@@ -87,27 +85,21 @@ func WriteTable(w io.Writer, r *Result) error {
 	return err
 }
 
-func verdictLine(v *Verdict) string {
+// verdictLine is the table's last line: the verdict and the thresholds.
+func verdictLine(v *scan.Verdict) string {
 	thresholds := fmt.Sprintf("fail on %s, warn on %s", orNone(v.FailOn), orNone(v.WarnOn))
 	if v.OnlyFixed {
 		thresholds += ", only fixed"
 	}
 	switch v.Status {
-	case Fail:
+	case scan.Fail:
 		s := fmt.Sprintf("Verdict: FAIL (%s): %s", thresholds, strings.Join(v.Failing, ", "))
 		if v.SoftFail {
 			s += " — soft fail: not failing the scan"
 		}
 		return s + "\n"
-	case Warn:
+	case scan.Warn:
 		return fmt.Sprintf("Verdict: WARN (%s): %s\n", thresholds, strings.Join(v.Warning, ", "))
 	}
 	return fmt.Sprintf("Verdict: PASS (%s)\n", thresholds)
-}
-
-func orNone(s Severity) string {
-	if s == "" {
-		return "none"
-	}
-	return string(s)
 }

@@ -1,0 +1,239 @@
+// Package release renders the result of a release, every image of a stack
+// secured by the executor of pkg/security/pipeline: the table `sc release
+// create` prints, its JSON, and the markdown job summary, which ends with
+// the scan report of package report.
+//
+// It is a package of its own because it takes the executor's result types:
+// it links pkg/security/pipeline, and so syft, grype and cosign, which
+// package report and its DefectDojo client must not. Programs that run the
+// executor (sc, the Pulumi adapter pkg/pulumi/executor) already link them.
+//
+// It does not run anything, decide outcomes (the executor does) or write
+// files: callers give it a writer.
+package release
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sc-project/sc/pkg/security/pipeline"
+	"github.com/sc-project/sc/pkg/security/report"
+	"github.com/sc-project/sc/pkg/security/scan"
+)
+
+// WriteJSON writes the release result as indented JSON, as `sc release
+// create -o json` prints it.
+//
+// Errors: the writer's.
+func WriteJSON(w io.Writer, res *pipeline.ReleaseResult) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}
+
+// columns are the table's step columns.
+var columns = []struct {
+	step   pipeline.StepName
+	header string
+}{
+	{pipeline.StepResolve, "RESOLVE"},
+	{pipeline.StepSBOM, "SBOM"},
+	{pipeline.StepScan, "SCAN"},
+	{pipeline.StepProvenance, "PROV"},
+	{pipeline.StepSign, "SIGN"},
+	{pipeline.StepVerify, "VERIFY"},
+	{pipeline.StepSBOMAttach, "SBOM-ATT"},
+	{pipeline.StepSBOMVerify, "SBOM-VER"},
+	{pipeline.StepProvenanceAttach, "PROV-ATT"},
+	{pipeline.StepProvenanceVerify, "PROV-VER"},
+}
+
+// Legend explains the marks of WriteTable's step columns.
+const Legend = "✓ ok  ! warned  ✗ failed  · skipped  - turned off  * from the cache or already there"
+
+// mark is a step's status in one character, with "*" when it came from
+// the cache or reused what was already there.
+func mark(r *pipeline.StepResult) string {
+	var m string
+	switch {
+	case r.Status == pipeline.StatusOK:
+		m = "✓"
+	case r.Status == pipeline.StatusWarned:
+		m = "!"
+	case r.Status == pipeline.StatusFailed:
+		m = "✗"
+	case r.Disabled:
+		m = "-"
+	default:
+		m = "·"
+	}
+	reused := r.Cached
+	for _, a := range r.Artifacts {
+		reused = reused || a.Existing
+	}
+	if reused {
+		m += "*"
+	}
+	return m
+}
+
+// WriteTable writes the release for a terminal, as `sc release create`
+// prints it: one row per service with a mark per step (Legend says what
+// each means), then what failed or warned and why, then the counts.
+//
+// Errors: the writer's.
+func WriteTable(w io.Writer, res *pipeline.ReleaseResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "SERVICE\tDIGEST")
+	for _, c := range columns {
+		fmt.Fprint(tw, "\t"+c.header)
+	}
+	fmt.Fprintln(tw, "\tOUTCOME\tTIME")
+	for _, s := range res.Services {
+		fmt.Fprintf(tw, "%s\t%s", s.Service, shortDigest(s.Digest))
+		for _, c := range columns {
+			m := "?"
+			if r := s.Step(c.step); r != nil {
+				m = mark(r)
+			}
+			fmt.Fprint(tw, "\t"+m)
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\n", s.Outcome, s.Duration.Round(100*time.Millisecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, Legend)
+
+	var notes bytes.Buffer
+	for _, s := range res.Services {
+		for _, r := range s.Steps {
+			switch {
+			case r.Status == pipeline.StatusFailed || (r.Status == pipeline.StatusWarned && r.Error != ""):
+				fmt.Fprintf(&notes, "  %s %s %s: %s\n", s.Service, r.Name, r.Status, oneLine(r.Error))
+			case r.Status == pipeline.StatusWarned:
+				for _, wn := range r.Warnings {
+					fmt.Fprintf(&notes, "  %s %s: %s\n", s.Service, r.Name, oneLine(wn))
+				}
+			}
+		}
+	}
+	if notes.Len() > 0 {
+		fmt.Fprintln(w, "\nFailures and warnings:")
+		if _, err := notes.WriteTo(w); err != nil {
+			return err
+		}
+	}
+	c := res.Counts()
+	status := fmt.Sprintf("%d service(s): %d ok, %d warned, %d failed, in %s",
+		len(res.Services), c[pipeline.OutcomeOK], c[pipeline.OutcomeWarned], c[pipeline.OutcomeFailed], res.Duration.Round(100*time.Millisecond))
+	if res.Cancelled {
+		status += " (cancelled)"
+	}
+	_, err := fmt.Fprintln(w, "\n"+status)
+	return err
+}
+
+// shortDigest is the digest of an image reference, cut for a table column.
+func shortDigest(d string) string {
+	if i := strings.LastIndex(d, "@"); i >= 0 {
+		d = d[i+1:]
+	}
+	if d == "" {
+		return "-"
+	}
+	const n = len("sha256:") + 12
+	if len(d) > n {
+		return d[:n]
+	}
+	return d
+}
+
+// WriteSummary writes the markdown release summary for a GitHub job
+// summary: a row per service with what needs attention, then the scan
+// report of the images that were scanned (report.WriteSummary, with opts).
+//
+// Errors: the writer's; report.WriteSummary's.
+func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Option) error {
+	var b strings.Builder
+	c := res.Counts()
+	fmt.Fprintf(&b, "## sc release: %s\n\n", strings.ToUpper(string(res.Outcome)))
+	fmt.Fprintf(&b, "%d service(s): %d ok, %d warned, %d failed.", len(res.Services), c[pipeline.OutcomeOK], c[pipeline.OutcomeWarned], c[pipeline.OutcomeFailed])
+	if res.Cancelled {
+		b.WriteString(" The run was cancelled before it finished.")
+	}
+	b.WriteString("\n\n| Service | Image | Outcome | Signed | SBOM | Provenance | Notes |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range res.Services {
+		image := s.Digest
+		if image == "" {
+			image = s.Image
+		}
+		var notes []string
+		for _, r := range s.Steps {
+			switch {
+			case r.Status == pipeline.StatusFailed || (r.Status == pipeline.StatusWarned && r.Error != ""):
+				notes = append(notes, fmt.Sprintf("%s %s: %s", r.Name, r.Status, oneLine(r.Error)))
+			case r.Status == pipeline.StatusWarned:
+				for _, wn := range r.Warnings {
+					notes = append(notes, fmt.Sprintf("%s: %s", r.Name, oneLine(wn)))
+				}
+			}
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", mdCell(s.Service), mdCell(image), s.Outcome,
+			word(s.Step(pipeline.StepVerify)), word(s.Step(pipeline.StepSBOMVerify)), word(s.Step(pipeline.StepProvenanceVerify)),
+			mdCell(strings.Join(notes, "; ")))
+	}
+	b.WriteString("\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if results := ScanResults(res); len(results) > 0 {
+		return report.WriteSummary(w, results, opts...)
+	}
+	return nil
+}
+
+// word says whether a verification step passed, for a summary cell.
+func word(r *pipeline.StepResult) string {
+	switch {
+	case r == nil:
+		return "-"
+	case r.Status == pipeline.StatusOK:
+		return "verified"
+	case r.Disabled:
+		return "-"
+	default:
+		return string(r.Status)
+	}
+}
+
+// mdCell makes s safe in a markdown table cell.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}
+
+// ScanResults returns the scan results of the services that were scanned,
+// in the release's order: what the scan reports (SARIF, the PR comment,
+// DefectDojo) of a release are made of.
+func ScanResults(res *pipeline.ReleaseResult) []*scan.Result {
+	var out []*scan.Result
+	for _, s := range res.Services {
+		if s.Scan != nil {
+			out = append(out, s.Scan)
+		}
+	}
+	return out
+}
+
+// oneLine keeps the first line of a message.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
