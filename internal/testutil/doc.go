@@ -12,7 +12,8 @@
 //
 // Everything listens on 127.0.0.1 only and is stopped by t.Cleanup. The
 // fixture images live in fixture*.go files of this package and in
-// internal/fixture; the virtual Sigstore in sigstoretest.
+// internal/fixture; the virtual Sigstore in sigstoretest; a stand-in for
+// the trivy executable in trivytest.
 //
 // It is imported by tests only; its functions take a testing.TB and fail
 // the test instead of returning errors.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sc-project/sc/internal/testutil/trivytest"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
@@ -146,49 +146,6 @@ func TestTrivyMissing(t *testing.T) {
 	}
 }
 
-// fakeTrivy writes an executable that answers as trivy's command line does
-// — `version --format json`, `image --download-db-only`, `sbom --output` —
-// with the given version, recording each call's arguments in calls.log.
-// trivy cannot be installed here; the tests that need the real one are
-// TestRealTrivy.
-func fakeTrivy(t *testing.T, version, report string) (exe, cacheDir, calls string) {
-	t.Helper()
-	dir := t.TempDir()
-	cacheDir = filepath.Join(dir, "cache")
-	calls = filepath.Join(dir, "calls.log")
-	exe = filepath.Join(dir, "trivy")
-	script := fmt.Sprintf(`#!/bin/sh
-echo "$*" >> %[1]q
-cmd=$1
-out=""; cache=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --output) out=$2; shift;;
-    --cache-dir) cache=$2; shift;;
-  esac
-  shift
-done
-case "$cmd" in
-  version)
-    if [ -f "$cache/db/trivy.db" ]; then
-      echo '{"Version":"%[2]s","VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-11-20T06:00:00Z","NextUpdate":"2026-11-20T12:00:00Z","DownloadedAt":"2026-11-20T07:00:00Z"}}'
-    else
-      echo '{"Version":"%[2]s"}'
-    fi;;
-  image)
-    mkdir -p "$cache/db" && : > "$cache/db/trivy.db";;
-  sbom)
-    [ -f "$cache/db/trivy.db" ] || { echo "no database" >&2; exit 1; }
-    cp %[3]q "$out";;
-  *) echo "unknown command $cmd" >&2; exit 2;;
-esac
-`, calls, version, report)
-	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return exe, cacheDir, calls
-}
-
 func readCalls(t *testing.T, calls string) []string {
 	t.Helper()
 	data, err := os.ReadFile(calls)
@@ -203,7 +160,7 @@ func TestTrivyScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, cacheDir, calls := fakeTrivy(t, "0.74.0", report)
+	exe, cacheDir, calls := trivytest.Fake(t, "0.74.0", report)
 	before := func() time.Time { return time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC) }
 	tr := scan.NewTrivy(cacheDir, scan.WithTrivyPath(exe), scan.WithTrivyClock(before))
 	ctx := context.Background()
@@ -256,7 +213,7 @@ func TestTrivyScan(t *testing.T) {
 }
 
 func TestTrivyTooOld(t *testing.T) {
-	exe, cacheDir, _ := fakeTrivy(t, "0.73.9", "/dev/null")
+	exe, cacheDir, _ := trivytest.Fake(t, "0.73.9", "/dev/null")
 	_, err := scan.NewTrivy(cacheDir, scan.WithTrivyPath(exe)).Scan(context.Background(), image, cdx(`{}`))
 	if !errors.Is(err, scan.ErrScannerVersion) || outcome.Code(err) != outcome.ExitOperational {
 		t.Fatalf("Scan with trivy 0.73.9 = %v, want ErrScannerVersion, exit 3", err)
