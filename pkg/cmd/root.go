@@ -7,7 +7,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/release"
 	"github.com/sc-project/sc/pkg/cmd/sbom"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
+	versioncmd "github.com/sc-project/sc/pkg/cmd/version"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -57,7 +57,6 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 	root.AddFlags(cmd.PersistentFlags())
 
 	cmd.AddCommand(
-		newVersion(root),
 		cachecmd.New(root),
 		configcmd.New(root),
 		image.New(root),
@@ -67,6 +66,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		release.New(root),
 		sbom.New(root),
 		scancmd.New(root),
+		versioncmd.New(root),
 	)
 	return cmd
 }
@@ -93,16 +93,4 @@ func Execute(ctx context.Context, cmd *cobra.Command, args []string) error {
 		return outcome.Invalidf("%w (see 'sc --help')", err)
 	}
 	return err
-}
-
-func newVersion(root *options.Root) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print sc's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), root.UserAgent())
-			return err
-		},
-	}
 }
