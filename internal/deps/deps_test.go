@@ -69,6 +69,8 @@ func TestLeaves(t *testing.T) {
 	}{
 		{mod + "pkg/security/runenv", []string{mod + "pkg/outcome"},
 			"the run environment (CI, git, OIDC tokens, secrets) needs only the standard library and the error classes"},
+		{mod + "pkg/version", nil,
+			"the build facts are read with the standard library only: results and attestations embed them"},
 	} {
 		for _, p := range list(t, r.pattern) {
 			for _, d := range p.Deps {
