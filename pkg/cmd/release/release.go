@@ -251,7 +251,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 		}
 		sopts = append(sopts, pipeline.WithDefaultPassword(pw))
 	}
-	opts = append(opts, pipeline.WithSigners(pipeline.NewSigners(root.Getenv, ec.Token, sopts...)))
+	opts = append(opts, pipeline.WithSigners(pipeline.NewSigners(root.LookupEnv, ec.Token, sopts...)))
 	if needsTrust {
 		tr, err := sigflags.LoadTrust(ctx, &f.trust, logger)
 		if err != nil {
