@@ -9,6 +9,31 @@ import (
 // problems: the configuration is valid, but running it may not do what
 // was meant.
 
+// SecurityOff returns a warning when security is off for every one of
+// services (the release's, or those of them selected to run), naming
+// them: sc would then do nothing and succeed, which is also what a
+// misspelt or forgotten security block looks like. It reports false when
+// some service has a step to run, or there is no service.
+func (r *Release) SecurityOff(services []Service) (Problem, bool) {
+	var names []string
+	for _, s := range services {
+		if s.Security.Active() {
+			return Problem{}, false
+		}
+		names = append(names, s.Name)
+	}
+	if len(names) == 0 {
+		return Problem{}, false
+	}
+	block := "security"
+	if r.Stack == "" {
+		block = "x-sc-security"
+	}
+	return Problem{File: r.File, Message: fmt.Sprintf(
+		"security is off for every service (%s): no %s block applies to them, or each has enabled: false, so sc does nothing for them",
+		strings.Join(names, ", "), block)}, true
+}
+
 // CheckEnv returns a warning for each ${env:NAME} secret of the services'
 // effective configurations that `sc release create` would refuse in the
 // environment lookupEnv reads (as os.LookupEnv does): a variable that is

@@ -6,6 +6,87 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+func TestSecurityOff(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		yaml     string
+		services []string // the services selected; nil for all
+		want     string   // "" for no warning
+	}{
+		{
+			name: "compose without x-sc-security",
+			file: "compose.yaml",
+			yaml: `
+services:
+  web: {image: registry.example.com/web:1}
+  db: {image: postgres:16}
+`,
+			want: "compose.yaml: security is off for every service (web, db): no x-sc-security block applies to them, or each has enabled: false, so sc does nothing for them",
+		},
+		{
+			name: "no service selected",
+			file: "compose.yaml",
+			yaml: `
+services:
+  web: {image: registry.example.com/web:1}
+`,
+			services: []string{},
+		},
+		{
+			name: "one service secured",
+			file: "compose.yaml",
+			yaml: `
+services:
+  web: {image: registry.example.com/web:1, x-sc-security: {}}
+  db: {image: postgres:16}
+`,
+		},
+		{
+			name: "the selected services are all off",
+			file: "compose.yaml",
+			yaml: `
+services:
+  web: {image: registry.example.com/web:1, x-sc-security: {}}
+  db: {image: postgres:16}
+`,
+			services: []string{"db"},
+			want:     "compose.yaml: security is off for every service (db): no x-sc-security block applies to them, or each has enabled: false, so sc does nothing for them",
+		},
+		{
+			name: "stack file, disabled everywhere",
+			file: "sc.yaml",
+			yaml: `
+security: {enabled: false}
+stacks:
+  prod:
+    services:
+      api: {image: registry.example.com/api:1}
+`,
+			want: "sc.yaml: security is off for every service (api): no security block applies to them, or each has enabled: false, so sc does nothing for them",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rel, err := load(t, memFS{tt.file: tt.yaml}, tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			services := rel.Services
+			if tt.services != nil {
+				services = nil
+				for _, n := range tt.services {
+					services = append(services, serviceByName(t, rel, n))
+				}
+			}
+			w, off := rel.SecurityOff(services)
+			if off != (tt.want != "") || (off && w.String() != tt.want) {
+				t.Errorf("SecurityOff = %q, %v; want %q", w, off, tt.want)
+			}
+		})
+	}
+}
+
 func TestCheckEnv(t *testing.T) {
 	files := memFS{"sc.yaml": `
 stacks:

@@ -37,7 +37,13 @@
 // A file with a top-level `services:` and no `stacks:` is a docker-compose
 // file: each service's image and build (context, dockerfile) are read, and
 // the top-level and per-service `x-sc-security` blocks are its security.
-// Other compose keys are ignored; services without an image are skipped
+// Other compose keys are ignored, except keys that look like sc's but are
+// not one it reads (x-sc-securty, any other x-sc-* key, x-cs-security):
+// compose ignores every x- key, so such a typo would turn security off
+// silently, and it is reported with a suggestion. A service without a
+// block is valid; when security is off for every service,
+// Release.SecurityOff says so, and `sc config validate` and `sc release
+// create` print it as a warning. Services without an image are skipped
 // with a warning. sc does not expand compose variables: validate the output
 // of `docker compose config` when images use them.
 //

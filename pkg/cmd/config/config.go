@@ -45,7 +45,8 @@ inherits from, and the effective configuration of every service. Each service
 gets an OK line on stdout naming the steps that will run; problems go to
 stderr, all at once, as file:line:column: path: message, and the exit code
 is 2. Warnings go to stderr too and leave the exit code 0: services skipped
-for lack of an image, expired ignore rules, and ${env:NAME} secrets that are not set in this environment (a variable
+for lack of an image, expired ignore rules, security off for every service,
+and ${env:NAME} secrets that are not set in this environment (a variable
 set to "" is an empty password, as for COSIGN_PASSWORD).
 
 Without --stack, every stack that has services is checked.`,
@@ -79,6 +80,9 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, lookupEnv func(s
 	}
 	printWarnings(stderr, rels)
 	for _, rel := range rels {
+		if w, off := rel.SecurityOff(rel.Services); off {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
 		for _, w := range rel.CheckEnv(lookupEnv) {
 			fmt.Fprintf(stderr, "warning: %s\n", w)
 		}

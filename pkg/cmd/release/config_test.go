@@ -77,3 +77,26 @@ func TestCreateEmptyPassword(t *testing.T) {
 		t.Errorf("config validate with COSIGN_PASSWORD unset: %v, want a warning that it is not set:\n%s", err, stderr)
 	}
 }
+
+// A compose file whose services have no x-sc-security block (the block
+// forgotten, or misspelt and then reported by validation): the release
+// does nothing and succeeds, and says so on stderr, naming the services.
+func TestCreateSecurityOffWarns(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "docker-compose.yaml")
+	if err := os.WriteFile(config, []byte(`services:
+  web: {image: registry.example.com/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}
+  db: {image: registry.example.com/db@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{options.EnvCacheDir: filepath.Join(dir, "cache")}
+	stdout, stderr, err := run(ctx, t, env, "release", "create", "-f", config)
+	if err != nil {
+		t.Fatalf("release create: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	if want := "security is off for every service (web, db)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}

@@ -135,6 +135,9 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	for _, w := range rel.Warnings {
 		setupLogger.Warn(w.String())
 	}
+	if w, off := rel.SecurityOff(services); off {
+		setupLogger.Warn(w.String())
+	}
 	// Everything that may ask for a password or fail on the configuration
 	// happens before the progress display starts.
 	opts, cleanup, err := f.executorOptions(ctx, cmd, root, services, setupLogger)
