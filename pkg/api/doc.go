@@ -72,6 +72,23 @@
 // literal as [redacted]. A privateKey literal is a key path or KMS URI and
 // prints as written, unless it holds PEM.
 //
+// Resolve reads the environment through an os.LookupEnv-style function, so
+// that one rule holds in every command: a variable set to "" is the empty
+// value (COSIGN_PASSWORD= is an empty password, as cosign reads it), and
+// only an unset variable is "not set". A key set to "" is refused: it
+// holds no key. Release.CheckEnv applies the rule ahead of a run.
+//
+// # Identity patterns
+//
+// signing.verify.identityRegexp must be anchored, ^…$ around the whole
+// identity (CheckAnchored): a Go regular expression matches anywhere in
+// the value, so the unanchored github.com/acme/shop/.* would accept a
+// workflow of another repository on a branch named github.com/acme/shop/x.
+// An unanchored pattern in a file is a problem at its line. On the command
+// line (--certificate-identity-regexp, --certificate-oidc-issuer-regexp)
+// such patterns are accepted for cosign compatibility; CheckAnchored's
+// error is the warning to print.
+//
 // # Defaults
 //
 // When no security block is present anywhere in a service's chain, or
