@@ -86,14 +86,17 @@ func scannerVersion(info scan.ScannerInfo) string {
 }
 
 // cachedScanner decorates a scanner with the report cache: a report of the
-// same image digest by the same scanner version and database is replayed;
-// a new one is stored. The policy is applied afresh every time (scan.Run
+// same image digest and SBOM scope by the same scanner version and
+// database is replayed; a new one is stored. The policy is applied afresh every time (scan.Run
 // does), so that a changed policy, VEX document or expired ignore rule
 // takes effect without scanning again.
 type cachedScanner struct {
 	inner  describedScanner
 	cache  *cache.Cache
 	logger *slog.Logger
+	// scope is the SBOM scope the scanned packages come from: all layers
+	// list packages a squashed image no longer has.
+	scope sbom.Scope
 }
 
 var _ scan.Scanner = (*cachedScanner)(nil)
@@ -105,7 +108,7 @@ func (s *cachedScanner) key(image string) (cache.Key, error) {
 	if err != nil {
 		return cache.Key{}, fmt.Errorf("scan cache: %q is not an image digest: %w", image, err)
 	}
-	return cache.Key{Operation: cacheOpScan, Digest: d.DigestStr(), ConfigHash: "scanner=" + s.inner.Name(), ToolVersion: scannerVersion(s.inner.Info())}, nil
+	return cache.Key{Operation: cacheOpScan, Digest: d.DigestStr(), ConfigHash: "scanner=" + s.inner.Name() + " scope=" + string(s.scope), ToolVersion: scannerVersion(s.inner.Info())}, nil
 }
 
 // lookup returns the cached report of image, if any.

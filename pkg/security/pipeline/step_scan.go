@@ -26,7 +26,7 @@ func (r *imageRun) scanImage(ctx context.Context, sr *StepResult) error {
 			s, allCached = missingScanner{name: string(t.Name)}, false
 		case e.cache != nil:
 			if ds, ok := s.(describedScanner); ok {
-				cs := &cachedScanner{inner: ds, cache: e.cache, logger: e.logger}
+				cs := &cachedScanner{inner: ds, cache: e.cache, logger: e.logger, scope: r.sbomScope}
 				if rep, hit := cs.lookup(ctx, image); hit {
 					s = replayScanner{name: s.Name(), report: rep}
 					break
