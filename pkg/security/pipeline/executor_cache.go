@@ -40,7 +40,11 @@ func sbomCacheKey(d name.Digest, f sbom.Format, scope sbom.Scope) (cache.Key, er
 		Scope      sbom.Scope  `json:"scope"`
 		Catalogers string      `json:"catalogers"`
 		Files      sbom.Files  `json:"files"`
-	}{f, scope, sbom.DefaultCatalogers, sbom.NoFiles})
+		// Revision changes when sc writes a different document for the
+		// same options and syft: 1, no file entries without --files (the
+		// documents before listed files with zero SPDX checksums).
+		Revision int `json:"revision"`
+	}{f, scope, sbom.DefaultCatalogers, sbom.NoFiles, 1})
 	if err != nil {
 		return cache.Key{}, err
 	}
