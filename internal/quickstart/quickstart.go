@@ -151,15 +151,15 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	getenv := func(name string) string {
+	lookupEnv := func(name string) (string, bool) {
 		if name == passwordVar {
-			return key.password
+			return key.password, true
 		}
-		return ""
+		return "", false
 	}
 	ex := pipeline.NewExecutor(client,
 		pipeline.WithScanners(db),
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(pipeline.NewSigners(lookupEnv, nil)),
 		pipeline.WithExecutionContext(&runenv.Context{
 			CI: runenv.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"},
 		}),
@@ -314,7 +314,7 @@ func newKey(dir string, s *Session) (signingKey, error) {
 
 // passwordVar is the variable the quickstart's configuration names for the
 // key's password; the executor reads it through the quickstart's own
-// getenv, never from the process environment.
+// lookup, never from the process environment.
 const passwordVar = "SC_QUICKSTART_KEY_PASSWORD"
 
 // service is the quickstart's one service: sign with the ephemeral key

@@ -729,6 +729,12 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string, depth i
 		f, known := si.fields[e.key]
 		if !known {
 			if si.lenient {
+				// compose's keys are compose's business, but a misspelt
+				// x-sc-security would silently turn security off
+				if msg := unknownExtension(e.key, si.names); msg != "" {
+					d.problem(e.keyAt, p, "%s", msg)
+					clean = false
+				}
 				continue
 			}
 			msg := fmt.Sprintf("unknown field `%s`", e.key)

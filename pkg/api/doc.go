@@ -37,7 +37,13 @@
 // A file with a top-level `services:` and no `stacks:` is a docker-compose
 // file: each service's image and build (context, dockerfile) are read, and
 // the top-level and per-service `x-sc-security` blocks are its security.
-// Other compose keys are ignored; services without an image are skipped
+// Other compose keys are ignored, except keys that look like sc's but are
+// not one it reads (x-sc-securty, any other x-sc-* key, x-cs-security):
+// compose ignores every x- key, so such a typo would turn security off
+// silently, and it is reported with a suggestion. A service without a
+// block is valid; when security is off for every service,
+// Release.SecurityOff says so, and `sc config validate` and `sc release
+// create` print it as a warning. Services without an image are skipped
 // with a warning. sc does not expand compose variables: validate the output
 // of `docker compose config` when images use them.
 //
@@ -65,6 +71,23 @@
 // given; printing, logging or marshalling it shows the reference, and a
 // literal as [redacted]. A privateKey literal is a key path or KMS URI and
 // prints as written, unless it holds PEM.
+//
+// Resolve reads the environment through an os.LookupEnv-style function, so
+// that one rule holds in every command: a variable set to "" is the empty
+// value (COSIGN_PASSWORD= is an empty password, as cosign reads it), and
+// only an unset variable is "not set". A key set to "" is refused: it
+// holds no key. Release.CheckEnv applies the rule ahead of a run.
+//
+// # Identity patterns
+//
+// signing.verify.identityRegexp must be anchored, ^…$ around the whole
+// identity (CheckAnchored): a Go regular expression matches anywhere in
+// the value, so the unanchored github.com/acme/shop/.* would accept a
+// workflow of another repository on a branch named github.com/acme/shop/x.
+// An unanchored pattern in a file is a problem at its line. On the command
+// line (--certificate-identity-regexp, --certificate-oidc-issuer-regexp)
+// such patterns are accepted for cosign compatibility; CheckAnchored's
+// error is the warning to print.
 //
 // # Defaults
 //

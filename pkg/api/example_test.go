@@ -51,15 +51,21 @@ func ExampleSecret_Resolve() {
 		fmt.Println(err)
 		return
 	}
-	getenv := func(name string) string { return map[string]string{"COSIGN_PASSWORD": "s3cret"}[name] }
+	env := map[string]string{"COSIGN_PASSWORD": "s3cret"}
+	lookupEnv := func(name string) (string, bool) { v, ok := env[name]; return v, ok } // os.LookupEnv in a program
 
 	fmt.Println(password) // printing shows the reference
-	value, err := password.Resolve(getenv, os.ReadFile)
+	value, err := password.Resolve(lookupEnv, os.ReadFile)
 	fmt.Println(len(value), err)
-	_, err = password.Resolve(func(string) string { return "" }, os.ReadFile)
+	env["COSIGN_PASSWORD"] = "" // set but empty: an empty password
+	value, err = password.Resolve(lookupEnv, os.ReadFile)
+	fmt.Println(len(value), err)
+	delete(env, "COSIGN_PASSWORD")
+	_, err = password.Resolve(lookupEnv, os.ReadFile)
 	fmt.Println(err)
 	// Output:
 	// ${env:COSIGN_PASSWORD}
 	// 6 <nil>
+	// 0 <nil>
 	// ${env:COSIGN_PASSWORD} is not set
 }

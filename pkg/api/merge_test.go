@@ -401,6 +401,37 @@ services:
 			},
 		},
 		{
+			// compose ignores every x- key, so a misspelt x-sc-security
+			// would turn security off without a word
+			name: "misspelt sc extensions",
+			yaml: `
+x-sc-securty:
+  scan: {failOn: low}
+x-common: {restart: always}
+x-cs-security: {}
+services:
+  web:
+    image: registry.example.com/web:1
+    X-SC-Security: {}
+    x-sc-sign: {}
+    build:
+      context: .
+      x-sc-security: {}
+  db:
+    image: postgres:16
+    x-sc_security: {}
+    x-scale: 3
+`,
+			want: []want{
+				{line: 1, path: "x-sc-securty", msg: "unknown field `x-sc-securty`; did you mean `x-sc-security`?"},
+				{line: 4, path: "x-cs-security", msg: "did you mean `x-sc-security`?"},
+				{line: 8, path: "services.web.X-SC-Security", msg: "did you mean `x-sc-security`?"},
+				{line: 9, path: "services.web.x-sc-sign", msg: "unknown field `x-sc-sign`: sc reads only x-sc-security here"},
+				{line: 12, path: "services.web.build.x-sc-security", msg: "sc reads x-sc-security at the top level of a compose file and in a service, nowhere else"},
+				{line: 15, path: "services.db.x-sc_security", msg: "did you mean `x-sc-security`?"},
+			},
+		},
+		{
 			name: "compose variables in images",
 			yaml: `
 services:

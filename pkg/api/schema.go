@@ -61,6 +61,12 @@ func Schema() ([]byte, error) {
 	if svc := defs["ServiceSpec"]; svc != nil {
 		svc.Required = []string{"image"}
 	}
+	if v := defs["Verify"]; v != nil {
+		if p, ok := v.Properties.Get("identityRegexp"); ok {
+			// an editor's hint; CheckAnchored has the last word
+			p.Pattern = `^(\^|\\A)[\s\S]*(\$|\\z)$`
+		}
+	}
 	defs["ComposeFile"] = composeSchema()
 
 	root := &jsonschema.Schema{

@@ -29,7 +29,9 @@ const (
 // Secret is a value that must never be shown: a password, an API token, key
 // material. In a configuration it is a string in one of three forms:
 //
-//	${env:NAME}   the value of environment variable NAME
+//	${env:NAME}   the value of environment variable NAME; set to "" it is
+//	              the empty value (COSIGN_PASSWORD= is an empty password,
+//	              as cosign reads it), unset it is an error
 //	${file:PATH}  the contents of file PATH (relative to the configuration
 //	              file), less one trailing newline
 //	anything else a literal value (allowed, but it puts the secret in the
@@ -115,20 +117,22 @@ func (s Secret) IsZero() bool { return s.kind == secretNone }
 // rather than a literal.
 func (s Secret) IsReference() bool { return s.kind == secretEnv || s.kind == secretFile }
 
-// Resolve returns the secret's value. getenv reads the environment (an
-// unset or empty variable is an error) and readFile reads files; Resolve
-// touches nothing else. The unset Secret resolves to "". Errors are in the
-// outcome.ErrInvalid class and name the reference, never a value.
-func (s Secret) Resolve(getenv func(string) string, readFile func(string) ([]byte, error)) (string, error) {
+// Resolve returns the secret's value. lookupEnv reads the environment as
+// os.LookupEnv does, telling an unset variable (an error: "is not set")
+// from one set to "" (the empty value: an empty password); readFile reads
+// files (an empty file is an error). Resolve touches nothing else. The
+// unset Secret resolves to "". Errors are in the outcome.ErrInvalid class
+// and name the reference, never a value.
+func (s Secret) Resolve(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (string, error) {
 	switch s.kind {
 	case secretLiteral:
 		return *s.lit, nil
 	case secretEnv:
-		if getenv == nil {
+		if lookupEnv == nil {
 			return "", outcome.Invalidf("%s: no environment to read it from", s)
 		}
-		v := getenv(s.ref)
-		if v == "" {
+		v, ok := lookupEnv(s.ref)
+		if !ok {
 			return "", outcome.Invalidf("%s is not set", s)
 		}
 		return v, nil
@@ -226,12 +230,17 @@ func (k KeyRef) IsKMS() bool { return k.kind == secretLiteral && isURI(*k.lit) }
 func (k KeyRef) Equal(o KeyRef) bool { return k.Secret.Equal(o.Secret) }
 
 // Resolve returns the key as PEM text, or a KMS URI as written. A literal
-// path is read with readFile; references resolve as Secret.Resolve does.
-func (k KeyRef) Resolve(getenv func(string) string, readFile func(string) ([]byte, error)) (string, error) {
+// path is read with readFile; references resolve as Secret.Resolve does,
+// except that a variable set to "" is an error: it holds no key.
+func (k KeyRef) Resolve(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (string, error) {
 	if k.kind != secretLiteral || k.IsKMS() || looksLikeKeyMaterial(*k.lit) {
-		return k.Secret.Resolve(getenv, readFile)
+		v, err := k.Secret.Resolve(lookupEnv, readFile)
+		if err == nil && v == "" && k.kind == secretEnv {
+			return "", outcome.Invalidf("%s is empty: it holds no key", k)
+		}
+		return v, err
 	}
-	return FileSecret(*k.lit).Resolve(getenv, readFile)
+	return FileSecret(*k.lit).Resolve(lookupEnv, readFile)
 }
 
 // String returns the reference, path or URI as written, or "[redacted]"

@@ -61,8 +61,8 @@ func TestParseSecret(t *testing.T) {
 }
 
 func TestSecretResolve(t *testing.T) {
-	env := map[string]string{"SET": "from-env"}
-	getenv := func(k string) string { return env[k] }
+	env := map[string]string{"SET": "from-env", "EMPTY": ""}
+	lookupEnv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	files := memFS{"pw": "from-file\n", "crlf": "from-file\r\n", "empty": "\n"}
 	tests := []struct {
 		text    string
@@ -74,6 +74,9 @@ func TestSecretResolve(t *testing.T) {
 		{text: "$${x}", want: "${x}"},
 		{text: "${env:SET}", want: "from-env"},
 		{text: "${env:UNSET}", wantErr: "${env:UNSET} is not set"},
+		// set but empty: the empty value (COSIGN_PASSWORD= is an empty
+		// password, as cosign reads it), not "not set"
+		{text: "${env:EMPTY}", want: ""},
 		{text: "${file:pw}", want: "from-file"},
 		{text: "${file:crlf}", want: "from-file"},
 		{text: "${file:empty}", wantErr: "${file:empty} is empty"},
@@ -85,7 +88,7 @@ func TestSecretResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Resolve(getenv, files.read)
+			got, err := s.Resolve(lookupEnv, files.read)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("Resolve error %v, want %q", err, tt.wantErr)
@@ -112,11 +115,14 @@ const testPEM = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nPEM-BODY-SECRET
 
 func TestKeyRef(t *testing.T) {
 	files := memFS{"keys/cosign.key": testPEM + "\n"}
-	getenv := func(k string) string {
-		if k == "KEY" {
-			return testPEM
+	lookupEnv := func(k string) (string, bool) {
+		switch k {
+		case "KEY":
+			return testPEM, true
+		case "EMPTY":
+			return "", true
 		}
-		return ""
+		return "", false
 	}
 	tests := []struct {
 		text, shown, resolved string
@@ -137,11 +143,21 @@ func TestKeyRef(t *testing.T) {
 			if k.String() != tt.shown || fmt.Sprint(k) != tt.shown || k.IsKMS() != tt.kms {
 				t.Errorf("shown as %q / %q (kms %v), want %q (kms %v)", k.String(), fmt.Sprint(k), k.IsKMS(), tt.shown, tt.kms)
 			}
-			got, err := k.Resolve(getenv, files.read)
+			got, err := k.Resolve(lookupEnv, files.read)
 			if err != nil || got != tt.resolved {
 				t.Errorf("Resolve = %q, %v; want %q", got, err, tt.resolved)
 			}
 		})
+	}
+	// an empty password is a password; an empty key is no key
+	for text, want := range map[string]string{"${env:EMPTY}": "${env:EMPTY} is empty: it holds no key", "${env:UNSET}": "${env:UNSET} is not set"} {
+		k, err := api.ParseKeyRef(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Resolve(lookupEnv, files.read); err == nil || err.Error() != want || outcome.Code(err) != outcome.ExitInvalid {
+			t.Errorf("Resolve(%s) error %v, want %q (invalid)", text, err, want)
+		}
 	}
 }
 
@@ -212,13 +228,13 @@ stacks:
 
 	// Resolving works, and a failed resolution names the reference only.
 	web := serviceByName(t, rel, "web").Security
-	if got, err := web.Signing.Password.Resolve(func(k string) string { return env[k] }, files.read); err != nil || got != "env-secret-value" {
+	if got, err := web.Signing.Password.Resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, files.read); err != nil || got != "env-secret-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
 	if got, err := web.Reporting.DefectDojo.APIKey.Resolve(nil, files.read); err != nil || got != "file-secret-value" {
 		t.Fatalf("Resolve = %q, %v", got, err)
 	}
-	_, err = web.Signing.Password.Resolve(func(string) string { return "" }, files.read)
+	_, err = web.Signing.Password.Resolve(func(string) (string, bool) { return "", false }, files.read)
 	fmt.Fprintln(&out, err)
 	_, err = api.FileSecret("token").Resolve(nil, func(string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: "token", Err: errors.New("is a directory")}

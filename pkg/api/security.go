@@ -82,7 +82,9 @@ type Verify struct {
 	// keyless signing.
 	OIDCIssuer string `yaml:"oidcIssuer,omitempty" json:"oidcIssuer,omitempty"`
 	// IdentityRegexp is a Go regular expression the keyless certificate's
-	// identity must match. Set this or identity for keyless signing.
+	// whole identity must match, anchored as ^…$ (an unanchored pattern
+	// matches any identity that contains a match, and is rejected). Set
+	// this or identity for keyless signing.
 	IdentityRegexp string `yaml:"identityRegexp,omitempty" json:"identityRegexp,omitempty"`
 	// Identity is the exact identity (e-mail or URI) the keyless
 	// certificate must name. Set this or identityRegexp for keyless

@@ -1,5 +1,11 @@
 package api
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // This file holds the stack file as written. Its field comments are also
 // the descriptions in the JSON Schema.
 
@@ -64,6 +70,35 @@ type composeService struct {
 type composeBuild struct {
 	Context    string `yaml:"context"`
 	Dockerfile string `yaml:"dockerfile"`
+}
+
+// extensionPrefix starts the compose extension keys that are sc's.
+const extensionPrefix = "x-sc-"
+
+// unknownExtension returns the problem with key, an unknown key of a
+// compose mapping whose known keys are fields, when key looks like one of
+// sc's extensions: it starts with x-sc- (or x-sc_), or it is an x- key a
+// typo or two away from one sc reads. Other keys are compose's, and "".
+func unknownExtension(key string, fields []string) string {
+	var ours []string
+	for _, f := range fields {
+		if strings.HasPrefix(f, extensionPrefix) {
+			ours = append(ours, f)
+		}
+	}
+	lk := strings.ToLower(key)
+	near := slices.ContainsFunc(ours, func(f string) bool { return editDistance(lk, f) <= 2 })
+	if !strings.HasPrefix(lk, extensionPrefix) && !strings.HasPrefix(lk, "x-sc_") && !(strings.HasPrefix(lk, "x-") && near) {
+		return ""
+	}
+	msg := fmt.Sprintf("unknown field `%s`", key)
+	if len(ours) == 0 {
+		return msg + ": sc reads x-sc-security at the top level of a compose file and in a service, nowhere else"
+	}
+	if s := suggest(key, ours); s != "" {
+		return msg + fmt.Sprintf("; did you mean `%s`?", s)
+	}
+	return msg + fmt.Sprintf(": sc reads only %s here", strings.Join(ours, ", "))
 }
 
 func (*composeFile) lenientYAML()    {}

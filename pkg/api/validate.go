@@ -60,6 +60,8 @@ func (s *Security) checkValues(c *checks) {
 			if v.IdentityRegexp != "" {
 				if _, err := regexp.Compile(v.IdentityRegexp); err != nil {
 					c.add("signing.verify.identityRegexp", "not a valid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+				} else if err := CheckAnchored(v.IdentityRegexp); err != nil {
+					c.add("signing.verify.identityRegexp", "%s", err)
 				}
 			}
 			if v.Identity != "" && v.IdentityRegexp != "" {

@@ -23,7 +23,7 @@ import (
 )
 
 // New returns the `sc config` command group.
-func New(_ *options.Root) *cobra.Command {
+func New(root *options.Root) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Check and explain sc configuration files",
@@ -31,11 +31,11 @@ func New(_ *options.Root) *cobra.Command {
 files with x-sc-security blocks.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newValidate(), newShow(), newSchema())
+	cmd.AddCommand(newValidate(root), newShow(), newSchema())
 	return cmd
 }
 
-func newValidate() *cobra.Command {
+func newValidate(root *options.Root) *cobra.Command {
 	var stack string
 	cmd := &cobra.Command{
 		Use:   "validate FILE",
@@ -44,7 +44,10 @@ func newValidate() *cobra.Command {
 inherits from, and the effective configuration of every service. Each service
 gets an OK line on stdout naming the steps that will run; problems go to
 stderr, all at once, as file:line:column: path: message, and the exit code
-is 2.
+is 2. Warnings go to stderr too and leave the exit code 0: services skipped
+for lack of an image, expired ignore rules, security off for every service,
+and ${env:NAME} secrets that are not set in this environment (a variable
+set to "" is an empty password, as for COSIGN_PASSWORD).
 
 Without --stack, every stack that has services is checked.`,
 		Example: `  sc config validate sc.yaml
@@ -52,14 +55,14 @@ Without --stack, every stack that has services is checked.`,
   sc config validate docker-compose.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runValidate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], stack)
+			return runValidate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), root.LookupEnv, args[0], stack)
 		},
 	}
 	cmd.Flags().StringVar(&stack, "stack", "", "check only this stack (default: every stack with services)")
 	return cmd
 }
 
-func runValidate(ctx context.Context, stdout, stderr io.Writer, file, stack string) error {
+func runValidate(ctx context.Context, stdout, stderr io.Writer, lookupEnv func(string) (string, bool), file, stack string) error {
 	var (
 		rels []*api.Release
 		err  error
@@ -76,6 +79,14 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, file, stack stri
 		return reportProblems(stderr, file, err)
 	}
 	printWarnings(stderr, rels)
+	for _, rel := range rels {
+		if w, off := rel.SecurityOff(rel.Services); off {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+		for _, w := range rel.CheckEnv(lookupEnv) {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+	}
 	if len(rels) == 0 {
 		_, err := fmt.Fprintf(stdout, "ok %s: no services; it can be a parent of other files\n", file)
 		return err

@@ -127,6 +127,42 @@ stacks:
 	}
 }
 
+// A misspelt x-sc-security in a compose file is a problem with a
+// suggestion, as in a stack file; a compose file with no block at all is
+// valid, but says on stderr that sc would do nothing.
+func TestValidateComposeSecurityOff(t *testing.T) {
+	dir := t.TempDir()
+	typo := writeFile(t, dir, "typo.yaml", `
+x-sc-securty:
+  signing: {keyless: true}
+services:
+  web: {image: registry.example.com/web:1}
+`)
+	stdout, stderr, code := run(t, "config", "validate", typo)
+	if code != outcome.ExitInvalid || stdout != "" {
+		t.Errorf("exit %d, stdout %q; want exit 2 and nothing on stdout", code, stdout)
+	}
+	if want := typo + ":1:1: x-sc-securty: unknown field `x-sc-securty`; did you mean `x-sc-security`?\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+
+	none := writeFile(t, dir, "none.yaml", `
+services:
+  web: {image: registry.example.com/web:1}
+  db: {image: postgres:16}
+`)
+	stdout, stderr, code = run(t, "config", "validate", none)
+	if code != outcome.ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "ok web registry.example.com/web:1: security off\n") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if want := "warning: " + none + ": security is off for every service (web, db): no x-sc-security block applies to them, or each has enabled: false, so sc does nothing for them\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+}
+
 func TestValidateUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := writeFile(t, dir, "sc.yaml", `

@@ -33,6 +33,30 @@ type Root struct {
 	LogLevel string
 }
 
+// LookupEnv reads the environment as os.LookupEnv does: whether name is
+// set, even to "", when Environ lists the whole environment; without
+// Environ, a non-empty Getenv counts as set. It is the lookup that
+// ${env:NAME} secrets of configuration files resolve with, so that a
+// variable set to "" is an empty value (COSIGN_PASSWORD= an empty password)
+// and an unset one is "not set", as for SC_KEY_PASSWORD and COSIGN_PASSWORD
+// themselves.
+func (r *Root) LookupEnv(name string) (string, bool) {
+	if r.Environ != nil {
+		prefix := name + "="
+		for _, kv := range r.Environ() {
+			if v, ok := strings.CutPrefix(kv, prefix); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+	if r.Getenv == nil {
+		return "", false
+	}
+	v := r.Getenv(name)
+	return v, v != ""
+}
+
 // AddFlags binds the global flags.
 func (r *Root) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&r.LogLevel, "log-level", "info", "log level for progress on stderr: debug, info, warn or error")

@@ -34,5 +34,5 @@ func (s *SBOM) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.Scope, "scope", "squashed",
 		"what to catalogue: squashed (the image's final filesystem) or all-layers (also what later layers deleted)")
 	fs.StringVar(&s.Files, "files", "none",
-		"list files with their SHA-256 digests: none, owned-by-package or all (larger and slower)")
+		"list files with their SHA-1 and SHA-256 digests: none, owned-by-package or all (larger and slower)")
 }

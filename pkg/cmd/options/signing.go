@@ -217,7 +217,7 @@ func validOutput(o string) error {
 // variable.
 func KeyPassword(root *Root, in io.Reader, prompt io.Writer, confirm bool) ([]byte, error) {
 	for _, name := range []string{EnvKeyPassword, EnvCosignPassword} {
-		if v, ok := lookupEnv(root, name); ok {
+		if v, ok := root.LookupEnv(name); ok {
 			return []byte(v), nil
 		}
 	}
@@ -246,22 +246,4 @@ func KeyPassword(root *Root, in io.Reader, prompt io.Writer, confirm bool) ([]by
 		return nil, outcome.Invalid("the passwords do not match")
 	}
 	return pw, nil
-}
-
-// lookupEnv tells whether the environment sets name, even to "", when the
-// whole environment is known; otherwise a non-empty Getenv counts as set.
-func lookupEnv(root *Root, name string) (string, bool) {
-	if root.Environ != nil {
-		for _, kv := range root.Environ() {
-			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-				return v, true
-			}
-		}
-		return "", false
-	}
-	if root.Getenv == nil {
-		return "", false
-	}
-	v := root.Getenv(name)
-	return v, v != ""
 }

@@ -145,6 +145,9 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	for _, w := range rel.Warnings {
 		setupLogger.Warn(w.String())
 	}
+	if w, off := rel.SecurityOff(services); off {
+		setupLogger.Warn(w.String())
+	}
 	// Everything that may ask for a password or fail on the configuration
 	// happens before the progress display starts.
 	opts, cleanup, err := f.executorOptions(ctx, cmd, root, services, setupLogger)
@@ -261,7 +264,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 		}
 		sopts = append(sopts, pipeline.WithDefaultPassword(pw))
 	}
-	opts = append(opts, pipeline.WithSigners(pipeline.NewSigners(root.Getenv, ec.Token, sopts...)))
+	opts = append(opts, pipeline.WithSigners(pipeline.NewSigners(root.LookupEnv, ec.Token, sopts...)))
 	if needsTrust {
 		tr, err := sigflags.LoadTrust(ctx, &f.trust, logger)
 		if err != nil {

@@ -28,9 +28,17 @@ import (
 const keyPassword = "release-test"
 
 // run runs sc with args in env and returns stdout, stderr and the error.
+// The whole environment is known, as in the binary (os.Environ), so that a
+// variable set to "" is told from an unset one.
 func run(ctx context.Context, t *testing.T, env map[string]string, args ...string) (string, string, error) {
 	t.Helper()
-	root := &options.Root{Version: "test", Getenv: func(k string) string { return env[k] }}
+	root := &options.Root{Version: "test", Getenv: func(k string) string { return env[k] }, Environ: func() []string {
+		var out []string
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}}
 	c := cmd.New(root)
 	var stdout, stderr bytes.Buffer
 	c.SetOut(&stdout)

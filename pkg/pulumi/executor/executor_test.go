@@ -82,14 +82,14 @@ func setup(t *testing.T) (string, *api.Security, *pipeline.Executor) {
 		t.Fatal(err)
 	}
 	sec := rel.Services[0].Security
-	getenv := func(k string) string {
+	lookupEnv := func(k string) (string, bool) {
 		if k == "PW" {
-			return password
+			return password, true
 		}
-		return ""
+		return "", false
 	}
 	ex := pipeline.NewExecutor(client,
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(pipeline.NewSigners(lookupEnv, nil)),
 		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{
 			RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"}}))
 	return d.String(), &sec, ex
@@ -136,7 +136,7 @@ func TestImageSecurityFailsTheDeployment(t *testing.T) {
 	image, sec, _ := setup(t)
 	// A signer that cannot be made (wrong password) is a configuration
 	// error: the executor refuses before touching the registry.
-	ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(pipeline.NewSigners(func(string) string { return "wrong" }, nil)))
+	ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(pipeline.NewSigners(func(string) (string, bool) { return "wrong", true }, nil)))
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := scpulumi.NewImageSecurity(ctx, "orders", &scpulumi.ImageSecurityArgs{
 			Image: pulumi.String(image), Security: sec, Runner: executor.New(ex),

@@ -30,7 +30,11 @@ func sbomCacheKey(d name.Digest, f sbom.Format, scope sbom.Scope) (cache.Key, er
 		Scope      sbom.Scope  `json:"scope"`
 		Catalogers string      `json:"catalogers"`
 		Files      sbom.Files  `json:"files"`
-	}{f, scope, sbom.DefaultCatalogers, sbom.NoFiles})
+		// Revision changes when sc writes a different document for the
+		// same options and syft: 1, no file entries without --files (the
+		// documents before listed files with zero SPDX checksums).
+		Revision int `json:"revision"`
+	}{f, scope, sbom.DefaultCatalogers, sbom.NoFiles, 1})
 	if err != nil {
 		return cache.Key{}, err
 	}
@@ -76,14 +80,17 @@ func scannerVersion(info scan.ScannerInfo) string {
 }
 
 // cachedScanner decorates a scanner with the report cache: a report of the
-// same image digest by the same scanner version and database is replayed;
-// a new one is stored. The policy is applied afresh every time (scan.Run
+// same image digest and SBOM scope by the same scanner version and
+// database is replayed; a new one is stored. The policy is applied afresh every time (scan.Run
 // does), so that a changed policy, VEX document or expired ignore rule
 // takes effect without scanning again.
 type cachedScanner struct {
 	inner  describedScanner
 	cache  *cache.Cache
 	logger *slog.Logger
+	// scope is the SBOM scope the scanned packages come from: all layers
+	// list packages a squashed image no longer has.
+	scope sbom.Scope
 }
 
 var _ scan.Scanner = (*cachedScanner)(nil)
@@ -95,7 +102,7 @@ func (s *cachedScanner) key(image string) (cache.Key, error) {
 	if err != nil {
 		return cache.Key{}, fmt.Errorf("scan cache: %q is not an image digest: %w", image, err)
 	}
-	return cache.Key{Operation: cacheOpScan, Digest: d.DigestStr(), ConfigHash: "scanner=" + s.inner.Name(), ToolVersion: scannerVersion(s.inner.Info())}, nil
+	return cache.Key{Operation: cacheOpScan, Digest: d.DigestStr(), ConfigHash: "scanner=" + s.inner.Name() + " scope=" + string(s.scope), ToolVersion: scannerVersion(s.inner.Info())}, nil
 }
 
 // lookup returns the cached report of image, if any.

@@ -63,9 +63,12 @@ func ExampleExecutor_Run() {
 		return
 	}
 
-	getenv := func(name string) string { return map[string]string{"KEY_PASSWORD": "s3cret"}[name] }
+	lookupEnv := func(name string) (string, bool) {
+		v, ok := map[string]string{"KEY_PASSWORD": "s3cret"}[name]
+		return v, ok
+	}
 	ex := pipeline.NewExecutor(client,
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(pipeline.NewSigners(lookupEnv, nil)),
 		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{RepositoryURL: "https://github.com/example/shop"}}))
 	res, err := ex.Run(ctx, rel.Services)
 	if err != nil {

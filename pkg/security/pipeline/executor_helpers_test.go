@@ -144,11 +144,12 @@ provenance:
 %s`, k.PrivatePath, extra)
 }
 
-func getenv(name string) string {
+// getenv is the tests' environment, as os.LookupEnv reads it.
+func getenv(name string) (string, bool) {
 	if name == "TEST_KEY_PASSWORD" {
-		return keyPassword
+		return keyPassword, true
 	}
-	return ""
+	return "", false
 }
 
 // executionContext is a CI-less context whose source is the fixture's.

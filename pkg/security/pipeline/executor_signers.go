@@ -34,7 +34,7 @@ var _ SignerSource = (*Signers)(nil)
 // one keyless signer serves every service with the same services, so one
 // Fulcio certificate covers them.
 type Signers struct {
-	getenv          func(string) string
+	lookupEnv       func(string) (string, bool)
 	readFile        func(string) ([]byte, error)
 	tokens          signing.TokenSource
 	defaultPassword []byte
@@ -60,11 +60,12 @@ func WithSignersReadFile(fn func(string) ([]byte, error)) SignersOption {
 }
 
 // NewSigners returns a SignerSource that resolves secret references with
-// getenv (the environment reader of the caller; this package never reads
-// the process environment) and gets identity tokens for keyless signing
-// from tokens (nil: keyless signing is refused).
-func NewSigners(getenv func(string) string, tokens signing.TokenSource, opts ...SignersOption) *Signers {
-	s := &Signers{getenv: getenv, readFile: os.ReadFile, tokens: tokens, signers: map[string]signing.Signer{}}
+// lookupEnv (the caller's os.LookupEnv; this package never reads the
+// process environment: a variable set to "" is an empty password, an unset
+// one an error) and gets identity tokens for keyless signing from tokens
+// (nil: keyless signing is refused).
+func NewSigners(lookupEnv func(string) (string, bool), tokens signing.TokenSource, opts ...SignersOption) *Signers {
+	s := &Signers{lookupEnv: lookupEnv, readFile: os.ReadFile, tokens: tokens, signers: map[string]signing.Signer{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -90,13 +91,13 @@ func (s *Signers) Signer(ctx context.Context, cfg *api.Signing) (signing.Signer,
 	if cfg.PrivateKey.IsKMS() {
 		return nil, outcome.Invalidf("signing.privateKey %s: KMS keys are not supported; use a cosign key file or ${env:…}/${file:…}", cfg.PrivateKey)
 	}
-	keyPEM, err := cfg.PrivateKey.Resolve(s.getenv, s.readFile)
+	keyPEM, err := cfg.PrivateKey.Resolve(s.lookupEnv, s.readFile)
 	if err != nil {
 		return nil, fmt.Errorf("signing.privateKey: %w", err)
 	}
 	password := s.defaultPassword
 	if !cfg.Password.IsZero() {
-		pw, err := cfg.Password.Resolve(s.getenv, s.readFile)
+		pw, err := cfg.Password.Resolve(s.lookupEnv, s.readFile)
 		if err != nil {
 			return nil, fmt.Errorf("signing.password: %w", err)
 		}

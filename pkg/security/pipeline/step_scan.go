@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
 
@@ -34,6 +35,10 @@ type ScanOptions struct {
 	// Logger receives the libraries' logs and cache warnings. Default:
 	// discard.
 	Logger *slog.Logger
+	// Scope is the SBOM scope the scanned packages come from, part of the
+	// cache key: a squashed and an all-layers SBOM of one image differ.
+	// Default: sbom.DefaultScope.
+	Scope sbom.Scope
 }
 
 // Scanned is what ScanDigest and ScanImage found.
@@ -77,7 +82,11 @@ func ScanDigest(ctx context.Context, d name.Digest, sb func(context.Context) (sc
 		case missing:
 			allCached = false
 		case o.Cache != nil && described:
-			cs := &cachedScanner{inner: ds, cache: o.Cache, logger: logger}
+			scope := o.Scope
+			if scope == "" {
+				scope = sbom.DefaultScope
+			}
+			cs := &cachedScanner{inner: ds, cache: o.Cache, logger: logger, scope: scope}
 			if rep, hit := cs.lookup(ctx, image); hit {
 				s = replayScanner{name: s.Name(), report: rep}
 				break
@@ -143,7 +152,7 @@ func (r *imageRun) scanImage(ctx context.Context, sr *StepResult) error {
 		tools = append(tools, scan.Tool{Scanner: s, Required: t.Required != nil && *t.Required})
 	}
 	sbomOf := func(context.Context) (scan.SBOM, error) { return r.sbom.ScanInput() }
-	scanned, err := ScanDigest(ctx, r.digest, sbomOf, tools, r.policy, ScanOptions{Cache: e.cache, Now: e.now, Logger: e.logger})
+	scanned, err := ScanDigest(ctx, r.digest, sbomOf, tools, r.policy, ScanOptions{Cache: e.cache, Now: e.now, Logger: e.logger, Scope: r.sbomScope})
 	if err != nil {
 		return err
 	}

@@ -41,10 +41,14 @@
 //     but no node_modules), with CPEs generated for matching and package
 //     relationships; no network access (no remote license lookups).
 //     WithCatalogers changes the selection.
-//   - files: none (NoFiles). syft's own default lists every file owned by a
-//     package with its SHA-256 digest and metadata, which multiplies the
-//     size and time of an SBOM and serves no vulnerability scan; ask for it
-//     with WithFiles(PackageFiles) or WithFiles(AllFiles).
+//   - files: none (NoFiles): no document lists a file, not even those syft
+//     relates packages to. syft's own default lists every file owned by a
+//     package with its digests and metadata, which multiplies the size and
+//     time of an SBOM and serves no vulnerability scan; ask for it with
+//     WithFiles(PackageFiles) or WithFiles(AllFiles), which give each file
+//     its SHA-1 (SPDX 2.3 requires it) and SHA-256, as the syft CLI does.
+//     An SPDX document leaves out a file that has no SHA-1 (a symbolic
+//     link, a directory), for which syft would write a checksum of zeros.
 //   - parallelism: syft's default, one cataloguer per CPU.
 //
 // # Formats and attestations

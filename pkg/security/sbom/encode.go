@@ -3,6 +3,12 @@ package sbom
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/anchore/syft/syft/artifact"
+	syftfile "github.com/anchore/syft/syft/file"
 
 	"github.com/anchore/syft/syft/format/cyclonedxjson"
 	"github.com/anchore/syft/syft/format/cyclonedxxml"
@@ -36,11 +42,82 @@ func encode(s *syftsbom.SBOM, f Format, v string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	doc := *s
+	if f == SPDXJSON || f == SPDXTagValue {
+		doc = forSPDX(doc)
+	}
 	var buf bytes.Buffer
-	if err := enc.Encode(&buf, *s); err != nil {
+	if err := enc.Encode(&buf, doc); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// forSPDX returns s without the files SPDX cannot describe truthfully.
+// SPDX 2.3 requires a SHA-1 checksum of every file, and syft writes a file
+// it has none for (a symbolic link, a directory, a file named only by a
+// relationship or an unknown, an entry inside an archive) with a SHA-1 of
+// zeros: a false statement in a signed document. Such a file is left out,
+// with the relationships that name it and the entries inside it; so is
+// every file of an SBOM made without WithFiles, which has no digests. s
+// itself is not changed.
+func forSPDX(s syftsbom.SBOM) syftsbom.SBOM {
+	a := s.Artifacts
+	var keep func(c syftfile.Coordinates) bool
+	keep = func(c syftfile.Coordinates) bool {
+		if !slices.ContainsFunc(a.FileDigests[c], func(d syftfile.Digest) bool { return strings.EqualFold(d.Algorithm, "sha1") }) {
+			return false
+		}
+		parent, nested := archiveOf(c)
+		return !nested || keep(parent)
+	}
+	drop := map[syftfile.Coordinates]bool{}
+	for _, c := range s.AllCoordinates() {
+		if !keep(c) {
+			drop[c] = true
+		}
+	}
+	if len(drop) == 0 {
+		return s
+	}
+	dropped := func(x artifact.Identifiable) bool {
+		c, ok := x.(syftfile.Coordinates)
+		return ok && drop[c]
+	}
+	s.Relationships = slices.DeleteFunc(slices.Clone(s.Relationships), func(r artifact.Relationship) bool {
+		return dropped(r.From) || dropped(r.To)
+	})
+	s.Artifacts.FileMetadata = without(a.FileMetadata, drop)
+	s.Artifacts.FileDigests = without(a.FileDigests, drop)
+	s.Artifacts.FileContents = without(a.FileContents, drop)
+	s.Artifacts.FileLicenses = without(a.FileLicenses, drop)
+	s.Artifacts.Executables = without(a.Executables, drop)
+	s.Artifacts.Unknowns = without(a.Unknowns, drop)
+	return s
+}
+
+// archiveOf returns the archive c is an entry of, named as syft's encoders
+// name it, and whether c is inside an archive at all.
+func archiveOf(c syftfile.Coordinates) (syftfile.Coordinates, bool) {
+	rest, ok := strings.CutPrefix(c.FullPath, c.RealPath)
+	if !ok || !strings.HasPrefix(rest, syftfile.ArchivePathSeparator) {
+		return syftfile.Coordinates{}, false
+	}
+	archive := syftfile.Coordinates{RealPath: c.RealPath, FileSystemID: c.FileSystemID}
+	if i := strings.LastIndex(rest, syftfile.ArchivePathSeparator); i > 0 {
+		archive.FullPath = c.FullPath[:len(c.RealPath)+i]
+	}
+	return archive, true
+}
+
+// without returns a copy of m without the keys in drop.
+func without[V any](m map[syftfile.Coordinates]V, drop map[syftfile.Coordinates]bool) map[syftfile.Coordinates]V {
+	if m == nil {
+		return nil
+	}
+	out := maps.Clone(m)
+	maps.DeleteFunc(out, func(c syftfile.Coordinates, _ V) bool { return drop[c] })
+	return out
 }
 
 // encoder returns syft's encoder for f at version v. Documents are compact

@@ -205,8 +205,8 @@ func (s Scope) Validate() error {
 // String returns the scope's name.
 func (s Scope) String() string { return string(s) }
 
-// Files says which files get an entry of their own, with a SHA-256 digest and
-// their metadata, in the SBOM.
+// Files says which files get an entry of their own, with SHA-1 and SHA-256
+// digests and their metadata, in the SBOM.
 type Files string
 
 // The file selections.

@@ -2,6 +2,8 @@ package sbom
 
 import (
 	"context"
+	"crypto"
+	_ "crypto/sha1" // crypto.SHA1, a file digest syft computes for --files
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +16,7 @@ import (
 	"github.com/anchore/stereoscope/pkg/file"
 	"github.com/anchore/stereoscope/pkg/image"
 	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/artifact"
 	"github.com/anchore/syft/syft/cataloging"
 	"github.com/anchore/syft/syft/cataloging/filecataloging"
 	syftfile "github.com/anchore/syft/syft/file"
@@ -95,8 +98,9 @@ func WithSpecVersion(v string) Option { return func(c *config) { c.specVersion =
 // DefaultScope (squashed).
 func WithScope(s Scope) Option { return func(c *config) { c.scope = s } }
 
-// WithFiles sets which files get their own entry with a SHA-256 digest and
-// metadata. Default: NoFiles.
+// WithFiles sets which files get their own entry with SHA-1 and SHA-256
+// digests and metadata. Default: NoFiles, under which no document lists a
+// file.
 func WithFiles(f Files) Option { return func(c *config) { c.files = f } }
 
 // WithParallelism bounds how many cataloguers run at once. Default: 0, one
@@ -292,7 +296,38 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config) (s
 		}
 	}()
 
-	return syft.CreateSBOM(ctx, src, syftConfig(c))
+	s, err = syft.CreateSBOM(ctx, src, syftConfig(c))
+	if err != nil {
+		return nil, err
+	}
+	if c.files == NoFiles {
+		withoutFiles(s)
+	}
+	return s, nil
+}
+
+// fileDigests are the digests of each listed file: SHA-1, which SPDX 2.3
+// requires of every file, and SHA-256; the syft CLI's defaults.
+var fileDigests = []crypto.Hash{crypto.SHA1, crypto.SHA256}
+
+// withoutFiles removes from s what would make a document list files when
+// none were asked for. syft catalogues no file with WithoutFiles, but still
+// relates packages to the files that own or evidence them, and records
+// unknowns (an executable without a package) against files: each such file
+// would be an entry of its own, without digests (syft-json) or with a
+// checksum of zeros (SPDX, which requires one). The packages keep their
+// locations; the relationships between packages stay.
+func withoutFiles(s *syftsbom.SBOM) {
+	s.Relationships = slices.DeleteFunc(s.Relationships, func(r artifact.Relationship) bool {
+		return isFile(r.From) || isFile(r.To)
+	})
+	a := &s.Artifacts
+	a.FileMetadata, a.FileDigests, a.FileContents, a.FileLicenses, a.Executables, a.Unknowns = nil, nil, nil, nil, nil, nil
+}
+
+func isFile(x artifact.Identifiable) bool {
+	_, ok := x.(syftfile.Coordinates)
+	return ok
 }
 
 // syftConfig is syft's configuration for c.
@@ -310,7 +345,9 @@ func syftConfig(c *config) *syft.CreateSBOMConfig {
 	if c.files == NoFiles {
 		cfg = cfg.WithoutFiles()
 	} else {
-		cfg = cfg.WithFilesConfig(filecataloging.DefaultConfig().WithSelection(syftFiles(c.files)))
+		cfg = cfg.WithFilesConfig(filecataloging.DefaultConfig().
+			WithSelection(syftFiles(c.files)).
+			WithHashers(fileDigests...))
 	}
 	return cfg
 }

@@ -319,8 +319,8 @@ func TestGenerateOptions(t *testing.T) {
 					t.Fatal("no file digests")
 				}
 				for c, ds := range r.SBOM.Artifacts.FileDigests {
-					if len(ds) != 1 || ds[0].Algorithm != "sha256" {
-						t.Errorf("%s: digests %v, want one sha256", c.RealPath, ds)
+					if len(ds) != 2 || ds[0].Algorithm != "sha1" || ds[1].Algorithm != "sha256" {
+						t.Errorf("%s: digests %v, want sha1 and sha256 (SPDX requires SHA-1)", c.RealPath, ds)
 					}
 				}
 				if r.Format != sbom.SyftJSON || r.MediaType != "application/vnd.syft+json" || r.PredicateType != "https://syft.dev/bom" {
