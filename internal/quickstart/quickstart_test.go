@@ -66,10 +66,11 @@ func TestRun(t *testing.T) {
 	}
 
 	// Both attestations verify independently too.
-	av, err := attest.NewVerifier(registry.New(), nil, signing.Policy{Key: pub}, attest.WithInsecureIgnoreTlog())
+	asv, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: pub}, signing.WithInsecureIgnoreTlog())
 	if err != nil {
 		t.Fatal(err)
 	}
+	av := attest.NewVerifier(registry.New(), asv)
 	for _, pt := range []string{"cyclonedx", "slsaprovenance1"} {
 		if _, err := av.VerifyDigest(ctx, s.Image, pt); err != nil {
 			t.Errorf("%s attestation: %v", pt, err)

@@ -45,7 +45,7 @@ func store(t testing.TB, r *testRegistry, d name.Digest, f signing.Format, a sto
 	t.Helper()
 	ctx := context.Background()
 	if f == signing.FormatBundle {
-		ann := map[string]string{signing.AnnotationBundleContent: "dsse-envelope", signing.AnnotationBundlePredicateType: a.predicateType}
+		ann := map[string]string{"dev.sigstore.bundle.content": "dsse-envelope", signing.AnnotationBundlePredicateType: a.predicateType}
 		if created != "" {
 			ann[signing.AnnotationCreated] = created
 		}
@@ -57,9 +57,9 @@ func store(t testing.TB, r *testRegistry, d name.Digest, f signing.Format, a sto
 		return h.String()
 	}
 	if _, err := r.client.AttachLegacy(ctx, d, signing.AttestationSuffix, registry.Artifact{
-		MediaType:   signing.DSSEMediaType,
+		MediaType:   "application/vnd.dsse.envelope.v1+json",
 		Data:        a.data,
-		Annotations: map[string]string{signing.AnnotationSignature: "", signing.AnnotationPredicateType: a.predicateType},
+		Annotations: map[string]string{"dev.cosignproject.cosign/signature": "", signing.AnnotationPredicateType: a.predicateType},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -350,11 +350,7 @@ func TestTlogRequired(t *testing.T) {
 
 func verifierWith(t testing.TB, r *testRegistry, ss *sigstoretest.Sigstore, p signing.Policy, opts ...attest.Option) *attest.Verifier {
 	t.Helper()
-	v, err := attest.NewVerifier(r.client, ss.TrustedRoot(), p, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return newVerifier(t, r.client, ss.TrustedRoot(), p, nil, opts...)
 }
 
 // TestKeylessEndToEnd attests keylessly against the private Sigstore

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -76,7 +77,11 @@ func Attach(ctx context.Context, w signing.Writer, s signing.Signer, subject nam
 	if err != nil {
 		return nil, fmt.Errorf("attesting %s: %w", subject, err)
 	}
-	att, err := signing.AttachAttestation(ctx, w, s, subject, statement, format)
+	sig, err := s.Sign(ctx, &sign.DSSEData{Data: statement, PayloadType: signing.InTotoPayloadType})
+	if err != nil {
+		return nil, fmt.Errorf("signing the %s attestation for %s: %w", p.Type, subject, err)
+	}
+	att, err := signing.AttachEnvelope(ctx, w, subject, sig, p.Type, format)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +95,7 @@ func Attach(ctx context.Context, w signing.Writer, s signing.Signer, subject nam
 	}
 	if format == signing.FormatLegacy {
 		// Name the layer, as verification does: the .att image holds them all.
-		h, err := signing.LegacyLayerDigest(att.Signature)
-		if err != nil {
-			return nil, err
-		}
-		res.Artifact = h.String()
+		res.Artifact = att.Layer.String()
 	}
 	if entries := att.Signature.Bundle.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
 		idx := entries[0].GetLogIndex()

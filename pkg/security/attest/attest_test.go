@@ -215,7 +215,8 @@ func TestRegistryFailure(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.faults.Add(testutil.Fault{Match: testutil.On(http.MethodGet, ""), Times: testutil.Always, Status: http.StatusServiceUnavailable})
-			res, err := keyVerifier(t, r.client, pub, attest.WithFormats(f)).VerifyDigest(ctx, d, "cyclonedx")
+			res, err := newVerifier(t, r.client, nil, signing.Policy{Key: pub},
+				[]signing.VerifyOption{signing.WithInsecureIgnoreTlog(), signing.WithFormats(f)}).VerifyDigest(ctx, d, "cyclonedx")
 			if res != nil || outcome.Code(err) != outcome.ExitOperational {
 				t.Errorf("Verify with a failing registry = %s, %v; want an operational error", summary(res), err)
 			}

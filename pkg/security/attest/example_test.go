@@ -51,13 +51,15 @@ func ExampleVerifier() {
 	if err != nil {
 		panic(err)
 	}
-	v, err := attest.NewVerifier(registry.New(), trusted, signing.Policy{Identity: &signing.IdentityPolicy{
+	reg := registry.New()
+	sv, err := signing.NewVerifier(reg, trusted, signing.Policy{Identity: &signing.IdentityPolicy{
 		SubjectRegexp: `^https://github\.com/acme/shop/\.github/workflows/release\.yml@refs/tags/`,
 		Issuer:        "https://token.actions.githubusercontent.com",
 	}})
 	if err != nil {
 		panic(err)
 	}
+	v := attest.NewVerifier(reg, sv)
 	res, err := v.Verify(ctx, "registry.example.com/shop:1.4.0", "slsaprovenance1")
 	if err != nil {
 		panic(err) // attest.ErrNoAttestation or attest.ErrVerificationFailed: exit 1

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/sc-project/sc/internal/testutil"
@@ -116,14 +117,21 @@ func newKey(t testing.TB, services signing.Services) (*signing.KeySigner, crypto
 	return s, priv.Public()
 }
 
-// keyVerifier verifies with pub, without a transparency log.
-func keyVerifier(t testing.TB, reg signing.Reader, pub crypto.PublicKey, opts ...attest.Option) *attest.Verifier {
+// newVerifier verifies attestations read through reg whose signatures a
+// signing.Verifier built from trusted, policy and sopts checks.
+func newVerifier(t testing.TB, reg signing.Reader, trusted root.TrustedMaterial, policy signing.Policy, sopts []signing.VerifyOption, opts ...attest.Option) *attest.Verifier {
 	t.Helper()
-	v, err := attest.NewVerifier(reg, nil, signing.Policy{Key: pub}, append([]attest.Option{attest.WithInsecureIgnoreTlog()}, opts...)...)
+	sv, err := signing.NewVerifier(reg, trusted, policy, sopts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return attest.NewVerifier(reg, sv, opts...)
+}
+
+// keyVerifier verifies with pub, without a transparency log.
+func keyVerifier(t testing.TB, reg signing.Reader, pub crypto.PublicKey, opts ...attest.Option) *attest.Verifier {
+	t.Helper()
+	return newVerifier(t, reg, nil, signing.Policy{Key: pub}, []signing.VerifyOption{signing.WithInsecureIgnoreTlog()}, opts...)
 }
 
 // tokens is a TokenSource backed by a function.

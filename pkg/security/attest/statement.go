@@ -268,15 +268,26 @@ func topLevel(data []byte) (map[string]json.RawMessage, error) {
 	return fields, nil
 }
 
-// About returns the subject with d's digest, or nil.
+// About returns the subject with d's digest, or nil. Digests compare
+// exactly, as cosign's claim check compares them.
 func (s *Statement) About(d name.Digest) *intotov1.ResourceDescriptor {
 	alg, hexDigest, _ := strings.Cut(d.DigestStr(), ":")
 	for _, sub := range s.Subject {
-		if hexDigest != "" && strings.EqualFold(sub.GetDigest()[alg], hexDigest) {
+		if hexDigest != "" && sub.GetDigest()[alg] == hexDigest {
 			return sub
 		}
 	}
 	return nil
+}
+
+// subjectAnnotations returns a subject's annotations as the strings a
+// verification policy compares.
+func subjectAnnotations(sub *intotov1.ResourceDescriptor) map[string]string {
+	ann := map[string]string{}
+	for k, v := range sub.GetAnnotations().AsMap() {
+		ann[k] = fmt.Sprint(v)
+	}
+	return ann
 }
 
 // digests lists the statement's subject digests for messages.

@@ -2,17 +2,13 @@ package attest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/registry"
@@ -30,67 +26,32 @@ var (
 )
 
 // Option configures a Verifier.
-type Option func(*config)
-
-type config struct {
-	signing        []signing.VerifyOption
-	formats        []signing.Format
-	anySubjectName bool
-	logger         *slog.Logger
-}
-
-// WithInsecureIgnoreTlog accepts attestations without a transparency log
-// entry, as signing.WithInsecureIgnoreTlog does for signatures: needed for
-// key-based attestations made without a log. Default: a verified log entry
-// is required.
-func WithInsecureIgnoreTlog() Option {
-	return func(c *config) { c.signing = append(c.signing, signing.WithInsecureIgnoreTlog()) }
-}
-
-// WithInsecureIgnoreSCT accepts Fulcio certificates without a signed
-// certificate timestamp. Default: one verified SCT is required.
-func WithInsecureIgnoreSCT() Option {
-	return func(c *config) { c.signing = append(c.signing, signing.WithInsecureIgnoreSCT()) }
-}
-
-// WithFormats restricts the storage formats read. Default: both.
-func WithFormats(formats ...signing.Format) Option {
-	return func(c *config) { c.formats = formats }
-}
+type Option func(*Verifier)
 
 // WithAnySubjectName accepts a statement whose subject has the image's
 // digest but names another repository: an image copied or promoted between
 // registries together with its attestations. Default: a subject that has a
 // name must name the image's repository.
-func WithAnySubjectName() Option { return func(c *config) { c.anySubjectName = true } }
-
-// WithLogger sets the logger for progress at debug level. Default: discard.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func WithAnySubjectName() Option { return func(v *Verifier) { v.anySubjectName = true } }
 
 // Verifier finds and verifies the attestations of images.
 type Verifier struct {
 	reg            signing.Reader
 	sv             *signing.Verifier
-	formats        []signing.Format
 	anySubjectName bool
-	logger         *slog.Logger
 }
 
-// NewVerifier returns a verifier reading attestations through reg, checking
-// their signatures against trusted (the Sigstore trusted material; nil only
-// for a key policy with WithInsecureIgnoreTlog) and policy. Policy
-// annotations, when set, must be among the statement subject's annotations.
-func NewVerifier(reg signing.Reader, trusted root.TrustedMaterial, policy signing.Policy, opts ...Option) (*Verifier, error) {
-	c := config{formats: []signing.Format{signing.FormatBundle, signing.FormatLegacy}, logger: slog.New(slog.DiscardHandler)}
+// NewVerifier returns a verifier reading attestations through reg whose
+// signatures sv checks: sv's trusted material, policy (a key or a
+// certificate identity; its annotations must be among the statement
+// subject's), transparency log and SCT rules, formats and logger apply to
+// attestations as they do to image signatures.
+func NewVerifier(reg signing.Reader, sv *signing.Verifier, opts ...Option) *Verifier {
+	v := &Verifier{reg: reg, sv: sv}
 	for _, o := range opts {
-		o(&c)
+		o(v)
 	}
-	sopts := append(slices.Clone(c.signing), signing.WithFormats(c.formats...), signing.WithLogger(c.logger))
-	sv, err := signing.NewVerifier(reg, trusted, policy, sopts...)
-	if err != nil {
-		return nil, err
-	}
-	return &Verifier{reg: reg, sv: sv, formats: c.formats, anySubjectName: c.anySubjectName, logger: c.logger}, nil
+	return v
 }
 
 // Result lists what verification found for one image.
@@ -180,7 +141,7 @@ func (v *Verifier) VerifyDigest(ctx context.Context, d name.Digest, predicateTyp
 	}
 	run := &run{v: v, d: d, want: want, others: map[string]bool{},
 		res: &Result{Image: d.String(), PredicateTypes: types, Verified: []Attestation{}, Rejected: []Rejected{}}}
-	for _, f := range v.formats {
+	for _, f := range v.sv.Formats() {
 		var err error
 		switch f {
 		case signing.FormatBundle:
@@ -213,7 +174,7 @@ type found struct {
 }
 
 func (r *run) reject(f signing.Format, artifact, predicateType, reason string) {
-	r.v.logger.Debug("rejected attestation", "image", r.d.String(), "artifact", artifact, "predicateType", predicateType, "reason", reason)
+	r.v.sv.Logger().Debug("rejected attestation", "image", r.d.String(), "artifact", artifact, "predicateType", predicateType, "reason", reason)
 	r.res.Rejected = append(r.res.Rejected, Rejected{Format: f, Artifact: artifact, PredicateType: predicateType, Reason: reason})
 }
 
@@ -276,27 +237,10 @@ func (r *run) bundles(ctx context.Context) error {
 			}
 			return fmt.Errorf("fetching attestation %s of %s: %w", art, r.d, err)
 		}
-		signed := peekType(bundlePayload(a.Data))
-		ok, reason := r.selected(stored, signed)
+		att, ok := r.check(ctx, signing.FormatBundle, art, stored, a)
 		if !ok {
 			continue
 		}
-		if reason != "" {
-			r.reject(signing.FormatBundle, art, stored, reason)
-			continue
-		}
-		vf, payload, err := r.v.sv.VerifyAttestationBundle(a.Data, r.d)
-		if err != nil {
-			r.reject(signing.FormatBundle, art, firstOf(stored, signed), err.Error())
-			continue
-		}
-		att, err := r.check(payload)
-		if err != nil {
-			r.reject(signing.FormatBundle, art, firstOf(stored, signed), err.Error())
-			continue
-		}
-		att.Verified = *vf
-		att.Artifact = art
 		if t, err := time.Parse(time.RFC3339, desc.Annotations[signing.AnnotationCreated]); err == nil {
 			t = t.UTC()
 			att.Created = &t
@@ -320,56 +264,68 @@ func (r *run) legacy(ctx context.Context) error {
 		return fmt.Errorf("fetching legacy attestations of %s: %w", r.d, err)
 	}
 	for i, a := range arts {
-		stored := a.Annotations[signing.AnnotationPredicateType]
-		signed := peekType(envelopePayload(a.Data))
-		ok, reason := r.selected(stored, signed)
+		att, ok := r.check(ctx, signing.FormatLegacy, a.Digest.String(), a.Annotations[signing.AnnotationPredicateType], a)
 		if !ok {
 			continue
 		}
-		art := a.Digest.String()
-		if reason != "" {
-			r.reject(signing.FormatLegacy, art, stored, reason)
-			continue
-		}
-		vf, payload, err := r.v.sv.VerifyAttestationLayer(ctx, a, r.d)
-		if err != nil {
-			r.reject(signing.FormatLegacy, art, firstOf(stored, signed), err.Error())
-			continue
-		}
-		att, err := r.check(payload)
-		if err != nil {
-			r.reject(signing.FormatLegacy, art, firstOf(stored, signed), err.Error())
-			continue
-		}
-		att.Verified = *vf
-		att.Artifact = art
 		// After every bundle: legacy layers carry no creation time.
 		r.found = append(r.found, found{att: *att, seq: 1<<20 + i})
 	}
 	return nil
 }
 
-// check reads a verified statement and checks what signature verification
-// does not: that it parses strictly, has a requested predicate type, and
-// names the image's repository.
-func (r *run) check(payload []byte) (*Attestation, error) {
-	st, err := ParseStatement(payload)
-	if err != nil {
-		return nil, fmt.Errorf("signed statement: %w", err)
+// check verifies one stored attestation of format f, artifact art, stored
+// under the predicate type stored (an unsigned annotation, "" when
+// absent). It reads the envelope and parses the statement once, strictly:
+// that one reading decides whether the attestation is of a requested type,
+// whether it is about this image, which annotations the policy sees, and
+// is what the result returns once the signature over it verifies. It
+// returns false for an attestation left alone or rejected.
+func (r *run) check(ctx context.Context, f signing.Format, art, stored string, a registry.Artifact) (*Attestation, bool) {
+	e, readErr := signing.ReadEnvelope(f, a)
+	var (
+		st       *Statement
+		parseErr error
+		signed   string
+	)
+	if readErr == nil {
+		if st, parseErr = ParseStatement(e.Payload); parseErr == nil {
+			signed = st.PredicateType
+		}
 	}
-	if !r.want[st.PredicateType] {
-		return nil, fmt.Errorf("the signed statement's predicate type is %s, not the requested %s",
-			st.PredicateType, strings.Join(r.res.PredicateTypes, " or "))
+	ok, reason := r.selected(stored, signed)
+	if !ok {
+		return nil, false
+	}
+	if reason != "" {
+		r.reject(f, art, stored, reason)
+		return nil, false
+	}
+	reject := func(err error) (*Attestation, bool) {
+		r.reject(f, art, firstOf(stored, signed), err.Error())
+		return nil, false
+	}
+	switch {
+	case readErr != nil:
+		return reject(readErr)
+	case parseErr != nil:
+		return reject(fmt.Errorf("signed statement: %w", parseErr))
 	}
 	sub := st.About(r.d)
 	if sub == nil {
-		return nil, fmt.Errorf("the statement is about another image: it names %s, not %s", st.digests(), r.d.DigestStr())
+		return reject(fmt.Errorf("the statement is about another image: it names %s, not %s", st.digests(), r.d.DigestStr()))
+	}
+	vf, err := r.v.sv.VerifyEnvelope(ctx, e, r.d, subjectAnnotations(sub))
+	if err != nil {
+		return reject(err)
 	}
 	if n := sub.GetName(); n != "" && !r.v.anySubjectName && !sameRepository(n, r.d.Context()) {
-		return nil, fmt.Errorf("the statement is about %s in repository %q, not in %q (copied from another repository?)",
-			r.d.DigestStr(), n, r.d.Context().Name())
+		return reject(fmt.Errorf("the statement is about %s in repository %q, not in %q (copied from another repository?)",
+			r.d.DigestStr(), n, r.d.Context().Name()))
 	}
-	return &Attestation{PredicateType: st.PredicateType, Text: st.Text, Statement: payload, Predicate: st.Predicate}, nil
+	att := &Attestation{Verified: *vf, PredicateType: st.PredicateType, Text: st.Text, Statement: e.Payload, Predicate: st.Predicate}
+	att.Artifact = art
+	return att, true
 }
 
 // sameRepository compares a subject name with the image's repository, both
@@ -447,40 +403,4 @@ func firstOf(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// bundlePayload returns the DSSE payload of a bundle without verifying
-// anything, nil when there is none: only to tell what it claims to be.
-func bundlePayload(data []byte) []byte {
-	var b struct {
-		DSSEEnvelope struct {
-			Payload []byte `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if json.Unmarshal(data, &b) != nil {
-		return nil
-	}
-	return b.DSSEEnvelope.Payload
-}
-
-// envelopePayload returns the payload of a DSSE envelope, unverified.
-func envelopePayload(data []byte) []byte {
-	var e struct {
-		Payload []byte `json:"payload"`
-	}
-	if json.Unmarshal(data, &e) != nil {
-		return nil
-	}
-	return e.Payload
-}
-
-// peekType returns the predicate type a statement names, unverified.
-func peekType(statement []byte) string {
-	var st struct {
-		PredicateType string `json:"predicateType"`
-	}
-	if statement == nil || json.Unmarshal(statement, &st) != nil {
-		return ""
-	}
-	return st.PredicateType
 }

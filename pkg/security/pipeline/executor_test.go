@@ -59,10 +59,11 @@ func TestExecutorRelease(t *testing.T) {
 		if err := verifyKeySignature(ctx, t, s.Digest, key.Public); err != nil {
 			t.Errorf("%s (%s): signature does not verify independently: %v", s.Service, refs[i], err)
 		}
-		v, err := attest.NewVerifier(registry.New(), nil, signing.Policy{Key: key.Public}, attest.WithInsecureIgnoreTlog())
+		sv, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: key.Public}, signing.WithInsecureIgnoreTlog())
 		if err != nil {
 			t.Fatal(err)
 		}
+		v := attest.NewVerifier(registry.New(), sv)
 		for _, pt := range []string{"cyclonedx", provenance.PredicateType} {
 			if _, err := v.VerifyDigest(ctx, d, pt); err != nil {
 				t.Errorf("%s: %s attestation does not verify independently: %v", s.Service, pt, err)

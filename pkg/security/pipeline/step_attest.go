@@ -42,14 +42,16 @@ func (r *imageRun) verifyProvenance(ctx context.Context, sr *StepResult) error {
 	return r.verifyAttestation(ctx, sr, provenance.PredicateType, r.provenanceAttested)
 }
 
-// attestOptions are the attestation verifier's options for what this image
-// writes.
-func (r *imageRun) attestOptions() []attest.Option {
-	opts := []attest.Option{attest.WithFormats(r.format), attest.WithLogger(r.rl.e.logger)}
-	if r.ignoreTlog {
-		opts = append(opts, attest.WithInsecureIgnoreTlog())
+// attestVerifier verifies this image's attestations whose signatures
+// verify under policy, with the options of verification after writing
+// (see verifyOptions).
+func (r *imageRun) attestVerifier(policy signing.Policy) (*attest.Verifier, error) {
+	e := r.rl.e
+	sv, err := signing.NewVerifier(e.reg, e.trusted, policy, r.verifyOptions()...)
+	if err != nil {
+		return nil, err
 	}
-	return opts
+	return attest.NewVerifier(e.reg, sv), nil
 }
 
 // attach signs p about the image, stores it and returns its artifact
@@ -83,7 +85,6 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 // existingAttestation returns the artifact of a verified attestation by
 // this image's signer whose statement is exactly the one p makes, or "".
 func (r *imageRun) existingAttestation(ctx context.Context, p attest.Predicate) (string, error) {
-	e := r.rl.e
 	statement, err := attest.NewStatement(r.digest, p)
 	if err != nil {
 		return "", err
@@ -93,7 +94,7 @@ func (r *imageRun) existingAttestation(ctx context.Context, p attest.Predicate) 
 	if id.Keyless() {
 		policy = signing.Policy{Identity: &signing.IdentityPolicy{Subject: id.Subject, Issuer: id.Issuer}}
 	}
-	v, err := attest.NewVerifier(e.reg, e.trusted, policy, r.attestOptions()...)
+	v, err := r.attestVerifier(policy)
 	if err != nil {
 		return "", err
 	}
@@ -115,8 +116,7 @@ func (r *imageRun) existingAttestation(ctx context.Context, p attest.Predicate) 
 // verifyAttestation checks that the attestation the attach step wrote (or
 // found) verifies under signing.verify's policy and is about this image.
 func (r *imageRun) verifyAttestation(ctx context.Context, sr *StepResult, predicateType, want string) error {
-	e := r.rl.e
-	v, err := attest.NewVerifier(e.reg, e.trusted, r.verifyPolicy, r.attestOptions()...)
+	v, err := r.attestVerifier(r.verifyPolicy)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -16,7 +17,6 @@ import (
 	"github.com/sigstore/cosign/v3/pkg/oci/static"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -52,7 +52,8 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // Media types, predicate types and annotation keys of what sc writes, as
-// cosign writes them.
+// cosign writes them, that readers of attestations (pkg/security/attest)
+// need.
 const (
 	// BundleMediaType is the media type of a Sigstore bundle v0.3, and the
 	// artifactType of bundle referrer manifests.
@@ -62,28 +63,41 @@ const (
 	SignPredicateType = "https://sigstore.dev/cosign/sign/v1"
 	// InTotoPayloadType is the DSSE payload type of in-toto statements.
 	InTotoPayloadType = "application/vnd.in-toto+json"
-	// SimpleSigningMediaType is the layer media type of legacy signatures.
-	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
-	// DSSEMediaType is the layer media type of legacy attestations.
-	DSSEMediaType = "application/vnd.dsse.envelope.v1+json"
 
-	// SignatureSuffix and AttestationSuffix name the legacy tags
-	// sha256-<hex>.sig and sha256-<hex>.att.
-	SignatureSuffix   = "sig"
+	// AttestationSuffix names the legacy tag sha256-<hex>.att that holds
+	// attestations.
 	AttestationSuffix = "att"
 
-	// Referrer manifest annotations of bundles.
-	AnnotationBundleContent       = "dev.sigstore.bundle.content"
+	// AnnotationBundlePredicateType is the referrer manifest annotation
+	// naming a bundle's predicate type (not signed).
 	AnnotationBundlePredicateType = "dev.sigstore.bundle.predicateType"
-	AnnotationCreated             = "org.opencontainers.image.created"
+	// AnnotationCreated is the referrer manifest annotation saying when a
+	// bundle was stored (not signed).
+	AnnotationCreated = "org.opencontainers.image.created"
+	// AnnotationPredicateType is the layer annotation naming a legacy
+	// attestation's predicate type (not signed).
+	AnnotationPredicateType = "predicateType"
+)
+
+// The rest of cosign's layout, used only here.
+const (
+	// simpleSigningMediaType is the layer media type of legacy signatures.
+	simpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+	// dsseMediaType is the layer media type of legacy attestations.
+	dsseMediaType = "application/vnd.dsse.envelope.v1+json"
+	// signatureSuffix names the legacy tag sha256-<hex>.sig.
+	signatureSuffix = "sig"
+
+	// annotationBundleContent is the referrer manifest annotation saying
+	// what a bundle holds.
+	annotationBundleContent = "dev.sigstore.bundle.content"
 
 	// Layer annotations of legacy signatures and attestations.
-	AnnotationSignature        = static.SignatureAnnotationKey
-	AnnotationCertificate      = static.CertificateAnnotationKey
-	AnnotationChain            = static.ChainAnnotationKey
-	AnnotationRekorBundle      = static.BundleAnnotationKey
-	AnnotationRFC3161Timestamp = static.RFC3161TimestampAnnotationKey
-	AnnotationPredicateType    = "predicateType"
+	annotationSignature        = static.SignatureAnnotationKey
+	annotationCertificate      = static.CertificateAnnotationKey
+	annotationChain            = static.ChainAnnotationKey
+	annotationRekorBundle      = static.BundleAnnotationKey
+	annotationRFC3161Timestamp = static.RFC3161TimestampAnnotationKey
 )
 
 // Reader is the part of a registry client that verification uses; sc's
@@ -123,24 +137,27 @@ type Attached struct {
 	// Digest is the manifest that holds it: the referrer manifest (bundle
 	// format) or the sha256-<hex>.<suffix> image (legacy format).
 	Digest v1.Hash `json:"digest"`
+	// Layer is, in the legacy format, the digest of the layer written in
+	// the sha256-<hex>.<suffix> image, which holds them all: what
+	// Verified.Artifact names once verified. Zero in the bundle format.
+	Layer v1.Hash `json:"layer,omitzero"`
 	// Signature is what was signed.
 	Signature *Signature `json:"-"`
 }
 
-// AttachStatement signs an in-toto statement (JSON, in-toto Statement v1)
-// about subject as a DSSE envelope and stores it next to subject: in the
-// bundle format as a referrer with cosign's manifest annotations, in the
-// legacy format as a layer of the sha256-<hex>.att image. It is the path
-// shared by bundle-format image signatures and attestations (SBOM,
-// provenance). The statement must name subject's digest among its subjects.
-func AttachStatement(ctx context.Context, w Writer, s Signer, subject name.Digest, statement []byte, format Format) (*Attached, error) {
-	predicateType, err := checkStatement(statement, subject)
-	if err != nil {
-		return nil, err
-	}
-	sig, err := s.Sign(ctx, &sign.DSSEData{Data: statement, PayloadType: InTotoPayloadType})
-	if err != nil {
-		return nil, fmt.Errorf("signing statement for %s: %w", subject, err)
+// AttachEnvelope stores sig, a DSSE envelope over an in-toto statement
+// about subject with predicate type predicateType (signed by a Signer from
+// &sign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}), next
+// to subject in format: in the bundle format as a referrer with cosign's
+// manifest annotations, in the legacy format as a layer of the
+// sha256-<hex>.att image. Earlier attestations are kept.
+//
+// It does not read the statement: pkg/security/attest, which builds and
+// checks statements, does. Bundle-format image signatures take the same
+// path inside SignImage.
+func AttachEnvelope(ctx context.Context, w Writer, subject name.Digest, sig *Signature, predicateType string, format Format) (*Attached, error) {
+	if sig == nil || sig.Bundle.GetDsseEnvelope() == nil {
+		return nil, outcome.Invalid("an attestation is a signed DSSE envelope: the signature holds none")
 	}
 	return attachSigned(ctx, w, subject, sig, nil, predicateType, format)
 }
@@ -149,8 +166,8 @@ func AttachStatement(ctx context.Context, w Writer, s Signer, subject name.Diges
 // a legacy simple-signing signature; nil for DSSE content.
 func attachSigned(ctx context.Context, w Writer, subject name.Digest, sig *Signature, payload []byte, predicateType string, format Format) (*Attached, error) {
 	var (
-		h   v1.Hash
-		err error
+		h, layer v1.Hash
+		err      error
 	)
 	switch format {
 	case FormatBundle:
@@ -163,7 +180,7 @@ func attachSigned(ctx context.Context, w Writer, subject name.Digest, sig *Signa
 			registry.Artifact{MediaType: BundleMediaType, Data: data},
 			map[string]string{
 				AnnotationCreated:             time.Now().UTC().Format(time.RFC3339),
-				AnnotationBundleContent:       "dsse-envelope",
+				annotationBundleContent:       "dsse-envelope",
 				AnnotationBundlePredicateType: predicateType,
 			})
 	case FormatLegacy:
@@ -173,6 +190,9 @@ func attachSigned(ctx context.Context, w Writer, subject name.Digest, sig *Signa
 		if err != nil {
 			return nil, err
 		}
+		if layer, _, err = v1.SHA256(bytes.NewReader(a.Data)); err != nil {
+			return nil, fmt.Errorf("hashing the %s layer: %w", suffix, err)
+		}
 		h, err = w.AttachLegacy(ctx, subject, suffix, a)
 	default:
 		return nil, outcome.Invalidf("unknown signature format %q", format)
@@ -180,29 +200,7 @@ func attachSigned(ctx context.Context, w Writer, subject name.Digest, sig *Signa
 	if err != nil {
 		return nil, fmt.Errorf("storing %s signature for %s: %w", format, subject, err)
 	}
-	return &Attached{Subject: subject, Format: format, Digest: h, Signature: sig}, nil
-}
-
-// checkStatement parses an in-toto statement, checks that it is about
-// subject, and returns its predicate type.
-func checkStatement(statement []byte, subject name.Digest) (string, error) {
-	var st intotov1.Statement
-	if err := protojson.Unmarshal(statement, &st); err != nil {
-		return "", outcome.Invalidf("parsing in-toto statement: %w", err)
-	}
-	if err := st.Validate(); err != nil {
-		return "", outcome.Invalidf("invalid in-toto statement: %w", err)
-	}
-	alg, hexDigest, ok := strings.Cut(subject.DigestStr(), ":")
-	if !ok {
-		return "", outcome.Invalidf("invalid subject digest %q", subject.DigestStr())
-	}
-	for _, s := range st.GetSubject() {
-		if s.GetDigest()[alg] == hexDigest {
-			return st.GetPredicateType(), nil
-		}
-	}
-	return "", outcome.Invalidf("in-toto statement is not about %s", subject.DigestStr())
+	return &Attached{Subject: subject, Format: format, Digest: h, Layer: layer, Signature: sig}, nil
 }
 
 // signStatement builds the statement cosign v3 signs for an image: subject
@@ -246,16 +244,16 @@ func legacyArtifact(sig *Signature, payload []byte, predicateType string) (regis
 	b := sig.Bundle
 	ann := map[string]string{}
 	a := registry.Artifact{Annotations: ann}
-	suffix := SignatureSuffix
+	suffix := signatureSuffix
 	switch {
 	case payload != nil:
 		ms := b.GetMessageSignature()
 		if ms == nil {
 			return a, "", fmt.Errorf("legacy signature needs a message signature")
 		}
-		a.MediaType = SimpleSigningMediaType
+		a.MediaType = simpleSigningMediaType
 		a.Data = payload
-		ann[AnnotationSignature] = base64.StdEncoding.EncodeToString(ms.GetSignature())
+		ann[annotationSignature] = base64.StdEncoding.EncodeToString(ms.GetSignature())
 	default:
 		env := b.GetDsseEnvelope()
 		if env == nil {
@@ -265,9 +263,9 @@ func legacyArtifact(sig *Signature, payload []byte, predicateType string) (regis
 		if err != nil {
 			return a, "", fmt.Errorf("encoding DSSE envelope: %w", err)
 		}
-		a.MediaType = DSSEMediaType
+		a.MediaType = dsseMediaType
 		a.Data = data
-		ann[AnnotationSignature] = ""
+		ann[annotationSignature] = ""
 		ann[AnnotationPredicateType] = predicateType
 		suffix = AttestationSuffix
 	}
@@ -283,22 +281,22 @@ func legacyArtifact(sig *Signature, payload []byte, predicateType string) (regis
 		if err != nil {
 			return a, "", err
 		}
-		ann[AnnotationCertificate] = string(certPEM)
-		ann[AnnotationChain] = string(chainPEM)
+		ann[annotationCertificate] = string(certPEM)
+		ann[annotationChain] = string(chainPEM)
 	}
 	if entries := vm.GetTlogEntries(); len(entries) > 0 {
 		rb, err := json.Marshal(rekorBundle(entries[0]))
 		if err != nil {
 			return a, "", fmt.Errorf("encoding Rekor bundle: %w", err)
 		}
-		ann[AnnotationRekorBundle] = string(rb)
+		ann[annotationRekorBundle] = string(rb)
 	}
 	if ts := vm.GetTimestampVerificationData().GetRfc3161Timestamps(); len(ts) > 0 {
 		tb, err := json.Marshal(cbundle.TimestampToRFC3161Timestamp(ts[0].GetSignedTimestamp()))
 		if err != nil {
 			return a, "", fmt.Errorf("encoding RFC 3161 timestamp: %w", err)
 		}
-		ann[AnnotationRFC3161Timestamp] = string(tb)
+		ann[annotationRFC3161Timestamp] = string(tb)
 	}
 	return a, suffix, nil
 }

@@ -19,16 +19,23 @@
 //     an OCI 1.1 referrer) or the legacy format (cosign's simple-signing
 //     payload as a layer of the sha256-<hex>.sig image). It skips signing
 //     when the same signer already signed the digest, and can verify what
-//     it wrote. AttachStatement signs and stores any in-toto statement;
-//     AttachAttestation (used by pkg/security/attest) also accepts the text
-//     predicates cosign writes for non-JSON SBOMs.
+//     it wrote.
 //   - Verifying: a Verifier reads both formats, including what the cosign
 //     CLI writes, and checks each signature against trusted material
 //     (PublicGoodTrustedRoot through TUF, or LoadTrustedRoot) and a Policy:
 //     a public key, or a certificate subject and issuer. It reports every
-//     valid signature and the reason for every rejected one.
+//     valid signature and the reason for every rejected one. Failures of
+//     sigstore-go and cosign are turned into reasons in one place
+//     (explain.go): by the libraries' error types where they export any,
+//     by their messages where they do not.
+//   - Envelopes, the part attestations share: AttachEnvelope stores a
+//     signed DSSE envelope in either format, ReadEnvelope reads one back
+//     and Verifier.VerifyEnvelope checks its signature with the rules of
+//     image signatures. pkg/security/attest builds on them.
 //
-// What it does not do: it does not talk to registries itself (a Registry,
+// What it does not do: it does not read attestations' in-toto statements
+// (their subject, predicate type and annotations are pkg/security/attest's,
+// with its one strict parser), does not talk to registries itself (a Registry,
 // implemented by pkg/security/registry's Client, does), does not read the
 // process environment or prompt for passwords (pkg/cmd does), does not
 // obtain OIDC tokens (a TokenSource supplies them), and does not support

@@ -2,17 +2,13 @@ package signing
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/sign"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/sc-project/sc/pkg/security/registry"
 )
@@ -27,18 +23,7 @@ func fuzzSetup(f *testing.F) (*Verifier, name.Digest, []byte, registry.Artifact)
 	if err != nil {
 		f.Fatal(err)
 	}
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		f.Fatal(err)
-	}
-	s, err := NewKeySigner(sv, Services{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	s, pub := testKeySigner(f, Services{})
 	ctx := context.Background()
 	stmt, err := signStatement(d, map[string]string{"a": "b"})
 	if err != nil {
@@ -64,7 +49,7 @@ func fuzzSetup(f *testing.F) (*Verifier, name.Digest, []byte, registry.Artifact)
 	if err != nil {
 		f.Fatal(err)
 	}
-	v, err := NewVerifier(nil, nil, Policy{Key: priv.Public()}, WithInsecureIgnoreTlog())
+	v, err := NewVerifier(nil, nil, Policy{Key: pub}, WithInsecureIgnoreTlog())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -114,10 +99,59 @@ func FuzzCheckLegacy(f *testing.F) {
 		if json.Unmarshal(annJSON, &annotations) != nil {
 			return
 		}
-		a := registry.Artifact{MediaType: SimpleSigningMediaType, Data: data, Annotations: annotations}
+		a := registry.Artifact{MediaType: simpleSigningMediaType, Data: data, Annotations: annotations}
 		ok, err := v.checkLegacy(context.Background(), a, h)
 		if err == nil && ok == nil {
 			t.Fatal("no error and no result")
+		}
+	})
+}
+
+// FuzzVerifyEnvelope feeds arbitrary registry content to the attestation
+// envelope reader and verifier, in both formats: it must never panic, and
+// what verifies must carry a signature.
+func FuzzVerifyEnvelope(f *testing.F) {
+	d, err := name.NewDigest(fuzzDigest)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, pub := testKeySigner(f, Services{})
+	sig := signedStatement(f, s, d)
+	bundleJSON, err := sig.MarshalJSON()
+	if err != nil {
+		f.Fatal(err)
+	}
+	layer, _, err := legacyArtifact(sig, nil, "https://example.com/p")
+	if err != nil {
+		f.Fatal(err)
+	}
+	ann, err := json.Marshal(layer.Annotations)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(true, bundleJSON, []byte(`{}`))
+	f.Add(false, layer.Data, ann)
+	f.Add(false, []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}`), []byte(`{}`))
+	v, err := NewVerifier(nil, nil, Policy{Key: pub}, WithInsecureIgnoreTlog())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, bundleFormat bool, data, annJSON []byte) {
+		var annotations map[string]string
+		if json.Unmarshal(annJSON, &annotations) != nil {
+			return
+		}
+		format, mediaType := FormatLegacy, dsseMediaType
+		if bundleFormat {
+			format, mediaType = FormatBundle, BundleMediaType
+		}
+		e, err := ReadEnvelope(format, registry.Artifact{MediaType: types.MediaType(mediaType), Data: data, Annotations: annotations})
+		if err != nil {
+			return
+		}
+		ok, err := v.VerifyEnvelope(context.Background(), e, d, nil)
+		if err == nil && (ok == nil || len(ok.signature) == 0) {
+			t.Fatalf("verified content without a signature: %q", data)
 		}
 	})
 }

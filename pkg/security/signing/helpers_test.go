@@ -3,9 +3,6 @@ package signing_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -13,7 +10,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/security/registry"
@@ -97,19 +93,7 @@ func (r *testRegistry) push(t testing.TB, repoTag string) (name.Digest, v1.Image
 // format, whose scrypt would slow every test.
 func newKey(t testing.TB, services signing.Services) (*signing.KeySigner, crypto.PublicKey) {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.NewKeySigner(sv, services)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, priv.Public()
+	return signing.NewKeyForTest(t, services)
 }
 
 // keyVerifier verifies with pub, without a transparency log.

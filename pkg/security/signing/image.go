@@ -9,7 +9,6 @@ import (
 	"maps"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
@@ -127,10 +126,7 @@ func SignImage(ctx context.Context, reg Registry, ref string, s Signer, opts Sig
 		}
 	}
 
-	var (
-		att     *Attached
-		payload []byte
-	)
+	var att *Attached
 	switch format {
 	case FormatBundle:
 		stmt, err := signStatement(d, opts.Annotations)
@@ -146,7 +142,7 @@ func SignImage(ctx context.Context, reg Registry, ref string, s Signer, opts Sig
 			return nil, err
 		}
 	case FormatLegacy:
-		payload, err = legacyPayload(d, opts.Annotations)
+		payload, err := legacyPayload(d, opts.Annotations)
 		if err != nil {
 			return nil, err
 		}
@@ -162,11 +158,7 @@ func SignImage(ctx context.Context, reg Registry, ref string, s Signer, opts Sig
 	res.Artifact = att.Digest.String()
 	if format == FormatLegacy {
 		// Name the layer, as Verified does: the .sig image holds them all.
-		h, _, err := v1.SHA256(bytes.NewReader(payload))
-		if err != nil {
-			return nil, fmt.Errorf("hashing the signature payload: %w", err)
-		}
-		res.Artifact = h.String()
+		res.Artifact = att.Layer.String()
 	}
 	if entries := att.Signature.Bundle.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
 		idx := entries[0].GetLogIndex()

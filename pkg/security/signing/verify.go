@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -253,6 +255,12 @@ func (k *keyMaterial) PublicKeyVerifier(string) (root.TimeConstrainedVerifier, e
 	return k.key, nil
 }
 
+// Formats returns the storage formats v reads, in the order it reads them.
+func (v *Verifier) Formats() []Format { return slices.Clone(v.formats) }
+
+// Logger returns the logger v reports progress to.
+func (v *Verifier) Logger() *slog.Logger { return v.logger }
+
 // Verify resolves ref once and verifies the signatures of the digest.
 func (v *Verifier) Verify(ctx context.Context, ref string) (*Result, error) {
 	d, err := v.reg.Resolve(ctx, ref)
@@ -360,19 +368,12 @@ func (v *Verifier) verifyBundles(ctx context.Context, d name.Digest, res *Result
 
 // checkBundle verifies one bundle-format signature of d.
 func (v *Verifier) checkBundle(data []byte, d name.Digest) (*Verified, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("not a valid Sigstore bundle: %w", err)
-	}
-	env := b.GetDsseEnvelope()
-	if env == nil {
-		return nil, errors.New("bundle holds no DSSE envelope (cosign image signatures sign an in-toto statement)")
-	}
-	if env.GetPayloadType() != InTotoPayloadType {
-		return nil, fmt.Errorf("DSSE payload type is %q, want %q", env.GetPayloadType(), InTotoPayloadType)
+	b, err := readBundle(data, "cosign image signatures sign an in-toto statement")
+	if err != nil {
+		return nil, err
 	}
 	var st intotov1.Statement
-	if err := protojson.Unmarshal(env.GetPayload(), &st); err != nil {
+	if err := protojson.Unmarshal(b.GetDsseEnvelope().GetPayload(), &st); err != nil {
 		return nil, fmt.Errorf("signed payload is not an in-toto statement: %w", err)
 	}
 	if st.GetPredicateType() != SignPredicateType {
@@ -390,7 +391,21 @@ func (v *Verifier) checkBundle(data []byte, d name.Digest) (*Verified, error) {
 	if err := v.checkAnnotations(annotations); err != nil {
 		return nil, err
 	}
+	out, err := v.verifyBundle(b, d)
+	if err != nil {
+		return nil, err
+	}
+	out.Annotations = nonEmpty(annotations)
+	if sigs := b.GetDsseEnvelope().GetSignatures(); len(sigs) > 0 {
+		out.signature = sigs[0].GetSig()
+	}
+	return out, nil
+}
 
+// verifyBundle checks a bundle's signature, certificate, log entry and
+// timestamps for d with sigstore-go, with extra added to the verifier's
+// options, and describes the valid signature.
+func (v *Verifier) verifyBundle(b *bundle.Bundle, d name.Digest, extra ...verify.VerifierOption) (*Verified, error) {
 	vc, err := b.VerificationContent()
 	if err != nil {
 		return nil, fmt.Errorf("reading verification material: %w", err)
@@ -399,28 +414,25 @@ func (v *Verifier) checkBundle(data []byte, d name.Digest) (*Verified, error) {
 	if err := v.checkKind(cert); err != nil {
 		return nil, err
 	}
-
 	if entries, err := b.TlogEntries(); err == nil && len(entries) == 0 && !v.ignoreTlog {
 		return nil, errNoTlogEntry
 	}
 
-	sev, popts, err := v.bundleVerifier(&b)
+	sev, popts, err := v.bundleVerifier(b, extra...)
 	if err != nil {
 		return nil, err
 	}
+	alg, hexDigest, _ := strings.Cut(d.DigestStr(), ":")
 	raw, err := hex.DecodeString(hexDigest)
 	if err != nil {
 		return nil, fmt.Errorf("image digest %s: %w", d.DigestStr(), err)
 	}
-	vr, err := sev.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest(alg, raw), popts...))
+	vr, err := sev.Verify(b, verify.NewPolicy(verify.WithArtifactDigest(alg, raw), popts...))
 	if err != nil {
 		return nil, explain(err, v.policy.Key != nil)
 	}
 
-	out := &Verified{Annotations: annotations, KeyID: v.keyID}
-	if len(annotations) == 0 {
-		out.Annotations = nil
-	}
+	out := &Verified{Format: FormatBundle, KeyID: v.keyID}
 	if cert != nil {
 		if err := summarize(out, cert); err != nil {
 			return nil, err
@@ -434,9 +446,6 @@ func (v *Verifier) checkBundle(data []byte, d name.Digest) (*Verified, error) {
 		tt := t.Timestamp.UTC()
 		out.SignedAt = &tt
 		break
-	}
-	if sigs := env.GetSignatures(); len(sigs) > 0 {
-		out.signature = sigs[0].GetSig()
 	}
 	return out, nil
 }
@@ -524,44 +533,8 @@ func summarize(out *Verified, cert *x509.Certificate) error {
 	return nil
 }
 
-// explain turns a verification error from sigstore-go or cosign into a
-// reason a user can act on, keeping the library's detail after a colon.
-func explain(err error, keyPolicy bool) error {
-	msg := err.Error()
-	var mismatch *verify.ErrNoMatchingCertificateIdentity
-	switch {
-	case errors.As(err, &mismatch), strings.Contains(msg, "failed to verify certificate identity"),
-		strings.Contains(msg, "expected SAN value"), strings.Contains(msg, "expected issuer value"),
-		strings.Contains(msg, "none of the expected identities matched"):
-		return fmt.Errorf("certificate identity does not match the policy: %w", err)
-	case strings.Contains(msg, "artifact digest") || strings.Contains(msg, "invalid or missing digest in claim"):
-		return fmt.Errorf("signature is for another image: %w", err)
-	case strings.Contains(msg, "outside certificate validity") || strings.Contains(msg, "certificate expired"):
-		return fmt.Errorf("certificate was not valid when used (the log entry or timestamp is outside its validity): %w", err)
-	case strings.Contains(msg, "log inclusion") || strings.Contains(msg, "log entr") ||
-		strings.Contains(msg, "offline verification failed") || strings.Contains(msg, "rekor client not provided") ||
-		strings.Contains(msg, "verifying bundle"):
-		return fmt.Errorf("transparency log entry does not verify against the trusted root: %w", err)
-	case strings.Contains(msg, "signed certificate timestamp") || strings.Contains(msg, "SCT"):
-		return fmt.Errorf("certificate has no valid signed certificate timestamp from a trusted CT log: %w", err)
-	case strings.Contains(msg, "leaf certificate") || strings.Contains(msg, "expired") ||
-		strings.Contains(msg, "not yet valid") || strings.Contains(msg, "signed timestamp") ||
-		strings.Contains(msg, "x509:") || strings.Contains(msg, "checking expiry"):
-		return fmt.Errorf("certificate is not trusted or was not valid when used (no log entry or timestamp proves the signing time): %w", err)
-	case strings.Contains(msg, "failed to verify signature") || strings.Contains(msg, "invalid signature") ||
-		strings.Contains(msg, "verification error") || strings.Contains(msg, "signature verification failed"):
-		if keyPolicy {
-			return fmt.Errorf("signature does not verify with the given key (wrong key, or tampered content): %w", err)
-		}
-		return fmt.Errorf("signature does not match the signed content (tampered): %w", err)
-	case strings.Contains(msg, "annotation"):
-		return fmt.Errorf("signed annotations do not match the policy: %w", err)
-	}
-	return err
-}
-
 func (v *Verifier) verifyLegacy(ctx context.Context, d name.Digest, res *Result) error {
-	arts, err := v.reg.FetchLegacy(ctx, d, SignatureSuffix)
+	arts, err := v.reg.FetchLegacy(ctx, d, signatureSuffix)
 	if err != nil {
 		switch {
 		case errors.Is(err, registry.ErrNotFound):
@@ -591,24 +564,20 @@ func (v *Verifier) verifyLegacy(ctx context.Context, d name.Digest, res *Result)
 }
 
 func legacyTag(d name.Digest) string {
-	return strings.Replace(d.DigestStr(), ":", "-", 1) + "." + SignatureSuffix
+	return strings.Replace(d.DigestStr(), ":", "-", 1) + "." + signatureSuffix
 }
 
 // checkLegacy verifies one legacy signature layer with cosign's
 // VerifyImageSignature, as `cosign verify` does for each layer.
 func (v *Verifier) checkLegacy(ctx context.Context, a registry.Artifact, h v1.Hash) (*Verified, error) {
-	if string(a.MediaType) != SimpleSigningMediaType {
-		return nil, fmt.Errorf("layer media type is %q, want %q", a.MediaType, SimpleSigningMediaType)
+	if string(a.MediaType) != simpleSigningMediaType {
+		return nil, fmt.Errorf("layer media type is %q, want %q", a.MediaType, simpleSigningMediaType)
 	}
 	sig, err := legacySignature(a)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := sig.Cert()
-	if err != nil {
-		return nil, fmt.Errorf("unreadable certificate annotation: %w", err)
-	}
-	if err := v.checkKind(cert); err != nil {
+	if err := v.checkLayerKind(sig); err != nil {
 		return nil, err
 	}
 	var p struct {
@@ -625,9 +594,38 @@ func (v *Verifier) checkLegacy(ctx context.Context, a registry.Artifact, h v1.Ha
 	if rb, _ := sig.Bundle(); rb == nil && !v.ignoreTlog {
 		return nil, errNoTlogEntry
 	}
+	out, err := v.verifyLayer(ctx, sig, h, cosign.SimpleClaimVerifier, cosign.VerifyImageSignature, "signature")
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkAnnotations(annotations); err != nil {
+		return nil, err
+	}
+	out.Annotations = nonEmpty(annotations)
+	out.signature, _ = sig.Signature()
+	return out, nil
+}
 
+// checkLayerKind checks that a legacy layer's certificate annotation is
+// readable and that the layer's kind (keyless or key) fits the policy.
+func (v *Verifier) checkLayerKind(sig oci.Signature) error {
+	cert, err := sig.Cert()
+	if err != nil {
+		return fmt.Errorf("unreadable certificate annotation: %w", err)
+	}
+	return v.checkKind(cert)
+}
+
+// claimVerifier is cosign's check of what a payload says about an image:
+// SimpleClaimVerifier or IntotoSubjectClaimVerifier.
+type claimVerifier = func(oci.Signature, v1.Hash, map[string]any) error
+
+// checkOpts are cosign's options for checking sig under v's policy, with
+// claims checking the payload, offline: the Rekor bundle in the layer is
+// the only log evidence.
+func (v *Verifier) checkOpts(sig oci.Signature, claims claimVerifier) *cosign.CheckOpts {
 	co := &cosign.CheckOpts{
-		ClaimVerifier:   cosign.SimpleClaimVerifier,
+		ClaimVerifier:   claims,
 		TrustedMaterial: v.trusted,
 		IgnoreTlog:      v.ignoreTlog,
 		IgnoreSCT:       v.ignoreSCT,
@@ -642,19 +640,33 @@ func (v *Verifier) checkLegacy(ctx context.Context, a registry.Artifact, h v1.Ha
 		id := v.policy.Identity
 		co.Identities = []cosign.Identity{{Subject: id.Subject, SubjectRegExp: id.SubjectRegexp, Issuer: id.Issuer, IssuerRegExp: id.IssuerRegexp}}
 	}
-	tlogVerified, err := verifyImageSignature(ctx, sig, h, co)
+	return co
+}
+
+// cosignCheck is cosign's check of one legacy layer: VerifyImageSignature
+// for signatures, VerifyBlobAttestation for attestations.
+type cosignCheck func(ctx context.Context, sig oci.Signature, h v1.Hash, co *cosign.CheckOpts) (bool, error)
+
+// verifyLayer runs check on one legacy layer under v's policy, with claims
+// checking what the payload says about h, and describes the valid
+// signature. A panic in cosign on hostile input (its parsers are not all
+// hardened) becomes a rejection of the malformed what.
+func (v *Verifier) verifyLayer(ctx context.Context, sig oci.Signature, h v1.Hash, claims claimVerifier, check cosignCheck, what string) (*Verified, error) {
+	co := v.checkOpts(sig, claims)
+	tlogVerified, err := func() (ok bool, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				ok, err = false, fmt.Errorf("malformed %s: %v", what, r)
+			}
+		}()
+		return check(ctx, sig, h, co)
+	}()
 	if err != nil {
 		return nil, explain(err, v.policy.Key != nil)
 	}
-	if err := v.checkAnnotations(annotations); err != nil {
-		return nil, err
-	}
 
-	out := &Verified{Annotations: annotations, KeyID: v.keyID}
-	if len(annotations) == 0 {
-		out.Annotations = nil
-	}
-	if cert != nil {
+	out := &Verified{Format: FormatLegacy, KeyID: v.keyID}
+	if cert, _ := sig.Cert(); cert != nil {
 		if err := summarize(out, cert); err != nil {
 			return nil, err
 		}
@@ -665,33 +677,17 @@ func (v *Verifier) checkLegacy(ctx context.Context, a registry.Artifact, h v1.Ha
 		t := time.Unix(rb.Payload.IntegratedTime, 0).UTC()
 		out.SignedAt = &t
 	}
-	out.signature, _ = sig.Signature()
 	return out, nil
-}
-
-// verifyImageSignature runs cosign's check, turning a panic on hostile
-// input into a rejection: cosign's parsers are not all hardened.
-func verifyImageSignature(ctx context.Context, sig oci.Signature, h v1.Hash, co *cosign.CheckOpts) (ok bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			ok, err = false, fmt.Errorf("malformed signature: %v", r)
-		}
-	}()
-	return cosign.VerifyImageSignature(ctx, sig, h, co)
 }
 
 // legacySignature rebuilds cosign's view of a legacy signature layer from
 // its content and annotations.
 func legacySignature(a registry.Artifact) (oci.Signature, error) {
-	ann := make(map[string]string, len(a.Annotations))
-	for k, val := range a.Annotations {
-		ann[k] = val
-	}
-	b64sig, ok := ann[AnnotationSignature]
+	b64sig, ok := a.Annotations[annotationSignature]
 	if !ok || b64sig == "" {
 		return nil, errors.New("layer has no signature annotation")
 	}
-	opts, err := layerOptions(a.MediaType, ann)
+	opts, err := layerOptions(a.MediaType, a.Annotations)
 	if err != nil {
 		return nil, err
 	}
@@ -751,24 +747,24 @@ func (v *Verifier) bundleVerifier(b interface{ Timestamps() ([][]byte, error) },
 // layerOptions reads the cosign annotations of a legacy signature or
 // attestation layer (certificate and chain, Rekor bundle, RFC 3161
 // timestamp) into the options that rebuild cosign's view of the layer.
-// ann is kept as the layer's annotations.
+// A copy of ann is kept as the layer's annotations.
 func layerOptions(mediaType types.MediaType, ann map[string]string) ([]static.Option, error) {
-	opts := []static.Option{static.WithLayerMediaType(mediaType), static.WithAnnotations(ann)}
-	if c := ann[AnnotationCertificate]; c != "" {
+	opts := []static.Option{static.WithLayerMediaType(mediaType), static.WithAnnotations(maps.Clone(ann))}
+	if c := ann[annotationCertificate]; c != "" {
 		certs, err := cryptoutils.LoadCertificatesFromPEM(strings.NewReader(c))
 		if err != nil || len(certs) == 0 {
 			return nil, fmt.Errorf("unreadable certificate annotation: %v", err)
 		}
-		opts = append(opts, static.WithCertChain([]byte(c), []byte(ann[AnnotationChain])))
+		opts = append(opts, static.WithCertChain([]byte(c), []byte(ann[annotationChain])))
 	}
-	if s := ann[AnnotationRekorBundle]; s != "" {
+	if s := ann[annotationRekorBundle]; s != "" {
 		var rb cbundle.RekorBundle
 		if err := json.Unmarshal([]byte(s), &rb); err != nil {
 			return nil, fmt.Errorf("unreadable Rekor bundle annotation: %w", err)
 		}
 		opts = append(opts, static.WithBundle(&rb))
 	}
-	if s := ann[AnnotationRFC3161Timestamp]; s != "" {
+	if s := ann[annotationRFC3161Timestamp]; s != "" {
 		var ts cbundle.RFC3161Timestamp
 		if err := json.Unmarshal([]byte(s), &ts); err != nil {
 			return nil, fmt.Errorf("unreadable RFC 3161 timestamp annotation: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
@@ -20,6 +21,10 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
+
+// cosignSignatureAnnotation is the layer annotation cosign keeps a legacy
+// signature in.
+const cosignSignatureAnnotation = "dev.cosignproject.cosign/signature"
 
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {
@@ -46,7 +51,7 @@ func fetchSigned(t *testing.T, r *testRegistry, d name.Digest, format signing.Fo
 		}
 		return a
 	default:
-		arts, err := r.client.FetchLegacy(ctx, d, signing.SignatureSuffix)
+		arts, err := r.client.FetchLegacy(ctx, d, "sig")
 		if err != nil || len(arts) != 1 {
 			t.Fatalf("FetchLegacy(%s) = %v, %v; want one", d, arts, err)
 		}
@@ -67,7 +72,7 @@ func store(t *testing.T, r *testRegistry, d name.Digest, format signing.Format, 
 		}
 		_, err = r.client.AttachReferrer(ctx, d, signing.BundleMediaType, registry.Artifact{MediaType: a.MediaType, Data: a.Data, Annotations: a.Annotations}, ann)
 	} else {
-		_, err = r.client.AttachLegacy(ctx, d, signing.SignatureSuffix, registry.Artifact{MediaType: a.MediaType, Data: a.Data, Annotations: a.Annotations})
+		_, err = r.client.AttachLegacy(ctx, d, "sig", registry.Artifact{MediaType: a.MediaType, Data: a.Data, Annotations: a.Annotations})
 	}
 	if err != nil {
 		t.Fatalf("storing artifact: %v", err)
@@ -164,15 +169,15 @@ func TestVerifyRejects(t *testing.T) {
 			return a
 		}, wantReason: []string{"does not verify with the given key"}},
 		tc{name: "tampered signature", format: signing.FormatLegacy, forge: func(t *testing.T, a registry.Artifact) registry.Artifact {
-			a.Annotations[signing.AnnotationSignature] = flipBase64(t, a.Annotations[signing.AnnotationSignature])
+			a.Annotations[cosignSignatureAnnotation] = flipBase64(t, a.Annotations[cosignSignatureAnnotation])
 			return a
 		}, wantReason: []string{"does not verify with the given key"}},
 		tc{name: "signature not base64", format: signing.FormatLegacy, forge: func(t *testing.T, a registry.Artifact) registry.Artifact {
-			a.Annotations[signing.AnnotationSignature] = "%%%"
+			a.Annotations[cosignSignatureAnnotation] = "%%%"
 			return a
 		}, wantReason: []string{"not base64"}},
 		tc{name: "no signature annotation", format: signing.FormatLegacy, forge: func(t *testing.T, a registry.Artifact) registry.Artifact {
-			delete(a.Annotations, signing.AnnotationSignature)
+			delete(a.Annotations, cosignSignatureAnnotation)
 			return a
 		}, wantReason: []string{"no signature annotation"}},
 		tc{name: "not a DSSE bundle", format: signing.FormatBundle, forge: func(t *testing.T, a registry.Artifact) registry.Artifact {
@@ -256,19 +261,26 @@ func TestVerifyIgnoresAttestations(t *testing.T) {
 	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
 	stmt := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"app","digest":{"` + alg + `":"` + hex + `"}}],` +
 		`"predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3"}}`
+	sig, err := s.Sign(ctx, &sign.DSSEData{Data: []byte(stmt), PayloadType: signing.InTotoPayloadType})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range formats {
-		if _, err := signing.AttachStatement(ctx, r.client, s, d, []byte(stmt), f); err != nil {
-			t.Fatalf("AttachStatement %s: %v", f, err)
+		if _, err := signing.AttachEnvelope(ctx, r.client, d, sig, "https://spdx.dev/Document", f); err != nil {
+			t.Fatalf("AttachEnvelope %s: %v", f, err)
 		}
 	}
-	_, err := keyVerifier(t, r.client, pub).Verify(ctx, d.String())
+	_, err = keyVerifier(t, r.client, pub).Verify(ctx, d.String())
 	if !errors.Is(err, signing.ErrNotSigned) {
 		t.Errorf("Verify = %v, want ErrNotSigned: attestations are not signatures", err)
 	}
-	// A statement about another image is refused before signing.
-	other, _ := r.push(t, "other:v1")
-	if _, err := signing.AttachStatement(ctx, r.client, s, other, []byte(stmt), signing.FormatBundle); outcome.Code(err) != outcome.ExitInvalid {
-		t.Errorf("AttachStatement about another image = %v, want invalid", err)
+	// Only a DSSE envelope is stored as an attestation.
+	plain, err := s.Sign(ctx, &sign.PlainData{Data: []byte(stmt)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signing.AttachEnvelope(ctx, r.client, d, plain, "https://spdx.dev/Document", signing.FormatBundle); outcome.Code(err) != outcome.ExitInvalid {
+		t.Errorf("AttachEnvelope of a message signature = %v, want invalid", err)
 	}
 }
 

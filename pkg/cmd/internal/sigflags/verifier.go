@@ -77,14 +77,15 @@ func NewVerifier(ctx context.Context, root *options.Root, o *options.AttestVerif
 	if err != nil {
 		return nil, err
 	}
-	opts := []attest.Option{attest.WithLogger(logger)}
+	sopts := []signing.VerifyOption{signing.WithLogger(logger)}
 	if o.InsecureIgnoreTlog {
-		opts = append(opts, attest.WithInsecureIgnoreTlog())
+		sopts = append(sopts, signing.WithInsecureIgnoreTlog())
 		logger.Warn("--insecure-ignore-tlog: attestations are accepted without a transparency log entry")
 	}
 	if o.InsecureIgnoreSCT {
-		opts = append(opts, attest.WithInsecureIgnoreSCT())
+		sopts = append(sopts, signing.WithInsecureIgnoreSCT())
 	}
+	var opts []attest.Option
 	if o.AnyRepository {
 		opts = append(opts, attest.WithAnySubjectName())
 	}
@@ -92,5 +93,9 @@ func NewVerifier(ctx context.Context, root *options.Root, o *options.AttestVerif
 	if err != nil {
 		return nil, err
 	}
-	return attest.NewVerifier(client, trusted, policy, opts...)
+	sv, err := signing.NewVerifier(client, trusted, policy, sopts...)
+	if err != nil {
+		return nil, err
+	}
+	return attest.NewVerifier(client, sv, opts...), nil
 }
