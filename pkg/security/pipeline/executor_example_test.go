@@ -19,6 +19,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // A release of one image, signed with a key from the configuration: the
@@ -62,7 +63,7 @@ func ExampleExecutor_Run() {
 
 	getenv := func(name string) string { return map[string]string{"KEY_PASSWORD": "s3cret"}[name] }
 	ex := pipeline.NewExecutor(client,
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{RepositoryURL: "https://github.com/example/shop"}}))
 	res, err := ex.Run(ctx, rel.Services)
 	if err != nil {
