@@ -16,7 +16,6 @@ package quickstart
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -42,6 +41,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // Repository is where the sample image is pushed in the embedded registry.
@@ -120,10 +120,10 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 
-	var key signingKey
+	var password string
 	if err := p.timed("key", func() (string, error) {
 		var err error
-		if key, err = newKey(opts.Dir, s); err != nil {
+		if password, err = newKey(opts.Dir, s); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("ephemeral ECDSA P-256 key pair in cosign's format: %s, %s", s.PrivateKey, s.PublicKey), nil
@@ -153,13 +153,17 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 	}
 	lookupEnv := func(name string) (string, bool) {
 		if name == passwordVar {
-			return key.password, true
+			return password, true
 		}
 		return "", false
 	}
+	// One source of signers for the executor and the steps after it: the
+	// key is loaded once, as `sc release create` and `sc image sign` load
+	// it.
+	signers := setup.NewSigners(lookupEnv, nil)
 	ex := pipeline.NewExecutor(client,
 		pipeline.WithScanners(db),
-		pipeline.WithSigners(pipeline.NewSigners(lookupEnv, nil)),
+		pipeline.WithSigners(signers),
 		pipeline.WithExecutionContext(&runenv.Context{
 			CI: runenv.CI{RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"},
 		}),
@@ -177,8 +181,13 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 	}
 	s.Image, s.Result = d, result
 
+	cfg := svc.Security.Signing
+	signer, err := signers.Signer(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := p.timed("sign", func() (string, error) {
-		res, err := signing.SignImage(ctx, client, s.Image.String(), key.signer, signing.SignOptions{
+		res, err := signing.SignImage(ctx, client, s.Image.String(), signer, signing.SignOptions{
 			Format: signing.FormatLegacy, VerifyAfterSign: true, Logger: opts.Logger,
 			Annotations: map[string]string{"org.opencontainers.image.source": fixture.Source},
 		})
@@ -191,7 +200,17 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 	}
 
 	if err := p.timed("verify", func() (string, error) {
-		v, err := signing.NewVerifier(client, nil, signing.Policy{Key: key.pub}, signing.WithInsecureIgnoreTlog())
+		id, err := signer.Identity(ctx)
+		if err != nil {
+			return "", err
+		}
+		// the check after signing: the signer's key, no transparency log;
+		// no trusted material, so nothing is fetched
+		check, err := setup.AfterSigning(cfg, os.ReadFile, id.PublicKey)
+		if err != nil {
+			return "", err
+		}
+		v, err := signing.NewVerifier(client, nil, check.Policy, check.SignatureOptions()...)
 		if err != nil {
 			return "", err
 		}
@@ -270,46 +289,29 @@ func push(ctx context.Context, client *registry.Client, tag string) (string, err
 	return fmt.Sprintf("sample image %s (Debian 12 packages, npm lockfile, Go binary; %d layers)", tag, len(layers)), nil
 }
 
-type signingKey struct {
-	signer   *signing.KeySigner
-	pub      crypto.PublicKey
-	password string
-}
-
-// newKey makes an ephemeral key pair with a random password, writes it in
-// cosign's format to dir and loads it back as a cosign user's key would be.
-func newKey(dir string, s *Session) (signingKey, error) {
+// newKey makes an ephemeral key pair with a random password and writes it
+// in cosign's format to dir, where the executor loads it as a cosign
+// user's key would be. It returns the password.
+func newKey(dir string, s *Session) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return signingKey{}, outcome.Operationalf("creating %s: %w", dir, err)
+		return "", outcome.Operationalf("creating %s: %w", dir, err)
 	}
 	password, err := randomPassword()
 	if err != nil {
-		return signingKey{}, err
+		return "", err
 	}
 	kp, err := signing.GenerateKeyPair([]byte(password))
 	if err != nil {
-		return signingKey{}, err
+		return "", err
 	}
 	s.PrivateKey, s.PublicKey = keyPaths(dir)
 	if err := os.WriteFile(s.PrivateKey, kp.PrivatePEM, 0o600); err != nil {
-		return signingKey{}, outcome.Operationalf("writing the key: %w", err)
+		return "", outcome.Operationalf("writing the key: %w", err)
 	}
 	if err := os.WriteFile(s.PublicKey, kp.PublicPEM, 0o644); err != nil {
-		return signingKey{}, outcome.Operationalf("writing the key: %w", err)
+		return "", outcome.Operationalf("writing the key: %w", err)
 	}
-	sv, err := signing.LoadPrivateKey(kp.PrivatePEM, []byte(password))
-	if err != nil {
-		return signingKey{}, err
-	}
-	signer, err := signing.NewKeySigner(sv, signing.Services{})
-	if err != nil {
-		return signingKey{}, err
-	}
-	pub, err := signing.LoadPublicKey(kp.PublicPEM)
-	if err != nil {
-		return signingKey{}, err
-	}
-	return signingKey{signer: signer, pub: pub, password: password}, nil
+	return password, nil
 }
 
 // passwordVar is the variable the quickstart's configuration names for the

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"io"
 
-	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
-	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 func newSign(root *options.Root) *cobra.Command {
@@ -68,47 +67,17 @@ func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *op
 	if err != nil {
 		return err
 	}
-	services := signing.Services{TSAURL: o.TSAURL}
-	if o.TlogUpload {
-		services.RekorURL = o.RekorURL
+	signer, err := sigflags.NewSigner(cmd, root, &o.Signer, nil, logger)
+	if err != nil {
+		return err
 	}
-
-	var signer signing.Signer
-	if o.Key != "" {
-		pemBytes, err := signing.ReadKeyRef(o.Key, root.Getenv)
-		if err != nil {
-			return err
-		}
-		password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
-		if err != nil {
-			return err
-		}
-		sv, err := signing.LoadPrivateKey(pemBytes, password)
-		if err != nil {
-			return err
-		}
-		if signer, err = signing.NewKeySigner(sv, services); err != nil {
-			return err
-		}
-	} else {
-		services.FulcioURL = o.FulcioURL
-		ec, err := runenv.New(ctx, options.SecurityEnv(root),
-			runenv.WithIdentityToken(o.IdentityToken), runenv.WithoutGit(), runenv.WithLogger(logger))
-		if err != nil {
-			return err
-		}
-		if signer, err = signing.NewKeylessSigner(ec.Token, services); err != nil {
-			return err
-		}
+	cfg, err := o.Config()
+	if err != nil {
+		return err
 	}
-
-	var trusted sgroot.TrustedMaterial
-	if o.Key == "" || o.TlogUpload {
-		tr, err := sigflags.LoadTrust(ctx, &o.Trust, logger)
-		if err != nil {
-			return err
-		}
-		trusted = tr
+	trusted, err := sigflags.Trust(&o.Trust).Material(ctx, setup.NeedsTrustedMaterial(cfg), logger)
+	if err != nil {
+		return err
 	}
 
 	client, err := reg.Client(root, logger)

@@ -62,21 +62,15 @@ valid, 3 when verification could not run.`,
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, reg *options.Registry, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	policy, err := sigflags.Policy(root, o)
+	check, err := sigflags.Verification(root, o)
 	if err != nil {
 		return err
 	}
-	var vopts []signing.VerifyOption
-	if o.InsecureIgnoreTlog {
-		vopts = append(vopts, signing.WithInsecureIgnoreTlog())
+	if check.InsecureIgnoreTlog {
 		logger.Warn("--insecure-ignore-tlog: signatures are accepted without a transparency log entry")
 	}
-	if o.InsecureIgnoreSCT {
-		vopts = append(vopts, signing.WithInsecureIgnoreSCT())
-	}
-	vopts = append(vopts, signing.WithLogger(logger))
-
-	trusted, err := sigflags.Trusted(ctx, o, logger)
+	vopts := append(check.SignatureOptions(), signing.WithLogger(logger))
+	trusted, err := sigflags.Trust(&o.Trust).Material(ctx, check.NeedsTrustedMaterial(), logger)
 	if err != nil {
 		return err
 	}
@@ -85,7 +79,7 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, 
 	if err != nil {
 		return err
 	}
-	v, err := signing.NewVerifier(client, trusted, policy, vopts...)
+	v, err := signing.NewVerifier(client, trusted, check.Policy, vopts...)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -47,29 +48,112 @@ func (t *Trust) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&t.TUFCacheDir, "tuf-cache-dir", "", "where TUF metadata is cached (default: $HOME/.sigstore/root)")
 }
 
-// Signing is the flag group of `sc image sign`.
-type Signing struct {
-	Trust
+// Signer is the flag group of every command that signs (`sc image sign`,
+// `sc sbom attach`, `sc provenance attach`, through Signing and Attest):
+// who signs, a private key or keylessly an OIDC identity, and the Sigstore
+// services. Config maps it onto a configuration's signing block, which
+// pkg/security/signing/setup turns into a signer as it does for `sc
+// release create`.
+type Signer struct {
+	// ExecutionContext holds --identity-token for keyless signing.
+	ExecutionContext
 	// Key is --key: the private key (a file, env://VAR, or PEM content).
 	// Default: none, and then sc signs keylessly.
 	Key string
+	// TlogUpload is --tlog-upload: record what is signed in Rekor.
+	// Default: true. Keyless signing requires it (or a timestamp
+	// authority).
+	TlogUpload bool
+	// FulcioURL, RekorURL and TSAURL are the Sigstore services. Defaults:
+	// public-good Fulcio and Rekor (api.DefaultFulcioURL,
+	// api.DefaultRekorURL), no timestamp authority.
+	FulcioURL string
+	RekorURL  string
+	TSAURL    string
+}
+
+// addFlags binds the group's flags; what is what a signature is recorded
+// as in --tlog-upload's help ("signature", "attestation").
+func (s *Signer) addFlags(fs *pflag.FlagSet, what string) {
+	s.ExecutionContext.AddFlags(fs)
+	fs.StringVar(&s.Key, "key", "", "private key: a file, env://VAR or PEM content (default: keyless, with an OIDC identity)")
+	fs.BoolVar(&s.TlogUpload, "tlog-upload", true,
+		"record the "+what+" in the Rekor transparency log (--tlog-upload=false for air-gapped key-based signing)")
+	fs.StringVar(&s.FulcioURL, "fulcio-url", api.DefaultFulcioURL, "Fulcio certificate authority for keyless signing")
+	fs.StringVar(&s.RekorURL, "rekor-url", api.DefaultRekorURL, "Rekor transparency log")
+	fs.StringVar(&s.TSAURL, "timestamp-server-url", "", "RFC 3161 timestamp authority endpoint (default: none)")
+}
+
+// Validate checks the flags without changing them. Errors are invalid
+// usage.
+func (s *Signer) Validate() error {
+	if _, err := KeyRef(s.Key); err != nil {
+		return err
+	}
+	if s.Key == "" && !s.TlogUpload && s.TSAURL == "" {
+		return outcome.Invalid("--tlog-upload=false needs --key (or a --timestamp-server-url): a keyless certificate expires within minutes and only a log entry or timestamp proves when it was used")
+	}
+	if s.Key == "" && s.FulcioURL == "" {
+		return outcome.Invalid("keyless signing needs --fulcio-url")
+	}
+	if s.TlogUpload && s.RekorURL == "" {
+		return outcome.Invalid("--rekor-url is empty; use --tlog-upload=false to sign without a transparency log")
+	}
+	return nil
+}
+
+// Config is the signing block the flags stand for: keyless without --key,
+// else the key of --key (see KeyRef), whose password the caller supplies
+// (KeyPassword); the transparency log and the services as given.
+func (s *Signer) Config() (*api.Signing, error) {
+	key, err := KeyRef(s.Key)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Signing{
+		Keyless:    new(s.Key == ""),
+		PrivateKey: key,
+		TlogUpload: new(s.TlogUpload),
+		FulcioURL:  s.FulcioURL,
+		RekorURL:   s.RekorURL,
+		TSAURL:     s.TSAURL,
+	}, nil
+}
+
+// KeyRef maps a --key value, as cosign takes it (a file, env://NAME for PEM
+// content in the environment variable NAME, or PEM content), onto the key
+// reference of a configuration: a path, ${env:NAME}, or the PEM content. A
+// value is never read as a ${…} reference itself. "" is the unset KeyRef;
+// env:// without a name is invalid usage.
+func KeyRef(flag string) (api.KeyRef, error) {
+	if flag == "" {
+		return api.KeyRef{}, nil
+	}
+	if name, ok := strings.CutPrefix(flag, "env://"); ok {
+		if name == "" {
+			return api.KeyRef{}, outcome.Invalidf("--key %s names no environment variable", flag)
+		}
+		return api.KeyRef{Secret: api.EnvSecret(name)}, nil
+	}
+	// $${ is a literal "${": a file or PEM content stays what it is
+	k, err := api.ParseKeyRef(strings.ReplaceAll(flag, "${", "$${"))
+	if err != nil {
+		return api.KeyRef{}, outcome.Invalidf("--key: %w", err)
+	}
+	return k, nil
+}
+
+// Signing is the flag group of `sc image sign`: the signer, the trusted
+// material for checking what it wrote, and how the signature is stored.
+type Signing struct {
+	Signer
+	Trust
 	// Format is --format: bundle (cosign v3) or legacy (cosign v2 .sig
 	// tag). Default: bundle.
 	Format string
 	// Annotations is -a/--annotation KEY=VALUE, repeatable: signed along
 	// with the digest.
 	Annotations []string
-	// TlogUpload is --tlog-upload: record the signature in Rekor. Default:
-	// true. Keyless signing requires it (or a timestamp authority).
-	TlogUpload bool
-	// FulcioURL, RekorURL and TSAURL are the Sigstore services. Defaults:
-	// public-good Fulcio and Rekor, no timestamp authority.
-	FulcioURL string
-	RekorURL  string
-	TSAURL    string
-	// IdentityToken is --identity-token: an OIDC token for keyless
-	// signing. Default: SIGSTORE_ID_TOKEN, or the CI's token endpoint.
-	IdentityToken string
 	// VerifyAfterSign is --verify: read the signature back and verify it.
 	// Default: false.
 	VerifyAfterSign bool
@@ -83,14 +167,9 @@ type Signing struct {
 // AddFlags binds the group's flags.
 func (s *Signing) AddFlags(fs *pflag.FlagSet) {
 	s.Trust.AddFlags(fs)
-	fs.StringVar(&s.Key, "key", "", "private key: a file, env://VAR or PEM content (default: keyless, with an OIDC identity)")
+	s.Signer.addFlags(fs, "signature")
 	fs.StringVar(&s.Format, "format", "bundle", "signature format: bundle (cosign v3, OCI referrer) or legacy (cosign v2, .sig tag)")
 	fs.StringArrayVarP(&s.Annotations, "annotation", "a", nil, "annotation KEY=VALUE signed with the digest (repeatable)")
-	fs.BoolVar(&s.TlogUpload, "tlog-upload", true, "record the signature in the Rekor transparency log (--tlog-upload=false for air-gapped key-based signing)")
-	fs.StringVar(&s.FulcioURL, "fulcio-url", "https://fulcio.sigstore.dev", "Fulcio certificate authority for keyless signing")
-	fs.StringVar(&s.RekorURL, "rekor-url", "https://rekor.sigstore.dev", "Rekor transparency log")
-	fs.StringVar(&s.TSAURL, "timestamp-server-url", "", "RFC 3161 timestamp authority endpoint (default: none)")
-	fs.StringVar(&s.IdentityToken, "identity-token", "", "OIDC identity token for keyless signing (default: SIGSTORE_ID_TOKEN or the CI's token)")
 	fs.BoolVar(&s.VerifyAfterSign, "verify", false, "verify the signature right after writing it and fail if it does not verify")
 	fs.BoolVar(&s.InsecureIgnoreSCT, "insecure-ignore-sct", false, "accept certificates without a certificate transparency timestamp when checking signatures")
 	fs.StringVarP(&s.Output, "output", "o", OutputText, "output format: text or json")
@@ -105,16 +184,7 @@ func (s *Signing) Validate() error {
 	if err := validOutput(s.Output); err != nil {
 		return err
 	}
-	if s.Key == "" && !s.TlogUpload && s.TSAURL == "" {
-		return outcome.Invalid("--tlog-upload=false needs --key (or a --timestamp-server-url): a keyless certificate expires within minutes and only a log entry or timestamp proves when it was used")
-	}
-	if s.Key == "" && s.FulcioURL == "" {
-		return outcome.Invalid("keyless signing needs --fulcio-url")
-	}
-	if s.TlogUpload && s.RekorURL == "" {
-		return outcome.Invalid("--rekor-url is empty; use --tlog-upload=false to sign without a transparency log")
-	}
-	return nil
+	return s.Signer.Validate()
 }
 
 // Verification is the flag group of `sc image verify`.

@@ -114,7 +114,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 	if err != nil {
 		return err
 	}
-	signer, err := sigflags.NewSigner(cmd, root, a, ec, logger)
+	signer, err := sigflags.NewSigner(cmd, root, &a.Signer, ec, logger)
 	if err != nil {
 		return err
 	}

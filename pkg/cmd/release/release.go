@@ -32,6 +32,7 @@ import (
 	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // New returns the `sc release` command group.
@@ -252,24 +253,23 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 		if !sec.SigningEnabled() {
 			continue
 		}
-		sg := sec.Signing
-		needsPassword = needsPassword || (!sg.IsKeyless() && sg.Password.IsZero())
-		needsTrust = needsTrust || sg.IsKeyless() || sg.TlogUpload == nil || *sg.TlogUpload
+		needsPassword = needsPassword || setup.UsesDefaultPassword(sec.Signing)
+		needsTrust = needsTrust || setup.NeedsTrustedMaterial(sec.Signing)
 	}
-	var sopts []pipeline.SignersOption
+	var sopts []setup.Option
 	if needsPassword {
 		pw, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), false)
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("a signing key without a password in the configuration: %w", err)
 		}
-		sopts = append(sopts, pipeline.WithDefaultPassword(pw))
+		sopts = append(sopts, setup.WithDefaultPassword(pw))
 	}
-	opts = append(opts, pipeline.WithSigners(pipeline.NewSigners(root.LookupEnv, ec.Token, sopts...)))
-	if needsTrust {
-		tr, err := sigflags.LoadTrust(ctx, &f.trust, logger)
-		if err != nil {
-			return nil, cleanup, err
-		}
+	opts = append(opts, pipeline.WithSigners(setup.NewSigners(root.LookupEnv, ec.Token, sopts...)))
+	tr, err := sigflags.Trust(&f.trust).Material(ctx, needsTrust, logger)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	if tr != nil {
 		opts = append(opts, pipeline.WithTrustedMaterial(tr))
 	}
 	return opts, cleanup, nil

@@ -100,7 +100,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	}
 	// The signer first: a wrong password or a missing identity token
 	// should not cost an SBOM generation.
-	signer, err := sigflags.NewSigner(cmd, root, a, nil, logger)
+	signer, err := sigflags.NewSigner(cmd, root, &a.Signer, nil, logger)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
+	sigsetup "github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 const password = "pulumi-test"
@@ -89,7 +90,7 @@ func setup(t *testing.T) (string, *api.Security, *pipeline.Executor) {
 		return "", false
 	}
 	ex := pipeline.NewExecutor(client,
-		pipeline.WithSigners(pipeline.NewSigners(lookupEnv, nil)),
+		pipeline.WithSigners(sigsetup.NewSigners(lookupEnv, nil)),
 		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{
 			RepositoryURL: fixture.Source, Commit: fixture.Revision, Ref: "refs/heads/main"}}))
 	return d.String(), &sec, ex
@@ -136,7 +137,7 @@ func TestImageSecurityFailsTheDeployment(t *testing.T) {
 	image, sec, _ := setup(t)
 	// A signer that cannot be made (wrong password) is a configuration
 	// error: the executor refuses before touching the registry.
-	ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(pipeline.NewSigners(func(string) (string, bool) { return "wrong", true }, nil)))
+	ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(sigsetup.NewSigners(func(string) (string, bool) { return "wrong", true }, nil)))
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := scpulumi.NewImageSecurity(ctx, "orders", &scpulumi.ImageSecurityArgs{
 			Image: pulumi.String(image), Security: sec, Runner: executor.New(ex),

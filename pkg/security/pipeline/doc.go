@@ -64,7 +64,9 @@
 // SBOM output), does not choose the cache directory, and does not obtain
 // trusted material; its caller (pkg/cmd/release) does.
 //
-// Where sc runs (CI, git, identity tokens) is pkg/security/runenv; the
-// on-disk result cache is pkg/security/cache. This package does not render
+// Where sc runs (CI, git, identity tokens) is pkg/security/runenv; turning a
+// signing block into a signer, the check after signing and the need for
+// trusted material is pkg/security/signing/setup; the on-disk result cache
+// is pkg/security/cache. This package does not render
 // results: pkg/security/report does.
 package pipeline

@@ -82,8 +82,9 @@ func WithScanners(scanners ...scan.Scanner) ExecutorOption {
 	}
 }
 
-// WithSigners sets where signers come from (see Signers). Default: none,
-// and a service that signs cannot run.
+// WithSigners sets where signers come from (pkg/security/signing/setup's
+// Signers builds them from the signing blocks). Default: none, and a
+// service that signs cannot run.
 func WithSigners(s SignerSource) ExecutorOption { return func(e *Executor) { e.signers = s } }
 
 // WithTrustedMaterial sets the Sigstore trusted material for signatures

@@ -22,6 +22,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // A release of one image, signed with a key from the configuration: the
@@ -68,7 +69,7 @@ func ExampleExecutor_Run() {
 		return v, ok
 	}
 	ex := pipeline.NewExecutor(client,
-		pipeline.WithSigners(pipeline.NewSigners(lookupEnv, nil)),
+		pipeline.WithSigners(setup.NewSigners(lookupEnv, nil)),
 		pipeline.WithExecutionContext(&runenv.Context{CI: runenv.CI{RepositoryURL: "https://github.com/example/shop"}}))
 	res, err := ex.Run(ctx, rel.Services)
 	if err != nil {

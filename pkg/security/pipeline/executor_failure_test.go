@@ -19,6 +19,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // Each step is fail-open unless required, a failed check always fails, and
@@ -174,7 +175,7 @@ func TestExecutorFailModes(t *testing.T) {
 			services := loadRelease(t, t.TempDir(), tt.security, []string{image})
 			ex := pipeline.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)),
 				pipeline.WithScanners(tt.scanners...),
-				pipeline.WithSigners(pipeline.NewSigners(getenv, nil)))
+				pipeline.WithSigners(setup.NewSigners(getenv, nil)))
 			res, err := ex.Run(ctx, services)
 			if res == nil {
 				t.Fatalf("no result: %v", err)
@@ -220,7 +221,7 @@ func TestExecutorInvalidConfigurationStopsEarly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			services := loadRelease(t, t.TempDir(), tt.security, []string{reg.Ref("release/app:1")})
 			faults.Reset()
-			ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(pipeline.NewSigners(getenv, nil)))
+			ex := pipeline.NewExecutor(registry.New(), pipeline.WithSigners(setup.NewSigners(getenv, nil)))
 			res, err := ex.Run(ctx, services)
 			if res != nil || outcome.Code(err) != outcome.ExitInvalid {
 				t.Errorf("Run: %v (exit %d), result %v; want an invalid-configuration error and no result", err, outcome.Code(err), res != nil)
@@ -248,7 +249,7 @@ func TestExecutorRegistryFaults(t *testing.T) {
 	client := registry.New(registry.WithRetry(4, time.Millisecond))
 	newExecutor := func() *pipeline.Executor {
 		return pipeline.NewExecutor(client,
-			pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+			pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 			pipeline.WithExecutionContext(executionContext()),
 			pipeline.WithLayerCache(t.TempDir()))
 	}
@@ -315,7 +316,7 @@ func TestExecutorNothingHalfWrittenVerifies(t *testing.T) {
 	// The referrer manifest is stored by digest; writing the fallback tag
 	// sha256-<hex> that lists it fails every time.
 	faults.Add(testutil.Fault{Match: testutil.On(http.MethodPut, testutil.ClassManifest).PathContains("/manifests/sha256-"), Times: testutil.Always, Status: http.StatusInternalServerError})
-	ex := pipeline.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)), pipeline.WithSigners(pipeline.NewSigners(getenv, nil)))
+	ex := pipeline.NewExecutor(registry.New(registry.WithRetry(2, time.Millisecond)), pipeline.WithSigners(setup.NewSigners(getenv, nil)))
 	res, err := ex.Run(ctx, services)
 	if outcome.Code(err) != outcome.ExitOperational {
 		t.Fatalf("Run: %v, want exit 3\n%s", err, describe(res))
@@ -360,7 +361,7 @@ func TestExecutorCancel(t *testing.T) {
 	})
 	ex := pipeline.NewExecutor(registry.New(),
 		pipeline.WithCache(c), pipeline.WithLayerCache(layerDir), pipeline.WithJobs(2),
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 		pipeline.WithExecutionContext(executionContext()),
 		pipeline.WithObserver(obs))
 	res, err := ex.Run(ctx, services)

@@ -11,6 +11,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // imageRun is one service's image: its plan, made from the configuration
@@ -80,7 +81,7 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 	if e.signers == nil {
 		return nil, outcome.Invalid("signing is configured, but the executor was given no signers")
 	}
-	if (cfg.IsKeyless() || logsSignatures(cfg)) && e.trusted == nil {
+	if setup.NeedsTrustedMaterial(cfg) && e.trusted == nil {
 		return nil, outcome.Invalid("signing keylessly or with a transparency log needs Sigstore trusted material (a trusted root) to check signatures")
 	}
 	r.format = signing.FormatBundle
@@ -92,7 +93,7 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 	if r.signer, err = e.signers.Signer(ctx, cfg); err != nil {
 		return nil, err
 	}
-	r.ignoreTlog = !logsSignatures(cfg)
+	r.ignoreTlog = !setup.Logged(cfg)
 	if sec.VerifyEnabled() {
 		var key any
 		if !cfg.IsKeyless() {
@@ -103,9 +104,11 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 			}
 			key = id.PublicKey
 		}
-		if r.verifyPolicy, err = verifyPolicy(cfg, e.readFile, key); err != nil {
+		v, err := setup.AfterSigning(cfg, e.readFile, key)
+		if err != nil {
 			return nil, err
 		}
+		r.verifyPolicy = v.Policy
 	}
 	return r, nil
 }

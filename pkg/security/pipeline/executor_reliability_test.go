@@ -8,6 +8,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // A release of 50 images against the Debian docker-registry (no referrers
@@ -35,7 +36,7 @@ func TestExecutorFiftyImages(t *testing.T) {
 		t.Helper()
 		ex := pipeline.NewExecutor(registry.New(),
 			pipeline.WithCache(c), pipeline.WithLayerCache(t.TempDir()), pipeline.WithScanners(db),
-			pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+			pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 			pipeline.WithExecutionContext(executionContext()),
 			pipeline.WithJobs(4),
 			pipeline.WithObserver(pipeline.ObserverFunc(func(e pipeline.Event) {

@@ -17,6 +17,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // A release of two images: every step runs, and what was written verifies
@@ -31,7 +32,7 @@ func TestExecutorRelease(t *testing.T) {
 
 	ex := pipeline.NewExecutor(registry.New(),
 		pipeline.WithScanners(openDB(t)),
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 		pipeline.WithExecutionContext(executionContext()),
 		pipeline.WithJobs(2))
 	res, err := ex.Run(ctx, services)
@@ -93,7 +94,7 @@ func TestExecutorPolicyViolationIsNeverSigned(t *testing.T) {
 
 	ex := pipeline.NewExecutor(registry.New(),
 		pipeline.WithScanners(openDB(t)),
-		pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+		pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 		pipeline.WithExecutionContext(executionContext()))
 	res, err := ex.Run(ctx, services)
 	if err == nil {
@@ -147,7 +148,7 @@ func TestExecutorWarmRunReadsNoLayers(t *testing.T) {
 			pipeline.WithCache(c),
 			pipeline.WithLayerCache(t.TempDir()),
 			pipeline.WithScanners(db),
-			pipeline.WithSigners(pipeline.NewSigners(getenv, nil)),
+			pipeline.WithSigners(setup.NewSigners(getenv, nil)),
 			pipeline.WithExecutionContext(executionContext()))
 	}
 

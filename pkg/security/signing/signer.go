@@ -27,12 +27,6 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
-// Public-good Sigstore service URLs, the defaults of sc's flags.
-const (
-	PublicGoodFulcioURL = "https://fulcio.sigstore.dev"
-	PublicGoodRekorURL  = "https://rekor.sigstore.dev"
-)
-
 // serviceTimeout bounds each request to Fulcio, Rekor or a timestamp
 // authority; ctx cancellation still applies.
 const serviceTimeout = 30 * time.Second
@@ -48,7 +42,9 @@ type TokenSource interface {
 }
 
 // Services names the Sigstore services a signer talks to. An empty field
-// means the service is not used.
+// means the service is not used; there are no defaults here
+// (pkg/security/signing/setup fills Services from a signing block, with the
+// public-good instance as its default).
 type Services struct {
 	// FulcioURL is the base URL of the Fulcio certificate authority
 	// (v2 signingCert API). Keyless signing only.
@@ -60,12 +56,6 @@ type Services struct {
 	// TSAURL is the full URL of an RFC 3161 timestamp authority endpoint.
 	// Empty: no signed timestamp.
 	TSAURL string
-}
-
-// PublicGood returns the public-good Fulcio and Rekor, without a timestamp
-// authority: what cosign uses by default.
-func PublicGood() Services {
-	return Services{FulcioURL: PublicGoodFulcioURL, RekorURL: PublicGoodRekorURL}
 }
 
 // Identity is who a Signer signs as, the way a verifier sees it.

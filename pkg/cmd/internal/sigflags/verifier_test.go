@@ -5,14 +5,18 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/sc-project/sc/internal/testutil/sigstoretest"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
-func TestPolicy(t *testing.T) {
+// The verification flags reach setup's check with every key form --key
+// takes; what cannot be a check is invalid usage.
+func TestVerification(t *testing.T) {
 	kp, err := signing.GenerateKeyPair([]byte("pw"))
 	if err != nil {
 		t.Fatal(err)
@@ -21,51 +25,93 @@ func TestPolicy(t *testing.T) {
 	if err := os.WriteFile(pub, kp.PublicPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	root := &options.Root{Getenv: func(string) string { return "" }}
+	priv := filepath.Join(t.TempDir(), "cosign.key")
+	if err := os.WriteFile(priv, kp.PrivatePEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PUB": string(kp.PublicPEM)}
+	root := &options.Root{Getenv: func(k string) string { return env[k] }}
 	tests := []struct {
-		name    string
-		o       options.Verification
-		wantErr bool
-		key     bool
+		name       string
+		o          options.Verification
+		wantErr    bool
+		key        bool
+		ignoreTlog bool
 	}{
-		{name: "key", o: options.Verification{Key: pub}, key: true},
+		{name: "key file", o: options.Verification{Key: pub}, key: true},
+		{name: "key in the environment", o: options.Verification{Key: "env://PUB", InsecureIgnoreTlog: true}, key: true, ignoreTlog: true},
+		{name: "PEM content", o: options.Verification{Key: string(kp.PublicPEM)}, key: true},
 		{name: "identity and issuer", o: options.Verification{CertIdentity: "a@example.com", CertOIDCIssuer: "https://issuer.example"}},
+		{name: "regexps", o: options.Verification{CertIdentityRegexp: "^a@", CertOIDCIssuerRegexp: "^https://"}},
 		{name: "identity without issuer", o: options.Verification{CertIdentity: "a@example.com"}, wantErr: true},
 		{name: "nothing", o: options.Verification{}, wantErr: true},
 		{name: "missing key file", o: options.Verification{Key: filepath.Join(t.TempDir(), "none.pub")}, wantErr: true},
+		{name: "unset variable", o: options.Verification{Key: "env://NOPE"}, wantErr: true},
+		{name: "env:// without a name", o: options.Verification{Key: "env://"}, wantErr: true},
+		{name: "private key", o: options.Verification{Key: priv}, wantErr: true},
+		{name: "KMS key", o: options.Verification{Key: "awskms:///alias/sc"}, wantErr: true},
 		{name: "bad annotation", o: options.Verification{Key: pub, Annotations: []string{"novalue"}}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Policy(root, &tt.o)
+			v, err := Verification(root, &tt.o)
 			if tt.wantErr {
 				if outcome.Code(err) != outcome.ExitInvalid {
-					t.Fatalf("Policy = %v (exit %d), want a usage error", err, outcome.Code(err))
+					t.Fatalf("Verification = %v (exit %d), want a usage error", err, outcome.Code(err))
+				}
+				if strings.Contains(err.Error(), "-----BEGIN") {
+					t.Errorf("error %q shows key material", err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (p.Key != nil) != tt.key || (p.Identity != nil) == tt.key {
-				t.Errorf("policy %+v: key %v", p, tt.key)
+			if (v.Policy.Key != nil) != tt.key || (v.Policy.Identity != nil) == tt.key {
+				t.Errorf("policy %+v: key %v", v.Policy, tt.key)
+			}
+			if v.InsecureIgnoreTlog != tt.ignoreTlog {
+				t.Errorf("InsecureIgnoreTlog = %v, want %v", v.InsecureIgnoreTlog, tt.ignoreTlog)
 			}
 		})
 	}
 }
 
 // A key-based check that explicitly ignores the log needs no trusted
-// material (and so no network); anything else reads --trusted-root.
-func TestTrusted(t *testing.T) {
+// material (and so no network); a named --trusted-root is read all the
+// same, so a wrong one is never silently ignored.
+func TestTrust(t *testing.T) {
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
-	tr, err := Trusted(ctx, &options.Verification{Key: "k.pub", Trust: options.Trust{}, InsecureIgnoreTlog: true}, logger)
+	v, err := Verification(&options.Root{}, &options.Verification{Key: string(mustKey(t).PublicPEM), InsecureIgnoreTlog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.NeedsTrustedMaterial() {
+		t.Fatal("a key-based check without the log needs trusted material")
+	}
+	tr, err := Trust(&options.Trust{}).Material(ctx, v.NeedsTrustedMaterial(), logger)
 	if err != nil || tr != nil {
-		t.Fatalf("Trusted = %v, %v; want nil, nil", tr, err)
+		t.Fatalf("Material = %v, %v; want nil, nil", tr, err)
 	}
 	missing := filepath.Join(t.TempDir(), "trusted_root.json")
-	_, err = Trusted(ctx, &options.Verification{Key: "k.pub", Trust: options.Trust{TrustedRoot: missing}, InsecureIgnoreTlog: true}, logger)
-	if err == nil {
-		t.Fatal("a missing --trusted-root was accepted")
+	if _, err := Trust(&options.Trust{TrustedRoot: missing}).Material(ctx, false, logger); outcome.Code(err) != outcome.ExitInvalid {
+		t.Fatalf("a missing --trusted-root: %v, want a usage error", err)
 	}
+	file := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(file, sigstoretest.New(t).TrustedRootJSON(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := Trust(&options.Trust{TrustedRoot: file}).Material(ctx, true, logger); err != nil || tr == nil {
+		t.Fatalf("Material(--trusted-root) = %v, %v", tr, err)
+	}
+}
+
+func mustKey(t *testing.T) *signing.KeyPair {
+	t.Helper()
+	kp, err := signing.GenerateKeyPair([]byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
 }
