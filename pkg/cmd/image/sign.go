@@ -93,7 +93,7 @@ func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *op
 	} else {
 		services.FulcioURL = o.FulcioURL
 		ec, err := runenv.New(ctx, options.SecurityEnv(root),
-			runenv.WithIdentityToken(o.IdentityToken), runenv.WithoutGit(), runenv.WithLogger(logger))
+			runenv.WithIdentityToken(o.IdentityToken), runenv.WithoutGit(), runenv.WithLogger(logger), options.TokenRetry())
 		if err != nil {
 			return err
 		}
