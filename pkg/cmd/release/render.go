@@ -15,6 +15,7 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -124,18 +125,12 @@ func writeTable(w io.Writer, res *pipeline.ReleaseResult) error {
 	return err
 }
 
+// shortDigest is digest.Short, with "-" for a service without a digest.
 func shortDigest(d string) string {
-	if i := strings.LastIndex(d, "@"); i >= 0 {
-		d = d[i+1:]
-	}
 	if d == "" {
 		return "-"
 	}
-	const n = len("sha256:") + 12
-	if len(d) > n {
-		return d[:n]
-	}
-	return d
+	return digest.Short(d)
 }
 
 // writeMarkdown writes the release summary for a job summary: a row per

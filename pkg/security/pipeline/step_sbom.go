@@ -12,6 +12,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
@@ -71,7 +72,7 @@ func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
 		}
 	}
 	res := &r.sbom.Result
-	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, short(res.Digest))
+	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, digest.Short(res.Digest))
 	if out := r.sbomOutput(); out != "" {
 		if err := writeFileAtomic(out, r.sbom.Document); err != nil {
 			return err
