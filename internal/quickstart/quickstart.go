@@ -36,6 +36,7 @@ import (
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
@@ -194,7 +195,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("also in cosign's legacy format (the .sig tag), key %s, verified after signing (artifact %s)", short(res.Signer.KeyID), short(res.Artifact)), nil
+		return fmt.Sprintf("also in cosign's legacy format (the .sig tag), key %s, verified after signing (artifact %s)", digest.Short(res.Signer.KeyID), digest.Short(res.Artifact)), nil
 	}); err != nil {
 		return nil, err
 	}
@@ -360,16 +361,6 @@ func sampleDB(ctx context.Context, dir string) (*vulndb.DB, error) {
 		return nil, err
 	}
 	return store.Open(ctx)
-}
-
-func short(s string) string {
-	if i := len("sha256:"); len(s) > i+12 && s[:i] == "sha256:" {
-		return s[:i+12]
-	}
-	if len(s) > 16 {
-		return s[:16]
-	}
-	return s
 }
 
 // printer prints one line per step: the quickstart's own and, as an

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/digest"
 )
 
 // Output formats.
@@ -177,7 +177,7 @@ func writeTable(w io.Writer, l listing) error {
 	for _, e := range l.Entries {
 		if e.Corrupt {
 			fmt.Fprintf(tw, "(corrupt)\t%s\t-\t-\t%s\t%s\t(removed by clean)\n",
-				short(e.ID), humanBytes(e.FileSize), stamp(e.Created))
+				digest.Short(e.ID), humanBytes(e.FileSize), stamp(e.Created))
 			continue
 		}
 		expires := stamp(e.Expires)
@@ -185,7 +185,7 @@ func writeTable(w io.Writer, l listing) error {
 			expires += " (expired)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			e.Key.Operation, shortDigest(e.Key.Digest), dash(e.Key.ToolVersion), dash(shortDigest(e.Key.ConfigHash)),
+			e.Key.Operation, digest.Short(e.Key.Digest), dash(e.Key.ToolVersion), dash(digest.Short(e.Key.ConfigHash)),
 			humanBytes(e.Size), stamp(e.Created), expires)
 	}
 	if err := tw.Flush(); err != nil {
@@ -193,22 +193,6 @@ func writeTable(w io.Writer, l listing) error {
 	}
 	_, err := fmt.Fprintf(w, "%s, %s in %s\n", plural(len(l.Entries), "entry", "entries"), humanBytes(l.TotalBytes), l.Dir)
 	return err
-}
-
-// shortDigest shortens "algo:hex" to 12 hex digits, as docker does.
-func shortDigest(d string) string {
-	algo, hex, ok := strings.Cut(d, ":")
-	if !ok {
-		return d
-	}
-	return algo + ":" + short(hex)
-}
-
-func short(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }
 
 func dash(s string) string {

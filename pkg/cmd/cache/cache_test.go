@@ -23,7 +23,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func digest(s string) string {
+func digestOf(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
@@ -48,10 +48,10 @@ func populate(t *testing.T, dir string) []cache.Key {
 	now := time.Now()
 	old := now.Add(-30 * 24 * time.Hour)
 	keys := []cache.Key{
-		{Operation: "sbom", Digest: digest("api"), ConfigHash: "sha256:" + strings.Repeat("c", 64), ToolVersion: "syft 1.57.0"},
-		{Operation: "sbom", Digest: digest("web"), ToolVersion: "syft 1.57.0"},
-		{Operation: "scan", Digest: digest("api"), ToolVersion: "grype 0.121.0 db 2026-02-28"},
-		{Operation: "sbom", Digest: digest("old"), ToolVersion: "syft 1.50.0"},
+		{Operation: "sbom", Digest: digestOf("api"), ConfigHash: "sha256:" + strings.Repeat("c", 64), ToolVersion: "syft 1.57.0"},
+		{Operation: "sbom", Digest: digestOf("web"), ToolVersion: "syft 1.57.0"},
+		{Operation: "scan", Digest: digestOf("api"), ToolVersion: "grype 0.121.0 db 2026-02-28"},
+		{Operation: "sbom", Digest: digestOf("old"), ToolVersion: "syft 1.50.0"},
 	}
 	for i, k := range keys {
 		created := now

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/httpretry"
 	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
@@ -28,15 +30,23 @@ func (e *ExecutionContext) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Build reads the execution context from root's environment, with
-// --identity-token as the explicit token. opts are passed on after it, so a
-// command can add runenv.WithGitDir, runenv.WithoutGit or a logger.
+// --identity-token as the explicit token and TokenRetry. opts are passed on
+// after them, so a command can add runenv.WithGitDir, runenv.WithoutGit or a
+// logger.
 func (e *ExecutionContext) Build(ctx context.Context, root *Root, opts ...runenv.Option) (*runenv.Context, error) {
 	tok, err := e.token()
 	if err != nil {
 		return nil, err
 	}
-	all := append([]runenv.Option{runenv.WithIdentityToken(tok)}, opts...)
+	all := append([]runenv.Option{runenv.WithIdentityToken(tok), TokenRetry()}, opts...)
 	return runenv.New(ctx, SecurityEnv(root), all...)
+}
+
+// TokenRetry is how sc retries requests for identity tokens (GitHub
+// Actions' endpoint): httpretry's policy, 4 attempts from 1 second. runenv
+// has no retry policy of its own: it stays on the standard library.
+func TokenRetry() runenv.Option {
+	return runenv.WithGitHubTokenOptions(runenv.WithGitHubRetry(httpretry.Policy{Attempts: 4, Backoff: time.Second}))
 }
 
 // token returns --identity-token, read from the file it names when it names

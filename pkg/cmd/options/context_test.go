@@ -2,8 +2,12 @@ package options
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,6 +75,33 @@ func TestExecutionContextBuild(t *testing.T) {
 				t.Errorf("Token() = %q, %v; want %q", tok, err, tt.wantToken)
 			}
 		})
+	}
+}
+
+// The GitHub Actions token endpoint is asked again after a transient
+// failure: runenv has no retry of its own, Build gives it httpretry's.
+func TestExecutionContextBuildRetriesTokenRequests(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `{"value":"a.b.c"}`)
+	}))
+	defer srv.Close()
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token"}
+	root := &Root{Getenv: func(k string) string { return env[k] }}
+	ec, err := (&ExecutionContext{}).Build(t.Context(), root, runenv.WithoutGit(), runenv.WithTokenHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ec.Token.Token(t.Context())
+	if err != nil || tok != "a.b.c" {
+		t.Fatalf("Token() = %q, %v; want the token of the second attempt", tok, err)
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("%d requests, want 2", got)
 	}
 }
 

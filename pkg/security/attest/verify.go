@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -385,17 +386,10 @@ func (r *Result) err() error {
 	}
 	reasons := make([]string, len(r.Rejected))
 	for i, rj := range r.Rejected {
-		reasons[i] = fmt.Sprintf("%s attestation %s: %s", rj.Format, shortDigest(rj.Artifact), rj.Reason)
+		reasons[i] = fmt.Sprintf("%s attestation %s: %s", rj.Format, digest.Short(rj.Artifact), rj.Reason)
 	}
 	return fmt.Errorf("%w of type %s for %s: %d attestation(s) rejected:\n  %s",
 		ErrVerificationFailed, types, r.Image, len(r.Rejected), strings.Join(reasons, "\n  "))
-}
-
-func shortDigest(d string) string {
-	if strings.HasPrefix(d, "sha256:") && len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
 }
 
 func firstOf(a, b string) string {

@@ -241,12 +241,3 @@ func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
 	sr.Detail = d.DigestStr()
 	return nil
 }
-
-// short abbreviates a digest for details.
-func short(d string) string {
-	const n = len("sha256:") + 12
-	if len(d) > n {
-		return d[:n]
-	}
-	return d
-}

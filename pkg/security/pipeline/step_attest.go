@@ -8,6 +8,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/provenance"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -66,7 +67,7 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 		}
 		if existing != "" {
 			sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: existing, Format: string(r.format), PredicateType: p.Type, Existing: true})
-			sr.Detail = fmt.Sprintf("%s already attested by %s (%s); nothing written", p.Type, r.signed.Signer, short(existing))
+			sr.Detail = fmt.Sprintf("%s already attested by %s (%s); nothing written", p.Type, r.signed.Signer, digest.Short(existing))
 			return existing, nil
 		}
 	}
@@ -78,7 +79,7 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 		return "", err
 	}
 	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: att.Artifact, Format: string(att.Format), PredicateType: p.Type})
-	sr.Detail = fmt.Sprintf("%s attested by %s (%s, %s)", p.Type, att.Signer, att.Format, short(att.Artifact))
+	sr.Detail = fmt.Sprintf("%s attested by %s (%s, %s)", p.Type, att.Signer, att.Format, digest.Short(att.Artifact))
 	return att.Artifact, nil
 }
 
@@ -127,10 +128,10 @@ func (r *imageRun) verifyAttestation(ctx context.Context, sr *StepResult, predic
 	for _, a := range res.Verified {
 		if a.Artifact == want {
 			sr.Detail = fmt.Sprintf("%d valid %s attestation(s), %d rejected; %s verifies",
-				len(res.Verified), predicateType, len(res.Rejected), short(want))
+				len(res.Verified), predicateType, len(res.Rejected), digest.Short(want))
 			return nil
 		}
 	}
 	return fmt.Errorf("%w for %s: the %s attestation %s is not among the %d valid one(s)",
-		attest.ErrVerificationFailed, r.digest, predicateType, short(want), len(res.Verified))
+		attest.ErrVerificationFailed, r.digest, predicateType, digest.Short(want), len(res.Verified))
 }

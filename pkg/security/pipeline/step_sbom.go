@@ -15,6 +15,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
@@ -162,7 +163,7 @@ func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
 	}
 	r.sbom, sr.Cached = sb, sb.Cached
 	res := &sb.Result
-	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, short(res.Digest))
+	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, digest.Short(res.Digest))
 	if out := r.sbomOutput(); out != "" {
 		if err := writeFileAtomic(out, sb.Document); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -27,9 +28,9 @@ func (r *imageRun) sign(ctx context.Context, sr *StepResult) error {
 	r.signed = res
 	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "signature", Digest: res.Artifact, Format: string(res.Format), Existing: res.Skipped})
 	if res.Skipped {
-		sr.Detail = fmt.Sprintf("already signed by %s (%s, %s); nothing written", res.Signer, res.Format, short(res.Artifact))
+		sr.Detail = fmt.Sprintf("already signed by %s (%s, %s); nothing written", res.Signer, res.Format, digest.Short(res.Artifact))
 	} else {
-		sr.Detail = fmt.Sprintf("signed by %s (%s, %s)", res.Signer, res.Format, short(res.Artifact))
+		sr.Detail = fmt.Sprintf("signed by %s (%s, %s)", res.Signer, res.Format, digest.Short(res.Artifact))
 	}
 	return nil
 }
@@ -59,10 +60,10 @@ func (r *imageRun) verifySignature(ctx context.Context, sr *StepResult) error {
 	}
 	for _, ok := range res.Verified {
 		if ok.Artifact == r.signed.Artifact {
-			sr.Detail = fmt.Sprintf("%d valid signature(s), %d rejected; %s verifies", len(res.Verified), len(res.Rejected), short(ok.Artifact))
+			sr.Detail = fmt.Sprintf("%d valid signature(s), %d rejected; %s verifies", len(res.Verified), len(res.Rejected), digest.Short(ok.Artifact))
 			return nil
 		}
 	}
 	return fmt.Errorf("%w for %s: the signature sign wrote (%s) is not among the %d valid one(s)",
-		signing.ErrVerificationFailed, r.digest, short(r.signed.Artifact), len(res.Verified))
+		signing.ErrVerificationFailed, r.digest, digest.Short(r.signed.Artifact), len(res.Verified))
 }

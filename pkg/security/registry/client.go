@@ -97,7 +97,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // WithRetry sets how many attempts a request gets (1 means no retry) and the
 // backoff before the second one; later waits grow exponentially with jitter.
 // Retried: 429 (honouring Retry-After up to 30s), 408, 500, 502, 503, 504,
-// connection resets, unexpected EOF and timeouts. Default: 5 attempts, 200ms.
+// connection refused or reset, unexpected EOF and timeouts (httpretry's
+// policy). Default: 5 attempts, 200ms.
 func WithRetry(attempts int, initialBackoff time.Duration) Option {
 	return func(c *Client) {
 		c.attempts = max(attempts, 1)

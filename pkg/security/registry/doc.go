@@ -17,11 +17,12 @@
 //
 // Every request goes through one HTTP stack (see transport.go): plain HTTP
 // only to loopback registries unless WithInsecureHTTP, retries with backoff
-// of idempotent requests on 429/5xx/resets/EOF/timeouts, whole-operation
-// retries of blob uploads, a per-request stall timeout, and the sc user
-// agent. Errors name the image and wrap ErrNotFound, ErrUnauthorized,
-// ErrUnreachable, ErrMalformed, ErrInvalidReference or ErrInsecureHTTP,
-// each in an outcome class.
+// of idempotent requests on 429/5xx/refused or reset connections/EOF/
+// timeouts (by pkg/security/httpretry's policy), whole-operation retries of
+// blob uploads, a per-request stall timeout, and the sc user agent. Errors
+// name the image and wrap ErrNotFound, ErrUnauthorized, ErrUnreachable,
+// ErrMalformed, ErrInvalidReference or ErrInsecureHTTP, each in an outcome
+// class.
 //
 // What it does not do: it does not sign, verify or interpret artifacts
 // (pkg/security/signing and pkg/security/attest do, on top of it), it does

@@ -3,8 +3,12 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -276,4 +280,64 @@ func TestCancelDuringBackoff(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || outcome.Code(err) != outcome.ExitOperational {
 		t.Fatalf("Resolve = %v, want context.Canceled (exit 3)", err)
 	}
+}
+
+// refusingTransport dials a closed port instead of the registry for the
+// first n connections: the registry refuses connections for a moment, as
+// one that restarts during a release does.
+func refusingTransport(t *testing.T, n int32) (http.RoundTripper, *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	var dials atomic.Int32
+	var d net.Dialer
+	return &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) <= n {
+			return d.DialContext(ctx, network, closed)
+		}
+		return d.DialContext(ctx, network, addr)
+	}}, &dials
+}
+
+// A refused connection is transient: resolving waits for the registry with
+// the same backoff as for other transient failures.
+func TestConnectionRefusedWhileResolving(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	d := pushImage(t, newClient(), reg.Ref("app:v1"))
+
+	t.Run("for a moment", func(t *testing.T) {
+		rt, dials := refusingTransport(t, 2)
+		var logs strings.Builder
+		c := newClient(registry.WithTransport(rt), registry.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		got, err := c.Resolve(ctx, reg.Ref("app:v1"))
+		if err != nil {
+			t.Fatalf("Resolve: %v", err)
+		}
+		if got.String() != d.String() {
+			t.Errorf("Resolve = %s, want %s", got, d)
+		}
+		if n := dials.Load(); n < 3 {
+			t.Errorf("%d dials, want the 2 refused ones and at least one more", n)
+		}
+		if n := strings.Count(logs.String(), "connection refused"); n != 2 {
+			t.Errorf("%d retries logged for a refused connection, want 2:\n%s", n, logs.String())
+		}
+	})
+	t.Run("for good", func(t *testing.T) {
+		rt, dials := refusingTransport(t, 1<<30)
+		c := newClient(registry.WithTransport(rt))
+		_, err := c.Resolve(ctx, reg.Ref("app:v1"))
+		if !errors.Is(err, registry.ErrUnreachable) || outcome.Code(err) != outcome.ExitOperational {
+			t.Fatalf("Resolve = %v, want ErrUnreachable (exit 3)", err)
+		}
+		wantContains(t, err, "connection refused", fmt.Sprintf("after %d attempts", attempts))
+		if n := dials.Load(); n < attempts {
+			t.Errorf("%d dials, want at least %d attempts", n, attempts)
+		}
+	})
 }

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/sc-project/sc/pkg/security/httpretry"
 )
 
 // The HTTP stack under every registry request, outermost first:
 //
 //	policyTransport   plain HTTP only to loopback hosts (or WithInsecureHTTP); user agent
-//	retryTransport    retries of idempotent requests: 429 (Retry-After), 408, 5xx, resets, EOF, timeouts
+//	retryTransport    retries of idempotent requests, by httpretry's policy: 429 (Retry-After),
+//	                  408, 5xx, connection refused, resets, EOF, timeouts
 //	timeoutTransport  per-request stall timeout (WithTimeout)
 //	base              WithTransport, by default a clone of remote.DefaultTransport
 //
@@ -33,7 +33,9 @@ import (
 //   - GET and HEAD (manifests, blobs, referrers, tags, token requests) and
 //     PUT of a manifest are idempotent: the same bytes land under the same
 //     name whatever the number of attempts. retryTransport retries them, up
-//     to the configured number of attempts.
+//     to the configured number of attempts, with httpretry.Policy: the one
+//     retry policy of sc (which failures are transient, backoff with jitter,
+//     Retry-After up to httpretry.DefaultMaxRetryAfter, cancellation).
 //   - A blob upload is a session: POST opens it, PATCH sends the bytes, PUT
 //     ?digest= closes it. Replaying one request of a broken session can
 //     duplicate or reject data, and the session may be gone on the server.
@@ -41,16 +43,10 @@ import (
 //     upload (existence check, POST, PATCH, PUT) is retried by
 //     go-containerregistry's operation-level retry, which RemoteOptions
 //     configures with the same attempts and backoff and a predicate that
-//     accepts only transient failures of upload-session requests. A blob is
-//     content-addressed, so uploading it again is harmless.
-const (
-	// maxRetryAfter caps how long a Retry-After answer is honoured. A
-	// registry that asks for more patience than this ends the retries: a
-	// pipeline step should fail and say so rather than hang.
-	maxRetryAfter = 30 * time.Second
-	// maxBackoff caps the exponential backoff between two attempts.
-	maxBackoff = 10 * time.Second
-)
+//     accepts only transient failures (by httpretry's rules) of
+//     upload-session requests. A blob is content-addressed, so uploading it
+//     again is harmless. Only go-containerregistry can restart a session
+//     from its own writer, so this level cannot be httpretry's.
 
 // policyTransport refuses plain-HTTP requests to hosts outside the loopback
 // interface unless insecure is set, and prefixes the user agent. It applies
@@ -94,20 +90,15 @@ func closeRequestBody(req *http.Request) {
 // requestError is what retryTransport returns when a request fails without
 // an HTTP answer. It records the request so that the operation-level retry
 // can tell an upload-session request (which it retries) from one already
-// retried here.
+// retried here. err is usually an *httpretry.Error, which says how many
+// attempts were made.
 type requestError struct {
-	method   string
-	path     string
-	attempts int
-	err      error
+	method string
+	path   string
+	err    error
 }
 
-func (e *requestError) Error() string {
-	if e.attempts > 1 {
-		return fmt.Sprintf("%v (after %d attempts)", e.err, e.attempts)
-	}
-	return e.err.Error()
-}
+func (e *requestError) Error() string { return e.err.Error() }
 
 func (e *requestError) Unwrap() error { return e.err }
 
@@ -124,8 +115,8 @@ func (e *timeoutError) Timeout() bool { return true }
 // Temporary marks the error as worth retrying.
 func (e *timeoutError) Temporary() bool { return true }
 
-// retryTransport retries idempotent requests; see the comment at the top of
-// this file for which ones and why.
+// retryTransport retries idempotent requests with httpretry's policy; see
+// the comment at the top of this file for which ones and why.
 type retryTransport struct {
 	inner    http.RoundTripper
 	attempts int
@@ -136,73 +127,22 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	replay := replayable(req)
-	for attempt := 1; ; attempt++ {
-		r := req
-		if attempt > 1 {
-			r = req.Clone(ctx)
-			if req.Body != nil && req.Body != http.NoBody {
-				body, err := req.GetBody()
-				if err != nil {
-					return nil, &requestError{method: req.Method, path: req.URL.Path, attempts: attempt, err: err}
-				}
-				r.Body = body
-			}
-		}
-		resp, err := t.inner.RoundTrip(r)
-		last := !replay || attempt >= t.attempts || ctx.Err() != nil
-		delay := t.backoff(attempt)
-		var reason string
-		if err != nil {
-			if last || !transient(err) {
-				return nil, &requestError{method: req.Method, path: req.URL.Path, attempts: attempt, err: err}
-			}
-			reason = err.Error()
-		} else {
-			if last || !retryableStatus(resp.StatusCode) {
-				return resp, nil
-			}
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
-				if ra > maxRetryAfter {
-					return resp, nil
-				}
-				delay = max(delay, ra)
-			}
-			reason = resp.Status
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			_ = resp.Body.Close()
-		}
-		t.log.InfoContext(ctx, "retrying registry request",
-			"method", req.Method, "host", req.URL.Host, "path", req.URL.Path,
-			"attempt", attempt, "of", t.attempts, "delay", delay, "reason", reason)
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, &requestError{method: req.Method, path: req.URL.Path, attempts: attempt, err: ctx.Err()}
-		case <-timer.C:
-		}
+	p := httpretry.Policy{
+		Attempts:   t.attempts,
+		Backoff:    t.initial,
+		Replayable: replayable,
+		Now:        t.now,
+		OnRetry: func(r httpretry.Retry) {
+			t.log.InfoContext(ctx, "retrying registry request",
+				"method", req.Method, "host", req.URL.Host, "path", req.URL.Path,
+				"attempt", r.Attempt, "of", r.Attempts, "delay", r.Delay, "reason", r.Reason)
+		},
 	}
-}
-
-// backoff is the wait after the given failed attempt: exponential from the
-// initial backoff, capped, with "equal jitter" (half fixed, half random) so
-// that clients failing together do not retry together.
-func (t *retryTransport) backoff(attempt int) time.Duration {
-	return backoffDelay(t.initial, attempt)
-}
-
-func backoffDelay(initial time.Duration, attempt int) time.Duration {
-	d := initial
-	for i := 1; i < attempt && d < maxBackoff; i++ {
-		d *= 2
+	resp, err := p.Do(req, t.inner.RoundTrip)
+	if err != nil {
+		return nil, &requestError{method: req.Method, path: req.URL.Path, err: err}
 	}
-	d = min(d, maxBackoff)
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(half+1)
+	return resp, nil
 }
 
 // replayable reports whether req may be sent again as is: reads, and PUT of
@@ -230,62 +170,11 @@ func uploadSession(method, path string) bool {
 	return false
 }
 
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests,
-		http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
+// retryableStatus and transient are httpretry's policy, under the names
+// that the operation-level retry (retryOperation) and classify use.
+func retryableStatus(code int) bool { return httpretry.TransientStatus(code) }
 
-// transient reports whether err is a network failure worth another attempt:
-// connection resets, unexpected EOF, broken pipes and timeouts. The caller's
-// own cancellation and deadline are not.
-func transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var te *timeoutError
-	if errors.As(err, &te) {
-		return true
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-// It reports false for an absent or unreadable value; a date in the past is
-// a zero delay.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	when, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(when.Sub(now), 0), true
-}
+func transient(err error) bool { return httpretry.Transient(err) }
 
 // timeoutTransport cancels a request that makes no progress for d: no
 // response headers within d of the last byte of request body sent, or a read

@@ -19,49 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tt := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"", 0, false},
-		{"0", 0, true},
-		{"7", 7 * time.Second, true},
-		{" 12 ", 12 * time.Second, true},
-		{"-1", 0, false},
-		{"1.5", 0, false},
-		{"soon", 0, false},
-		{"99999999999", 24 * time.Hour, true},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-	} {
-		t.Run(tt.in, func(t *testing.T) {
-			got, ok := parseRetryAfter(tt.in, now)
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"", "0", "120", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "1e9", "+3"} {
-		f.Add(s)
-	}
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		d, ok := parseRetryAfter(s, now)
-		if d < 0 {
-			t.Fatalf("negative delay %v for %q", d, s)
-		}
-		if !ok && d != 0 {
-			t.Fatalf("delay %v without ok for %q", d, s)
-		}
-	})
-}
-
 func TestNextLink(t *testing.T) {
 	base, _ := url.Parse("https://reg.example/v2/app/referrers/sha256:abc")
 	for _, tt := range []struct {
@@ -102,22 +59,6 @@ func FuzzNextLink(f *testing.F) {
 			t.Fatalf("nextLink(%q) leaves the registry: %s", s, u)
 		}
 	})
-}
-
-func TestBackoffDelay(t *testing.T) {
-	initial := 200 * time.Millisecond
-	for attempt := 1; attempt <= 10; attempt++ {
-		full := min(initial<<(attempt-1), maxBackoff)
-		for range 50 {
-			d := backoffDelay(initial, attempt)
-			if d < full/2 || d > full {
-				t.Fatalf("attempt %d: delay %v outside [%v, %v]", attempt, d, full/2, full)
-			}
-		}
-	}
-	if d := backoffDelay(0, 3); d != 0 {
-		t.Errorf("zero initial backoff gave %v", d)
-	}
 }
 
 func TestReplayable(t *testing.T) {

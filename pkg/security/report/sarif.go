@@ -14,6 +14,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
 
@@ -77,7 +78,7 @@ func SARIF(results []*scan.Result, opts ...Option) (*sarif.Report, error) {
 		if seen[category] {
 			// two results of one repository (two platforms, two builds):
 			// keep their analyses apart
-			category += "@" + shortDigest(r.Digest)
+			category += "@" + digest.ShortHex(r.Digest)
 		}
 		if seen[category] {
 			category += "#" + strconv.Itoa(i+1)
@@ -430,17 +431,6 @@ func helpURI(m scan.Match) string {
 func webURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-}
-
-func shortDigest(d string) string {
-	_, hexPart, found := strings.Cut(d, ":")
-	if !found {
-		hexPart = d
-	}
-	if len(hexPart) > 12 {
-		hexPart = hexPart[:12]
-	}
-	return hexPart
 }
 
 func firstNonEmpty(ss ...string) string {

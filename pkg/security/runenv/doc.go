@@ -20,7 +20,8 @@
 // never verifies an identity token's signature — UnverifiedClaims only reads
 // claims for messages. Secrets (identity tokens, the GitHub request token)
 // are held in a Secret, which redacts itself in every printed, logged or
-// marshalled form.
+// marshalled form. It has no HTTP retry policy of its own: the caller gives
+// one (WithGitHubRetry; sc gives pkg/security/httpretry's).
 //
 // It imports the standard library and pkg/outcome only, so that every
 // command can know where it runs without linking the signing, SBOM or

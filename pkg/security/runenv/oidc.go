@@ -1,6 +1,7 @@
 package runenv
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -141,18 +143,17 @@ func (s *StaticToken) String() string { return "identity token (" + s.origin + "
 // GitHubTokenSource requests identity tokens from GitHub Actions' OIDC
 // endpoint: a GET of ACTIONS_ID_TOKEN_REQUEST_URL with an audience query
 // parameter, authenticated by ACTIONS_ID_TOKEN_REQUEST_TOKEN as a bearer
-// token, answered with {"value": "<jwt>"}. Connection errors, 408, 429 and
-// 5xx answers are retried with exponential backoff, a bounded number of
-// times; a token is reused until a minute before its exp claim.
+// token, answered with {"value": "<jwt>"}. A failed request is retried by
+// the Retrier given with WithGitHubRetry (sc gives it httpretry.Policy), and
+// made once without one; a token is reused until a minute before its exp
+// claim.
 type GitHubTokenSource struct {
 	requestURL  string
 	bearer      Secret
 	audience    string
 	client      *http.Client
 	logger      *slog.Logger
-	attempts    int
-	backoff     time.Duration
-	maxBackoff  time.Duration
+	retry       Retrier
 	mu          sync.Mutex
 	cached      Secret
 	cachedUntil time.Time
@@ -179,14 +180,19 @@ func WithGitHubLogger(l *slog.Logger) GitHubTokenOption {
 	return func(s *GitHubTokenSource) { s.logger = l }
 }
 
-// WithGitHubRetry sets how many attempts are made in all (at least 1) and the
-// wait before the first retry, doubled for each further one up to 16 times
-// the first. Default: 4 attempts, 1 second.
-func WithGitHubRetry(attempts int, initialBackoff time.Duration) GitHubTokenOption {
-	return func(s *GitHubTokenSource) {
-		s.attempts = max(attempts, 1)
-		s.backoff = max(initialBackoff, 0)
-	}
+// Retrier sends a request again while its failure is transient, calling
+// send for each attempt: the caller's retry policy. httpretry.Policy
+// satisfies it; runenv has no policy of its own, so that it stays on the
+// standard library.
+type Retrier interface {
+	Do(req *http.Request, send func(*http.Request) (*http.Response, error)) (*http.Response, error)
+}
+
+// WithGitHubRetry sets the retry policy of token requests. Default: none,
+// one attempt (sc's commands give httpretry.Policy with 4 attempts from 1
+// second).
+func WithGitHubRetry(r Retrier) GitHubTokenOption {
+	return func(s *GitHubTokenSource) { s.retry = r }
 }
 
 // NewGitHubTokenSource returns a source for GitHub Actions' OIDC endpoint at
@@ -197,8 +203,6 @@ func NewGitHubTokenSource(requestURL, requestToken string, opts ...GitHubTokenOp
 		requestURL: requestURL,
 		bearer:     NewSecret(requestToken),
 		audience:   "sigstore",
-		attempts:   4,
-		backoff:    time.Second,
 	}
 	for _, o := range opts {
 		o(s)
@@ -209,7 +213,6 @@ func NewGitHubTokenSource(requestURL, requestToken string, opts ...GitHubTokenOp
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	s.maxBackoff = 16 * s.backoff
 	return s
 }
 
@@ -249,79 +252,99 @@ func (s *GitHubTokenSource) fetch(ctx context.Context) (string, error) {
 	u.RawQuery = q.Encode()
 	u.User = nil
 
-	wait := s.backoff
-	for attempt := 1; ; attempt++ {
-		tok, retry, err := s.once(ctx, u)
-		if err == nil {
-			return tok, nil
-		}
-		if !retry || attempt >= s.attempts {
-			if retry {
-				return "", fmt.Errorf("%w (after %d attempts)", err, attempt)
-			}
-			return "", err
-		}
-		s.logger.Debug("retrying OIDC token request", "attempt", attempt+1, "of", s.attempts, "wait", wait, "reason", err.Error())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", fmt.Errorf("%s: %w", githubTokenContext, ctx.Err())
-		case <-t.C:
-		}
-		wait = min(wait*2, s.maxBackoff)
-	}
-}
-
-// once makes one request. retry says whether another attempt may succeed.
-func (s *GitHubTokenSource) once(ctx context.Context, u *url.URL) (tok string, retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", false, outcome.Invalidf("%s: %w", githubTokenContext, s.scrub(err))
+		return "", outcome.Invalidf("%s: %w", githubTokenContext, s.scrub(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+s.bearer.Reveal())
 	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
+
+	attempts := 0
+	var failed error // the latest attempt's failure to get an answer
+	var reason string
+	send := func(r *http.Request) (*http.Response, error) {
+		attempts++
+		if attempts > 1 {
+			s.logger.Debug("retrying OIDC token request", "attempt", attempts, "reason", reason)
+		}
+		resp, err := s.once(r)
+		failed = err
+		if err != nil {
+			reason = s.redact(err.Error())
+		} else {
+			reason = "HTTP " + strconv.Itoa(resp.StatusCode)
+		}
+		return resp, err
+	}
+	var resp *http.Response
+	if s.retry != nil {
+		resp, err = s.retry.Do(req, send)
+	} else {
+		resp, err = send(req)
+	}
+	after := func(err error) error {
+		if attempts > 1 {
+			return fmt.Errorf("%w (after %d attempts)", err, attempts)
+		}
+		return err
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return "", false, fmt.Errorf("%s: %w", githubTokenContext, ctxErr)
+			return "", fmt.Errorf("%s: %w", githubTokenContext, ctxErr)
+		}
+		if failed != nil {
+			err = failed
 		}
 		// A *url.Error repeats the request URL; say only which host.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", true, outcome.Operationalf("%s at %s: %w", githubTokenContext, u.Host, s.scrub(err))
+		return "", after(outcome.Operationalf("%s at %s: %w", githubTokenContext, u.Host, s.scrub(err)))
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return "", false, fmt.Errorf("%s: %w", githubTokenContext, ctxErr)
-		}
-		return "", true, outcome.Operationalf("%s at %s: reading the answer: %w", githubTokenContext, u.Host, s.scrub(err))
-	}
+	body, _ := io.ReadAll(resp.Body) // buffered by once
+	return s.answer(u.Host, resp.StatusCode, body, after)
+}
 
-	switch code := resp.StatusCode; {
+// answer reads the token out of an answer, or says why there is none;
+// after adds the number of attempts to the error of a transient failure.
+func (s *GitHubTokenSource) answer(host string, code int, body []byte, after func(error) error) (string, error) {
+	switch {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
-		return "", true, outcome.Operationalf("%s at %s: HTTP %d%s", githubTokenContext, u.Host, code, s.snippet(body))
+		return "", after(outcome.Operationalf("%s at %s: HTTP %d%s", githubTokenContext, host, code, s.snippet(body)))
 	case code == http.StatusUnauthorized, code == http.StatusForbidden:
-		return "", false, outcome.Invalidf("%s at %s: HTTP %d%s (does the job have `permissions: id-token: write`?)",
-			githubTokenContext, u.Host, code, s.snippet(body))
+		return "", outcome.Invalidf("%s at %s: HTTP %d%s (does the job have `permissions: id-token: write`?)",
+			githubTokenContext, host, code, s.snippet(body))
 	case code < 200 || code > 299:
-		return "", false, outcome.Operationalf("%s at %s: HTTP %d%s", githubTokenContext, u.Host, code, s.snippet(body))
+		return "", outcome.Operationalf("%s at %s: HTTP %d%s", githubTokenContext, host, code, s.snippet(body))
 	}
 
 	var answer struct {
 		Value string `json:"value"`
 	}
 	if err := json.Unmarshal(body, &answer); err != nil {
-		return "", false, outcome.Operationalf("%s at %s: the answer is not the expected JSON: %w", githubTokenContext, u.Host, s.scrub(err))
+		return "", outcome.Operationalf("%s at %s: the answer is not the expected JSON: %w", githubTokenContext, host, s.scrub(err))
 	}
 	if strings.TrimSpace(answer.Value) == "" {
-		return "", false, outcome.Operationalf("%s at %s: the answer holds no token", githubTokenContext, u.Host)
+		return "", outcome.Operationalf("%s at %s: the answer holds no token", githubTokenContext, host)
 	}
-	return strings.TrimSpace(answer.Value), false, nil
+	return strings.TrimSpace(answer.Value), nil
+}
+
+// once makes one request and reads the answer (up to 1 MiB) before
+// returning it, so that an answer cut off mid-body fails the attempt.
+func (s *GitHubTokenSource) once(req *http.Request) (*http.Response, error) {
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 // jwtLike matches anything that looks like a compact JWS.

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/httpretry"
 )
 
 // fakeJWT builds an unsigned compact JWS with the given claims. The
@@ -197,7 +198,7 @@ func TestGitHubTokenSource(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			src := NewGitHubTokenSource(reqURL, bearer,
-				WithGitHubRetry(3, time.Millisecond),
+				WithGitHubRetry(httpretry.Policy{Attempts: 3, Backoff: time.Millisecond}),
 				WithGitHubHTTPClient(srv.Client()),
 				WithGitHubLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 
@@ -275,7 +276,7 @@ func TestGitHubTokenSourceHonoursContextDuringBackoff(t *testing.T) {
 	g.arrived = make(chan struct{}, 1)
 	// A backoff far longer than any test run: only cancellation can end it.
 	src := NewGitHubTokenSource(srv.URL+"/token", requestToken,
-		WithGitHubRetry(3, time.Hour), WithGitHubHTTPClient(srv.Client()))
+		WithGitHubRetry(httpretry.Policy{Attempts: 3, Backoff: time.Hour}), WithGitHubHTTPClient(srv.Client()))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
@@ -476,5 +477,59 @@ func FuzzUnverifiedClaims(f *testing.F) {
 			return
 		}
 		_ = c.String()
+	})
+}
+
+// Without a Retrier a request is made once; with one, an answer cut off
+// mid-body fails the attempt and is retried like a dropped connection.
+func TestGitHubTokenSourceRetrier(t *testing.T) {
+	idToken := fakeJWT(t, map[string]any{"iss": "i", "sub": "s", "exp": time.Now().Add(time.Hour).Unix()})
+	t.Run("none: one attempt", func(t *testing.T) {
+		g, srv := newGitHubOIDC(t, idToken)
+		g.fail = []int{503}
+		_, err := NewGitHubTokenSource(srv.URL+"/token", requestToken, WithGitHubHTTPClient(srv.Client())).Token(t.Context())
+		if !errors.Is(err, outcome.ErrOperational) || !strings.Contains(err.Error(), "HTTP 503") || strings.Contains(err.Error(), "attempts") {
+			t.Fatalf("Token() error = %v, want HTTP 503 of a single attempt", err)
+		}
+		if n := g.count(); n != 1 {
+			t.Errorf("server saw %d requests, want 1", n)
+		}
+	})
+	t.Run("answer cut short", func(t *testing.T) {
+		var mu sync.Mutex
+		n := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			n++
+			first := n == 1
+			mu.Unlock()
+			if first {
+				w.Header().Set("Content-Length", "1000")
+				_, _ = fmt.Fprint(w, `{"value":"`+idToken[:10])
+				w.(http.Flusher).Flush()
+				conn, _, _ := w.(http.Hijacker).Hijack()
+				_ = conn.Close()
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"value": idToken})
+		}))
+		t.Cleanup(srv.Close)
+		var logs bytes.Buffer
+		src := NewGitHubTokenSource(srv.URL+"/token", requestToken, WithGitHubHTTPClient(srv.Client()),
+			WithGitHubRetry(httpretry.Policy{Attempts: 3, Backoff: time.Millisecond}),
+			WithGitHubLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		got, err := src.Token(t.Context())
+		if err != nil || got != idToken {
+			t.Fatalf("Token() = %v; want the token of the second attempt", err)
+		}
+		if n != 2 {
+			t.Errorf("server saw %d requests, want 2", n)
+		}
+		if !strings.Contains(logs.String(), "retrying OIDC token request") || !strings.Contains(logs.String(), "unexpected EOF") {
+			t.Errorf("log does not say why it retried:\n%s", logs.String())
+		}
+		if strings.Contains(logs.String(), idToken[:10]) {
+			t.Errorf("log leaks part of the token:\n%s", logs.String())
+		}
 	})
 }

@@ -32,6 +32,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/registry"
 )
 
@@ -302,17 +303,10 @@ func (r *Result) err() error {
 	}
 	reasons := make([]string, len(r.Rejected))
 	for i, rj := range r.Rejected {
-		reasons[i] = fmt.Sprintf("%s signature %s: %s", rj.Format, shortDigest(rj.Artifact), rj.Reason)
+		reasons[i] = fmt.Sprintf("%s signature %s: %s", rj.Format, digest.Short(rj.Artifact), rj.Reason)
 	}
 	return fmt.Errorf("%w for %s: %d signature(s) rejected:\n  %s",
 		ErrVerificationFailed, r.Image, len(r.Rejected), strings.Join(reasons, "\n  "))
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12]
-	}
-	return d
 }
 
 // fetchFailed tells whether a registry error concerns one artifact's

@@ -28,9 +28,11 @@
 // DefectDojo also creates a missing engagement, and a missing product in
 // the named product type (DefectDojo needs one to create a product).
 //
-// Requests are retried on 5xx, 429 and network errors, with exponential
-// backoff, as long as the context lasts; a reimport is idempotent, so a
-// retry after a lost answer changes nothing. Errors carry the HTTP status
+// Requests are retried by sc's HTTP retry policy (pkg/security/httpretry):
+// on 408, 429, 500, 502, 503 and 504 answers (honouring Retry-After), on
+// refused, reset or dropped connections, answers cut short and timeouts,
+// with exponential backoff, as long as the context lasts; a reimport is
+// idempotent, so a retry after a lost answer changes nothing. Errors carry the HTTP status
 // and DefectDojo's message, never the API key: the key is sent only in the
 // Authorization header, never logged, and cut out of any message the
 // server echoes.
@@ -59,6 +61,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/httpretry"
 	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
@@ -71,7 +74,7 @@ const (
 	// DefaultAttempts is how many times a request is tried.
 	DefaultAttempts = 4
 	// DefaultBackoff is the wait before the first retry; it doubles each
-	// time (2s, 4s, 8s).
+	// time (2s, 4s, 8s), each wait drawn between half and all of that.
 	DefaultBackoff = 2 * time.Second
 	// DefaultTimeout bounds one request: a reimport of a large report
 	// takes DefectDojo a while.
@@ -151,8 +154,8 @@ func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.logger = l } }
 
 // WithRetry sets how many times a request is tried (at least 1) and the
-// wait before the first retry, doubled each time. Default:
-// DefaultAttempts, DefaultBackoff.
+// wait before the first retry, doubled each time up to 10s, with jitter
+// (see httpretry.Policy). Default: DefaultAttempts, DefaultBackoff.
 func WithRetry(attempts int, backoff time.Duration) Option {
 	return func(c *Client) { c.attempts, c.backoff = attempts, backoff }
 }
@@ -568,47 +571,21 @@ func (c *Client) reimport(ctx context.Context, t *Target, names resolved, r Repo
 	return &res, nil
 }
 
-// do sends a request, retrying on 5xx, 429 and network errors, and returns
-// the body of a 2xx answer.
+// do sends a request, retried by httpretry's policy (reimport is
+// idempotent, so every method may be sent again), and returns the body of a
+// 2xx answer.
 func (c *Client) do(ctx context.Context, method, p, contentType string, body []byte) ([]byte, error) {
 	p, query, _ := strings.Cut(p, "?")
 	u := c.base.JoinPath(p)
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/" // DefectDojo's API paths end in a slash
 	u.RawQuery = query
-	wait := c.backoff
-	for attempt := 1; ; attempt++ {
-		data, retry, err := c.once(ctx, method, u, contentType, body)
-		if err == nil {
-			return data, nil
-		}
-		if !retry || attempt >= c.attempts || ctx.Err() != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-				return nil, fmt.Errorf("%s %s: %w (last error: %v)", method, u.Path, ctxErr, err)
-			}
-			return nil, err
-		}
-		c.logger.Warn("DefectDojo request failed; retrying", "method", method, "path", u.Path,
-			"attempt", attempt, "of", c.attempts, "wait", wait, "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%s %s: %w (last error: %v)", method, u.Path, ctx.Err(), err)
-		case <-t.C:
-		}
-		wait *= 2
-	}
-}
-
-// once sends one request. retry says whether a failure may pass.
-func (c *Client) once(ctx context.Context, method string, u *url.URL, contentType string, body []byte) ([]byte, bool, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %s %s: %v", ErrInvalidConfig, method, u.Path, err)
+		return nil, fmt.Errorf("%w: %s %s: %v", ErrInvalidConfig, method, u.Path, err)
 	}
 	req.Header.Set("Authorization", "Token "+c.key)
 	req.Header.Set("Accept", "application/json")
@@ -616,32 +593,71 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, contentTyp
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.http.Do(req)
+
+	var last string // the failure being retried, for a message if ctx ends
+	policy := httpretry.Policy{
+		Attempts:   c.attempts,
+		Backoff:    c.backoff,
+		Replayable: func(*http.Request) bool { return true },
+		OnRetry: func(r httpretry.Retry) {
+			last = c.redact(r.Reason)
+			c.logger.Warn("DefectDojo request failed; retrying", "method", method, "path", u.Path,
+				"attempt", r.Attempt, "of", r.Attempts, "wait", r.Delay, "error", last)
+		},
+	}
+	resp, err := policy.Do(req, c.send)
+	var fail error
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, false, fmt.Errorf("%s %s: %w", method, u.Path, ctx.Err())
+		fail = fmt.Errorf("%w: %s %s: %s", ErrUnavailable, method, u.Path, c.redact(err.Error()))
+	} else {
+		data, _ := io.ReadAll(resp.Body) // buffered by send
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return data, nil
 		}
-		return nil, true, fmt.Errorf("%w: %s %s: %s", ErrUnavailable, method, u.Path, c.redact(err.Error()))
+		fail = c.apiError(method, u.Path, resp.StatusCode, data)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, true, fmt.Errorf("%w: %s %s: reading the answer: %s", ErrUnavailable, method, u.Path, c.redact(err.Error()))
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if !errors.Is(err, ctxErr) {
+			return nil, fmt.Errorf("%s %s: %w (last error: %v)", method, u.Path, ctxErr, fail)
+		}
+		// The context ended an attempt or a wait.
+		if last != "" {
+			return nil, fmt.Errorf("%s %s: %w (last error: %s)", method, u.Path, ctxErr, last)
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, u.Path, ctxErr)
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return data, false, nil
-	}
-	e := &APIError{Method: method, Path: u.Path, Status: resp.StatusCode, Message: c.redact(apiMessage(data))}
+	return nil, fail
+}
+
+// apiError is the error for an answer that is not a success.
+func (c *Client) apiError(method, path string, status int, body []byte) *APIError {
+	e := &APIError{Method: method, Path: path, Status: status, Message: c.redact(apiMessage(body))}
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.kind = ErrDenied
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+	case status >= 500 || status == http.StatusTooManyRequests:
 		e.kind = ErrUnavailable
-		return nil, true, e
 	default:
 		e.kind = ErrRejected
 	}
-	return nil, false, e
+	return e
+}
+
+// send is one attempt: it reads the answer (up to maxBody) before returning
+// it, so that an answer cut off mid-body is retried like a dropped
+// connection.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return resp, nil
 }
 
 // redact cuts the API key out of text from elsewhere.

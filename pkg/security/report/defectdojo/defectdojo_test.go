@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,6 +374,51 @@ func TestRetry(t *testing.T) {
 			t.Errorf("%d requests after cancelling", n)
 		}
 	})
+}
+
+// An answer cut off mid-body, a refused connection and a Retry-After are
+// handled by the retry policy like any transient failure.
+func TestRetryNetwork(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1: // the answer is cut short
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			fmt.Fprint(w, `{"id":`)
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		case 2:
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			fmt.Fprint(w, `{"id": 7, "name": "shop", "prod_type": 1}`)
+		}
+	}))
+	defer srv.Close()
+	var logs bytes.Buffer
+	c, err := defectdojo.New(srv.URL, apiKey, defectdojo.WithRetry(3, time.Millisecond),
+		defectdojo.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Product(context.Background(), 7)
+	if err != nil || p.Name != "shop" {
+		t.Fatalf("Product = %+v, %v", p, err)
+	}
+	if got := n.Load(); got != 3 {
+		t.Errorf("%d requests, want 3", got)
+	}
+	if !strings.Contains(logs.String(), "unexpected EOF") || !strings.Contains(logs.String(), "429") {
+		t.Errorf("log does not name both failures:\n%s", logs.String())
+	}
+
+	srv.Close() // now refused
+	_, err = c.Product(context.Background(), 7)
+	if !errors.Is(err, defectdojo.ErrUnavailable) || !strings.Contains(err.Error(), "connection refused (after 3 attempts)") {
+		t.Errorf("Product against a closed server = %v, want ErrUnavailable after 3 attempts", err)
+	}
 }
 
 type cancelAfter struct {

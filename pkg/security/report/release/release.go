@@ -21,6 +21,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -139,19 +140,13 @@ func WriteTable(w io.Writer, res *pipeline.ReleaseResult) error {
 	return err
 }
 
-// shortDigest is the digest of an image reference, cut for a table column.
+// shortDigest is the digest of an image reference, cut for a table
+// column; "-" when there is none.
 func shortDigest(d string) string {
-	if i := strings.LastIndex(d, "@"); i >= 0 {
-		d = d[i+1:]
-	}
 	if d == "" {
 		return "-"
 	}
-	const n = len("sha256:") + 12
-	if len(d) > n {
-		return d[:n]
-	}
-	return d
+	return digest.Short(d)
 }
 
 // WriteSummary writes the markdown release summary for a GitHub job

@@ -70,9 +70,9 @@ func needsTrust(keyPolicy, ignoreTlog bool) bool {
 // safe for concurrent use.
 type Signers struct {
 	lookupEnv func(string) (string, bool)
-	readFile func(string) ([]byte, error)
-	tokens   signing.TokenSource
-	askOnce  func() ([]byte, error)
+	readFile  func(string) ([]byte, error)
+	tokens    signing.TokenSource
+	askOnce   func() ([]byte, error)
 
 	mu      sync.Mutex
 	signers map[string]signing.Signer
