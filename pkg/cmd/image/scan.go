@@ -108,7 +108,7 @@ SC_DEFECTDOJO_API_KEY).`,
 			if d, perr := name.NewDigest(args[0]); perr == nil && input != nil {
 				ref = d
 			} else {
-				client, err := reg.Client(root, logger)
+				client, err := reg.Client(root, logger, args[0])
 				if err != nil {
 					return err
 				}

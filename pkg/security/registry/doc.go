@@ -19,9 +19,11 @@
 // only to loopback registries unless WithInsecureHTTP, retries with backoff
 // of idempotent requests on 429/5xx/resets/EOF/timeouts, whole-operation
 // retries of blob uploads, a per-request stall timeout, and the sc user
-// agent. Errors name the image and wrap ErrNotFound, ErrUnauthorized,
-// ErrUnreachable, ErrMalformed, ErrInvalidReference or ErrInsecureHTTP,
-// each in an outcome class.
+// agent. Explicit credentials (WithCredentials) go to their own registry
+// only, never to another one or to a token server outside its domain; other
+// registries get the keychain's. Errors name the image and wrap
+// ErrNotFound, ErrUnauthorized, ErrUnreachable, ErrMalformed,
+// ErrInvalidReference or ErrInsecureHTTP, each in an outcome class.
 //
 // What it does not do: it does not sign, verify or interpret artifacts
 // (pkg/security/signing and pkg/security/attest do, on top of it), it does
