@@ -113,11 +113,11 @@ func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.De
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, stripURLs(err)
 	}
 	defer drainClose(resp.Body)
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return nil, err
+		return nil, stripURLs(err)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, desc.Size+1))
 	if err != nil {

@@ -165,7 +165,7 @@ func New(opts ...Option) *Client {
 			inner:    &timeoutTransport{d: c.timeout, inner: c.base},
 		},
 	}
-	c.rt = newCredentialGuard(c.rt, c.creds, c.log)
+	c.rt = newCredentialGuard(redirectGuard{inner: c.rt}, c.creds, c.log)
 	return c
 }
 

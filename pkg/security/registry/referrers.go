@@ -132,7 +132,7 @@ func (c *Client) referrersPage(ctx context.Context, client *http.Client, u *url.
 	req.Header.Set("Accept", string(types.OCIImageIndex))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, nil, apiUnknown, err
+		return nil, nil, apiUnknown, stripURLs(err)
 	}
 	defer drainClose(resp.Body)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
@@ -163,7 +163,7 @@ func (c *Client) referrersPage(ctx context.Context, client *http.Client, u *url.
 		resp.StatusCode == http.StatusMethodNotAllowed, resp.StatusCode == http.StatusNotAcceptable:
 		return nil, nil, apiUnsupported, nil
 	default:
-		return nil, nil, apiUnknown, transport.CheckError(resp, http.StatusOK)
+		return nil, nil, apiUnknown, stripURLs(transport.CheckError(resp, http.StatusOK))
 	}
 }
 
