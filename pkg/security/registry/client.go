@@ -165,7 +165,7 @@ func New(opts ...Option) *Client {
 			inner:    &timeoutTransport{d: c.timeout, inner: c.base},
 		},
 	}
-	c.rt = newCredentialGuard(redirectGuard{inner: c.rt}, c.creds, c.log)
+	c.rt = newCredentialGuard(limitTransport{inner: redirectGuard{inner: c.rt}}, c.creds, c.log)
 	return c
 }
 

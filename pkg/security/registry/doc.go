@@ -21,9 +21,12 @@
 // retries of blob uploads, a per-request stall timeout, and the sc user
 // agent. Explicit credentials (WithCredentials) go to their own registry
 // only, never to another one or to a token server outside its domain; other
-// registries get the keychain's. Errors name the image and wrap
-// ErrNotFound, ErrUnauthorized, ErrUnreachable, ErrMalformed,
-// ErrInvalidReference or ErrInsecureHTTP, each in an outcome class.
+// registries get the keychain's. Everything a registry answers is bounded
+// before it is read (limits.go: sizes, counts, a deadline per
+// verification); going past a limit is a *LimitError. Errors name the
+// image and wrap ErrNotFound, ErrUnauthorized, ErrUnreachable,
+// ErrMalformed, ErrInvalidReference or ErrInsecureHTTP, each in an outcome
+// class.
 //
 // What it does not do: it does not sign, verify or interpret artifacts
 // (pkg/security/signing and pkg/security/attest do, on top of it), it does
