@@ -63,6 +63,24 @@ func (r *Registry) AddFlags(fs *pflag.FlagSet) {
 		"how long a registry request may go without progress before it is retried")
 }
 
+// String shows the flags without a password: the username and the hosts of
+// the named credentials.
+func (r Registry) String() string {
+	hosts := make([]string, len(r.Credentials))
+	for i, c := range r.Credentials {
+		hosts[i], _, _ = strings.Cut(c, "=")
+	}
+	pass := ""
+	if r.Password != "" {
+		pass = "(redacted)"
+	}
+	return fmt.Sprintf("username=%q password=%s credentials-for=%v allow-insecure=%v timeout=%v",
+		r.Username, pass, hosts, r.AllowInsecure, r.Timeout)
+}
+
+// GoString is String: %#v must not show a password either.
+func (r Registry) GoString() string { return "options.Registry{" + r.String() + "}" }
+
 // credentials returns the username and password from the flags, falling
 // back to the environment.
 func (r *Registry) credentials(root *Root) (string, string) {

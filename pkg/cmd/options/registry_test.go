@@ -3,6 +3,7 @@ package options_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,17 @@ func TestRegistryClientScoping(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRegistryNeverPrintsPasswords(t *testing.T) {
+	r := options.Registry{Username: "u", Password: "s3cret", Credentials: []string{"ghcr.io=bot:hunter2"}, Timeout: time.Second}
+	for _, s := range []string{fmt.Sprint(r), fmt.Sprintf("%+v", r), fmt.Sprintf("%#v", r), fmt.Sprintf("%v", &r)} {
+		if strings.Contains(s, "s3cret") || strings.Contains(s, "hunter2") {
+			t.Errorf("%q shows a password", s)
+		}
+		if !strings.Contains(s, "ghcr.io") {
+			t.Errorf("%q does not name the registry", s)
+		}
 	}
 }

@@ -165,6 +165,10 @@ func New(opts ...Option) *Client {
 			inner:    &timeoutTransport{d: c.timeout, inner: c.base},
 		},
 	}
+	// Above the stack of transport.go, outermost first: explicit
+	// credentials stay in their registry's domain (credentials.go), bodies
+	// and deadlines within the limits (limits.go), redirects out of the
+	// local machine (redirect.go).
 	c.rt = newCredentialGuard(limitTransport{inner: redirectGuard{inner: c.rt}}, c.creds, c.log)
 	return c
 }
