@@ -129,7 +129,7 @@ SC_DEFECTDOJO_API_KEY).`,
 					return err
 				}
 			} else {
-				client, err := reg.Client(root, logger)
+				client, err := reg.Client(root, logger, args[0])
 				if err != nil {
 					return err
 				}

@@ -80,7 +80,7 @@ func runSign(cmd *cobra.Command, root *options.Root, o *options.Signing, reg *op
 		return err
 	}
 
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

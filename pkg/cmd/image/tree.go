@@ -40,7 +40,7 @@ same listing as JSON.`,
 			if output != "text" && output != "json" {
 				return outcome.Invalidf("--output %q: want text or json", output)
 			}
-			c, err := reg.Client(root, root.Logger(cmd.ErrOrStderr()))
+			c, err := reg.Client(root, root.Logger(cmd.ErrOrStderr()), args[0])
 			if err != nil {
 				return err
 			}

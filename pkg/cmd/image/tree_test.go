@@ -154,7 +154,7 @@ func TestTreeNothingAttached(t *testing.T) {
 func TestTreeCredentials(t *testing.T) {
 	const user, pass = "ci-bot", "pa55-w0rd-xyz"
 	reg := testutil.NewRegistry(t, testutil.WithHandler(testutil.RequireBasicAuth(user, pass)))
-	subject(t, reg, registry.WithBasicAuth(user, pass))
+	subject(t, reg, registry.WithCredentials(registry.Credential{Registry: reg.Host, Username: user, Password: pass}))
 	image := reg.Ref("team/shop:1.4.0")
 
 	for _, tt := range []struct {

@@ -75,7 +75,7 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, 
 		return err
 	}
 
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 	if err != nil {
 		return err
 	}
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ was written.`,
 func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg *options.Registry, image string, start time.Time) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

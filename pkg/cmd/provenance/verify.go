@@ -82,7 +82,7 @@ type verified struct {
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, exp provenance.Expectations, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,11 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 
 	prog := newProgress(cmd.ErrOrStderr(), root, services)
 	logger := libraryLogger(root, prog.logs())
-	client, err := f.registry.Client(root, logger)
+	images := make([]string, len(services))
+	for i, s := range services {
+		images[i] = s.Image
+	}
+	client, err := f.registry.Client(root, logger, images...)
 	if err != nil {
 		prog.wait()
 		return err

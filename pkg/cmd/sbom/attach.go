@@ -94,7 +94,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	} else if gen, err = libraryOptions(o); err != nil {
 		return err
 	}
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ document, the most complete). Files are not listed unless --files asks for them.
 				return err
 			}
 			logger := root.Logger(cmd.ErrOrStderr())
-			client, err := reg.Client(root, logger)
+			client, err := reg.Client(root, logger, args[0])
 			if err != nil {
 				return err
 			}

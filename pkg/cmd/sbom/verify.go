@@ -88,7 +88,7 @@ could not run.`,
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, want sbom.Format, types []string, outFile, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	client, err := reg.Client(root, logger)
+	client, err := reg.Client(root, logger, image)
 	if err != nil {
 		return err
 	}

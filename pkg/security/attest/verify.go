@@ -123,8 +123,12 @@ func (v *Verifier) Verify(ctx context.Context, ref string, predicateTypes ...str
 // It returns the result, and an error wrapping ErrNoAttestation or
 // ErrVerificationFailed (exit 1) when none verifies, naming the reason for
 // each rejected one. Registry failures are operational errors (exit 3); the
-// result is then nil.
+// result is then nil. An answer past a registry limit
+// (registry.LimitError) rejects what it held, and all reads run under
+// registry.MaxVerifyTime.
 func (v *Verifier) VerifyDigest(ctx context.Context, d name.Digest, predicateTypes ...string) (*Result, error) {
+	ctx, cancel := registry.Deadline(ctx, registry.MaxVerifyTime)
+	defer cancel()
 	if len(predicateTypes) == 0 {
 		return nil, outcome.Invalid("no predicate type to verify")
 	}
@@ -216,7 +220,11 @@ func (r *run) selected(stored, signed string) (bool, string) {
 func (r *run) bundles(ctx context.Context) error {
 	descs, err := r.v.reg.Referrers(ctx, r.d, signing.BundleMediaType)
 	if err != nil {
-		if errors.Is(err, registry.ErrNotFound) {
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			return nil
+		case errors.Is(err, registry.ErrMalformed): // e.g. past a registry limit
+			r.reject(signing.FormatBundle, "referrers", "", "unreadable referrers: "+err.Error())
 			return nil
 		}
 		return fmt.Errorf("listing attestations of %s: %w", r.d, err)

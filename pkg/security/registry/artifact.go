@@ -3,6 +3,8 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -36,19 +38,9 @@ const (
 	SuffixSBOM        = "sbom"
 )
 
-// Limits on what the client reads from a registry.
-const (
-	// MaxArtifactSize is the largest artifact (one layer) FetchLegacy and
-	// FetchReferrer read into memory. SBOMs of large images are the biggest
-	// artifacts sc stores.
-	MaxArtifactSize = 256 << 20
-	// MaxLegacyLayers is the largest number of layers read from a legacy
-	// tag, as in cosign.
-	MaxLegacyLayers = 1000
-	// maxCommitTries bounds the write-then-check loop that repairs an
-	// attachment lost to a concurrent writer.
-	maxCommitTries = 3
-)
+// maxCommitTries bounds the write-then-check loop that repairs an
+// attachment lost to a concurrent writer.
+const maxCommitTries = 3
 
 // emptyJSON is the content of the empty config blob.
 var emptyJSON = []byte("{}")
@@ -92,15 +84,18 @@ type rawManifest struct {
 func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
 
-// fetchBlob reads the blob described by desc from repo, checking its size
-// against the descriptor and MaxArtifactSize and its digest against the
-// descriptor: content that does not match is ErrMalformed.
-func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
-	if desc.Size < 0 || desc.Size > MaxArtifactSize {
-		return nil, fmt.Errorf("blob %s: size %d outside 0..%d: %w", desc.Digest, desc.Size, MaxArtifactSize, ErrMalformed)
+// fetchBlob reads the blob described by desc from repo: at most max bytes
+// (the limit named limit), as many as the descriptor says, with the digest
+// it says, hashed as it streams in. A descriptor over the limit is refused
+// before any request (a *LimitError); content that does not match is
+// ErrMalformed.
+func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor, max int64, limit string) ([]byte, error) {
+	what := fmt.Sprintf("blob %s", desc.Digest)
+	if desc.Size < 0 || desc.Size > max {
+		return nil, &LimitError{Limit: limit, What: what, Max: max, Got: desc.Size, Unit: "bytes"}
 	}
 	if desc.Digest.Algorithm != "sha256" {
-		return nil, fmt.Errorf("blob %s: unsupported digest algorithm: %w", desc.Digest, ErrMalformed)
+		return nil, fmt.Errorf("%s: unsupported digest algorithm: %w", what, ErrMalformed)
 	}
 	client, err := c.httpClient(ctx, repo)
 	if err != nil {
@@ -117,25 +112,24 @@ func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.De
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, stripURLs(err)
 	}
 	defer drainClose(resp.Body)
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return nil, err
+		return nil, stripURLs(err)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, desc.Size+1))
+	// Grow with what arrives rather than trusting the declared size.
+	buf := bytes.NewBuffer(make([]byte, 0, min(desc.Size, 1<<20)))
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(buf, h), io.LimitReader(resp.Body, desc.Size+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(data)) != desc.Size {
-		return nil, fmt.Errorf("blob %s: %d bytes where the descriptor says %d: %w", desc.Digest, len(data), desc.Size, ErrMalformed)
+	if n != desc.Size {
+		return nil, fmt.Errorf("%s: %d bytes where the descriptor says %d: %w", what, n, desc.Size, ErrMalformed)
 	}
-	got, _, err := v1.SHA256(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
+	if got := hex.EncodeToString(h.Sum(nil)); got != desc.Digest.Hex {
+		return nil, fmt.Errorf("%s: content has digest sha256:%s: %w", what, got, ErrMalformed)
 	}
-	if got != desc.Digest {
-		return nil, fmt.Errorf("blob %s: content has digest %s: %w", desc.Digest, got, ErrMalformed)
-	}
-	return data, nil
+	return buf.Bytes(), nil
 }

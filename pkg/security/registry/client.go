@@ -36,7 +36,7 @@ const (
 // serves the referrers API.
 type Client struct {
 	keychain  authn.Keychain
-	basic     *authn.Basic
+	creds     []Credential
 	insecure  bool
 	userAgent string
 	base      http.RoundTripper
@@ -55,16 +55,11 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithKeychain sets where credentials come from. Default:
-// authn.DefaultKeychain (the docker config file and its credential helpers).
+// WithKeychain sets where credentials come from for registries that
+// WithCredentials does not name. Default: authn.DefaultKeychain (the docker
+// config file and its credential helpers).
 func WithKeychain(k authn.Keychain) Option {
 	return func(c *Client) { c.keychain = k }
-}
-
-// WithBasicAuth sets explicit credentials, sent to every registry the client
-// talks to; they take precedence over the keychain. Default: none.
-func WithBasicAuth(username, password string) Option {
-	return func(c *Client) { c.basic = &authn.Basic{Username: username, Password: password} }
 }
 
 // WithInsecureHTTP allows plain HTTP to registries outside the loopback
@@ -159,6 +154,7 @@ func New(opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
+	c.keychain = newScopedKeychain(c.creds, c.keychain)
 	c.rt = &policyTransport{
 		insecure:  c.insecure,
 		userAgent: c.userAgent,
@@ -170,19 +166,12 @@ func New(opts ...Option) *Client {
 			inner:    &timeoutTransport{d: c.timeout, inner: c.base},
 		},
 	}
+	// Above the stack of transport.go, outermost first: explicit
+	// credentials stay in their registry's domain (credentials.go), bodies
+	// and deadlines within the limits (limits.go), redirects out of the
+	// local machine (redirect.go).
+	c.rt = newCredentialGuard(limitTransport{inner: redirectGuard{inner: c.rt}}, c.creds, c.log)
 	return c
-}
-
-// staticKeychain hands the same credentials to every registry.
-type staticKeychain struct{ auth authn.Authenticator }
-
-func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
-
-func (c *Client) authKeychain() authn.Keychain {
-	if c.basic != nil {
-		return staticKeychain{auth: c.basic}
-	}
-	return c.keychain
 }
 
 // NameOptions are the options for parsing references the way the client
@@ -201,7 +190,7 @@ func (c *Client) NameOptions() []name.Option {
 func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(c.authKeychain()),
+		remote.WithAuthFromKeychain(c.keychain),
 		remote.WithTransport(c.rt),
 		remote.WithUserAgent(c.userAgent),
 		// Operation-level retry: whole blob uploads only, see transport.go.
@@ -323,7 +312,7 @@ func (c *Client) Descriptor(ctx context.Context, d name.Digest) (*remote.Descrip
 
 // httpClient returns an authenticated client for direct requests to repo.
 func (c *Client) httpClient(ctx context.Context, repo name.Repository) (*http.Client, error) {
-	auth, err := authn.Resolve(ctx, c.authKeychain(), repo)
+	auth, err := authn.Resolve(ctx, c.keychain, repo)
 	if err != nil {
 		return nil, err
 	}

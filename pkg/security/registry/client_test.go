@@ -123,7 +123,10 @@ func TestUnreachable(t *testing.T) {
 func TestBasicAuth(t *testing.T) {
 	ctx := context.Background()
 	reg := testutil.NewRegistry(t, testutil.WithHandler(testutil.RequireBasicAuth("alice", "s3cret")))
-	good := newClient(registry.WithBasicAuth("alice", "s3cret"))
+	creds := func(user, pass string) registry.Option {
+		return registry.WithCredentials(registry.Credential{Registry: reg.Host, Username: user, Password: pass})
+	}
+	good := newClient(creds("alice", "s3cret"))
 	d := pushImage(t, good, reg.Ref("app:v1"))
 
 	if _, err := good.Resolve(ctx, reg.Ref("app:v1")); err != nil {
@@ -138,9 +141,9 @@ func TestBasicAuth(t *testing.T) {
 		c    *registry.Client
 	}{
 		{"no credentials", newClient()},
-		{"wrong password", newClient(registry.WithBasicAuth("alice", "wrong"))},
+		{"wrong password", newClient(creds("alice", "wrong"))},
 		// Explicit credentials win over the keychain.
-		{"keychain overridden", newClient(registry.WithKeychain(staticKeychain{"alice", "s3cret"}), registry.WithBasicAuth("alice", "wrong"))},
+		{"keychain overridden", newClient(registry.WithKeychain(staticKeychain{"alice", "s3cret"}), creds("alice", "wrong"))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.c.Resolve(ctx, reg.Ref("app:v1"))

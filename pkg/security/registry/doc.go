@@ -19,8 +19,13 @@
 // only to loopback registries unless WithInsecureHTTP, retries with backoff
 // of idempotent requests on 429/5xx/refused or reset connections/EOF/
 // timeouts (by pkg/security/httpretry's policy), whole-operation retries of
-// blob uploads, a per-request stall timeout, and the sc user agent. Errors
-// name the image and wrap ErrNotFound, ErrUnauthorized, ErrUnreachable,
+// blob uploads, a per-request stall timeout, and the sc user agent.
+// Explicit credentials (WithCredentials) go to their own registry only,
+// never to another one or to a token server outside its domain; other
+// registries get the keychain's. Everything a registry answers is bounded
+// before it is read (limits.go: sizes, counts, a deadline per
+// verification); going past a limit is a *LimitError. Errors name the
+// image and wrap ErrNotFound, ErrNoSuchImage, ErrUnauthorized, ErrUnreachable,
 // ErrMalformed, ErrInvalidReference or ErrInsecureHTTP, each in an outcome
 // class.
 //

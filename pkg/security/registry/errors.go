@@ -30,9 +30,9 @@ var (
 	ErrUnreachable = outcome.Operational("registry unreachable")
 	// ErrMalformed: the registry served content that is not what it should
 	// be (a fallback tag that is not an index, a referrer for another
-	// subject, an artifact larger than the limit). Operational: sc cannot
-	// tell what is attached; callers that verify may treat it as a failed
-	// check instead.
+	// subject, an answer past a limit: *LimitError, a redirect into the
+	// local machine). Operational: sc cannot tell what is attached; callers
+	// that verify treat it as a failed check instead.
 	ErrMalformed = outcome.Operational("malformed registry content")
 	// ErrNoSuchImage: the registry has no manifest for the reference (a
 	// misspelled tag, a digest that was never pushed). Invalid usage (exit

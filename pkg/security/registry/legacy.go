@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 
@@ -50,21 +51,85 @@ func (c *Client) legacyImage(ctx context.Context, tag name.Tag) (img v1.Image, m
 		}
 		return nil, nil, false, err
 	}
-	if !desc.MediaType.IsImage() {
-		return nil, nil, false, fmt.Errorf("%s is a %s, not an image manifest: %w", tag, desc.MediaType, ErrMalformed)
-	}
-	m, err = v1.ParseManifest(bytes.NewReader(desc.Manifest))
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("%s: %w: %w", tag, ErrMalformed, err)
-	}
-	if len(m.Layers) > MaxLegacyLayers {
-		return nil, nil, false, fmt.Errorf("%s has %d layers, more than %d: %w", tag, len(m.Layers), MaxLegacyLayers, ErrMalformed)
+	if m, err = parseLegacy(tag.String(), desc.MediaType, desc.Manifest); err != nil {
+		return nil, nil, false, err
 	}
 	img, err = desc.Image()
 	if err != nil {
 		return nil, nil, false, err
 	}
 	return img, m, true, nil
+}
+
+// parseLegacy reads the manifest of the legacy tag named tag: an image
+// manifest with at most MaxLegacyLayers layers.
+func parseLegacy(tag string, mt types.MediaType, raw []byte) (*v1.Manifest, error) {
+	if !mt.IsImage() {
+		return nil, fmt.Errorf("%s is a %s, not an image manifest: %w", tag, mt, ErrMalformed)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", tag, ErrMalformed, err)
+	}
+	if len(m.Layers) > MaxLegacyLayers {
+		return nil, &LimitError{Limit: "MaxLegacyLayers", What: tag, Max: MaxLegacyLayers, Got: int64(len(m.Layers)), Unit: "layers"}
+	}
+	return m, nil
+}
+
+// layerLimit is the limit on one layer of a legacy tag with suffix, and
+// its name.
+func layerLimit(suffix string) (int64, string) {
+	if suffix == SuffixSignature {
+		return MaxSignatureSize, "MaxSignatureSize"
+	}
+	return MaxArtifactSize, "MaxArtifactSize"
+}
+
+// legacyLayers checks the layers of the legacy tag named tag against the
+// limits before anything is downloaded: each at most max bytes (the limit
+// named limit), the distinct ones at most MaxLegacyTotal together. It
+// returns them without repeats (same digest, media type and annotations),
+// in order of first appearance.
+func legacyLayers(tag string, layers []v1.Descriptor, max int64, limit string) ([]v1.Descriptor, error) {
+	seen := map[string]bool{}
+	sizes := map[v1.Hash]int64{}
+	var total int64
+	out := make([]v1.Descriptor, 0, len(layers))
+	for i, l := range layers {
+		if l.Size < 0 || l.Size > max {
+			return nil, &LimitError{Limit: limit, What: fmt.Sprintf("layer %d (%s) of %s", i, l.Digest, tag), Max: max, Got: l.Size, Unit: "bytes"}
+		}
+		key, err := json.Marshal([]any{l.Digest.String(), l.MediaType, l.Annotations})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", tag, ErrMalformed, err)
+		}
+		if seen[string(key)] {
+			continue
+		}
+		seen[string(key)] = true
+		out = append(out, l)
+		if _, ok := sizes[l.Digest]; !ok {
+			sizes[l.Digest] = l.Size
+			if total += l.Size; total > MaxLegacyTotal {
+				return nil, &LimitError{Limit: "MaxLegacyTotal", What: "the distinct layers of " + tag, Max: MaxLegacyTotal, Got: total, Unit: "bytes"}
+			}
+		}
+	}
+	return out, nil
+}
+
+// extensible checks an existing legacy tag against the limits before
+// AttachLegacy extends it: mutate.Append reads its config at whatever size
+// the manifest declares, and remote.Write copies any of its layers the
+// registry does not have.
+func extensible(tag, suffix string, m *v1.Manifest) error {
+	if m.Config.Size < 0 || m.Config.Size > MaxConfigSize {
+		return &LimitError{Limit: "MaxConfigSize", What: "the config of " + tag, Max: MaxConfigSize, Got: m.Config.Size, Unit: "bytes"}
+	}
+	max, limit := layerLimit(suffix)
+	_, err := legacyLayers(tag, m.Layers, max, limit)
+	return err
 }
 
 func hasLayer(m *v1.Manifest, digest v1.Hash, annotations map[string]string) bool {
@@ -87,7 +152,9 @@ func hasLayer(m *v1.Manifest, digest v1.Hash, annotations map[string]string) boo
 //
 // Nothing is half-written: the layer and config blobs are uploaded first,
 // and only the manifest PUT under the tag makes the artifact visible.
-// Existing layers are never downloaded.
+// Existing layers are never downloaded. An existing tag past the limits of
+// FetchLegacy, or whose config is over MaxConfigSize, is not extended (a
+// *LimitError).
 //
 // Concurrency: the tag is read, extended and written back, and registries
 // offer no compare-and-swap on tags (cosign has the same limit). When a
@@ -123,6 +190,8 @@ func (c *Client) AttachLegacy(ctx context.Context, subject name.Digest, suffix s
 		}
 		if !found {
 			base = emptyLegacy()
+		} else if err := extensible(tag.String(), suffix, m); err != nil {
+			return v1.Hash{}, annotate(err, "attaching %s to %s", suffix, subject)
 		}
 		img, err := mutate.Append(base, mutate.Addendum{
 			Layer:       layer,
@@ -151,26 +220,48 @@ func (c *Client) AttachLegacy(ctx context.Context, subject name.Digest, suffix s
 }
 
 // FetchLegacy reads the artifacts stored in the legacy form next to subject
-// under the given suffix, one per layer, in layer order. ErrNotFound when
-// the tag does not exist.
+// under the given suffix, one per layer, in layer order. A layer repeated
+// with the same annotations is returned once; a blob listed several times
+// is downloaded once, and the artifacts holding it share its Data (do not
+// modify it). ErrNotFound when the tag does not exist.
+//
+// Limits, checked against the manifest before any download: at most
+// MaxLegacyLayers layers, each at most MaxSignatureSize for the "sig"
+// suffix and MaxArtifactSize for others, the distinct ones at most
+// MaxLegacyTotal together (they are held in memory at once). Going past one
+// is a *LimitError.
 func (c *Client) FetchLegacy(ctx context.Context, subject name.Digest, suffix string) ([]Artifact, error) {
 	subject = c.normalize(subject)
 	tag, err := LegacyTag(subject, suffix)
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) ([]Artifact, error) {
+		return nil, annotate(err, "fetching %s artifacts of %s", suffix, subject)
+	}
 	_, m, found, err := c.legacyImage(ctx, tag)
 	if err != nil {
-		return nil, annotate(err, "fetching %s artifacts of %s", suffix, subject)
+		return fail(err)
 	}
 	if !found {
 		return nil, fmt.Errorf("fetching %s artifacts of %s: %s: %w", suffix, subject, tag, ErrNotFound)
 	}
-	out := make([]Artifact, 0, len(m.Layers))
-	for _, l := range m.Layers {
-		data, err := c.fetchBlob(ctx, subject.Context(), l)
-		if err != nil {
-			return nil, annotate(err, "fetching %s artifacts of %s", suffix, subject)
+	max, limit := layerLimit(suffix)
+	layers, err := legacyLayers(tag.String(), m.Layers, max, limit)
+	if err != nil {
+		return fail(err)
+	}
+	blobs := map[v1.Hash][]byte{}
+	out := make([]Artifact, 0, len(layers))
+	for _, l := range layers {
+		data, ok := blobs[l.Digest]
+		if !ok {
+			if data, err = c.fetchBlob(ctx, subject.Context(), l, max, limit); err != nil {
+				return fail(err)
+			}
+			blobs[l.Digest] = data
+		} else if int64(len(data)) != l.Size {
+			return fail(fmt.Errorf("blob %s listed with sizes %d and %d: %w", l.Digest, len(data), l.Size, ErrMalformed))
 		}
 		out = append(out, Artifact{
 			MediaType:   l.MediaType,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -24,14 +25,8 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
-const (
-	// maxIndexSize bounds a referrers answer or fallback index read.
-	maxIndexSize = 4 << 20
-	// maxReferrerPages bounds how many pages of a referrers answer are read.
-	maxReferrerPages = 100
-	// fetchJobs is how many referrer manifests are fetched at once.
-	fetchJobs = 4
-)
+// fetchJobs is how many referrer manifests are fetched at once.
+const fetchJobs = 4
 
 // apiSupport is what a referrers API probe found out.
 type apiSupport int
@@ -108,63 +103,79 @@ func (c *Client) referrersAPI(ctx context.Context, subject name.Digest) ([]v1.De
 		Path:   fmt.Sprintf("/v2/%s/referrers/%s", repo.RepositoryStr(), subject.DigestStr()),
 	}
 	var out []v1.Descriptor
+	var total int64
 	for page := 0; u != nil; page++ {
-		if page == maxReferrerPages {
-			return nil, apiSupported, fmt.Errorf("referrers of %s: more than %d pages: %w", subject, maxReferrerPages, ErrMalformed)
+		if page == MaxReferrerPages {
+			return nil, apiSupported, &LimitError{Limit: "MaxReferrerPages", What: "the referrers answer for " + subject.String(),
+				Max: MaxReferrerPages, Got: -1, Unit: "pages"}
 		}
-		descs, next, s, err := c.referrersPage(ctx, client, u)
+		descs, size, next, s, err := c.referrersPage(ctx, client, u)
 		if err != nil || s != apiSupported {
 			c.remember(repo, s)
 			return nil, s, err
 		}
 		c.remember(repo, apiSupported)
+		if total += size; total > MaxManifestSize {
+			return nil, apiSupported, &LimitError{Limit: "MaxManifestSize", What: fmt.Sprintf("the referrers answer for %s (%d pages)", subject, page+1),
+				Max: MaxManifestSize, Got: total, Unit: "bytes"}
+		}
 		out = append(out, descs...)
 		u = next
 	}
 	return out, apiSupported, nil
 }
 
-func (c *Client) referrersPage(ctx context.Context, client *http.Client, u *url.URL) ([]v1.Descriptor, *url.URL, apiSupport, error) {
+// referrersPage reads one page of a referrers answer: its descriptors, its
+// size and the next page.
+func (c *Client) referrersPage(ctx context.Context, client *http.Client, u *url.URL) ([]v1.Descriptor, int64, *url.URL, apiSupport, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, apiUnknown, err
+		return nil, 0, nil, apiUnknown, err
 	}
 	req.Header.Set("Accept", string(types.OCIImageIndex))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, nil, apiUnknown, err
+		return nil, 0, nil, apiUnknown, stripURLs(err)
 	}
 	defer drainClose(resp.Body)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case resp.StatusCode == http.StatusOK && mt == string(types.OCIImageIndex):
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxIndexSize+1))
+		// The transport holds the body to MaxManifestSize.
+		b, err := io.ReadAll(resp.Body)
 		if err != nil {
-			return nil, nil, apiUnknown, err
+			return nil, 0, nil, apiUnknown, err
 		}
-		if len(b) > maxIndexSize {
-			return nil, nil, apiSupported, fmt.Errorf("referrers answer larger than %d bytes: %w", maxIndexSize, ErrMalformed)
-		}
-		im, err := v1.ParseIndexManifest(bytes.NewReader(b))
+		descs, err := parseReferrersAnswer(b)
 		if err != nil {
-			return nil, nil, apiSupported, fmt.Errorf("referrers answer: %w: %w", ErrMalformed, err)
+			return nil, 0, nil, apiSupported, err
 		}
 		var next *url.URL
 		if link := resp.Header.Get("Link"); link != "" {
 			next, _ = nextLink(link, resp.Request.URL)
 		}
-		return im.Manifests, next, apiSupported, nil
+		return descs, int64(len(b)), next, apiSupported, nil
 	case resp.StatusCode == http.StatusNotFound:
 		if nameUnknown(resp.Body) {
-			return nil, nil, apiUnknown, nil
+			return nil, 0, nil, apiUnknown, nil
 		}
-		return nil, nil, apiUnsupported, nil
+		return nil, 0, nil, apiUnsupported, nil
 	case resp.StatusCode == http.StatusOK, resp.StatusCode == http.StatusBadRequest,
 		resp.StatusCode == http.StatusMethodNotAllowed, resp.StatusCode == http.StatusNotAcceptable:
-		return nil, nil, apiUnsupported, nil
+		return nil, 0, nil, apiUnsupported, nil
 	default:
-		return nil, nil, apiUnknown, transport.CheckError(resp, http.StatusOK)
+		return nil, 0, nil, apiUnknown, stripURLs(transport.CheckError(resp, http.StatusOK))
 	}
+}
+
+// parseReferrersAnswer reads one page of a referrers API answer, an OCI
+// index.
+func parseReferrersAnswer(b []byte) ([]v1.Descriptor, error) {
+	im, err := v1.ParseIndexManifest(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("referrers answer: %w: %w", ErrMalformed, err)
+	}
+	return im.Manifests, nil
 }
 
 // nameUnknown reports whether an error body carries NAME_UNKNOWN: the
@@ -202,10 +213,16 @@ func (c *Client) fallbackIndex(ctx context.Context, subject name.Digest) ([]v1.D
 		}
 		return nil, err
 	}
-	if desc.MediaType != types.OCIImageIndex {
-		return nil, fmt.Errorf("fallback tag %s is a %s, not an OCI index: %w", tag, desc.MediaType, ErrMalformed)
+	return parseFallbackIndex(tag.String(), desc.MediaType, desc.Manifest)
+}
+
+// parseFallbackIndex reads the index under the fallback tag named tag.
+// Its size was held to MaxManifestSize by the transport.
+func parseFallbackIndex(tag string, mt types.MediaType, raw []byte) ([]v1.Descriptor, error) {
+	if mt != types.OCIImageIndex {
+		return nil, fmt.Errorf("fallback tag %s is a %s, not an OCI index: %w", tag, mt, ErrMalformed)
 	}
-	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("fallback tag %s: %w: %w", tag, ErrMalformed, err)
 	}
@@ -213,17 +230,25 @@ func (c *Client) fallbackIndex(ctx context.Context, subject name.Digest) ([]v1.D
 }
 
 // listReferrers lists the referrer descriptors of subject as the registry
-// or the fallback tag has them, and says which was used.
+// or the fallback tag has them, each digest once, and says which was used.
+// More than MaxReferrers distinct ones is a *LimitError.
 func (c *Client) listReferrers(ctx context.Context, subject name.Digest) ([]v1.Descriptor, bool, error) {
 	descs, s, err := c.referrersAPI(ctx, subject)
 	if err != nil {
 		return nil, false, err
 	}
-	if s == apiSupported {
-		return descs, true, nil
+	viaAPI := s == apiSupported
+	if !viaAPI {
+		if descs, err = c.fallbackIndex(ctx, subject); err != nil {
+			return nil, false, err
+		}
 	}
-	descs, err = c.fallbackIndex(ctx, subject)
-	return descs, false, err
+	descs = dedupe(descs)
+	if len(descs) > MaxReferrers {
+		return nil, viaAPI, &LimitError{Limit: "MaxReferrers", What: "the referrers of " + subject.String(),
+			Max: MaxReferrers, Got: int64(len(descs)), Unit: "referrers"}
+	}
+	return descs, viaAPI, nil
 }
 
 // Referrers lists the referrer manifests of subject whose artifact type is
@@ -233,13 +258,17 @@ func (c *Client) listReferrers(ctx context.Context, subject name.Digest) ([]v1.D
 // (or says the empty config media type, as registries that read it from the
 // config do) gets it from its manifest. Sorted by creation annotation, then
 // digest.
+//
+// Limits: the answer (all pages) or fallback index at most MaxManifestSize,
+// at most MaxReferrerPages pages, at most MaxReferrers distinct referrers;
+// going past one is a *LimitError. A listed manifest over
+// MaxReferrerManifestSize is left out, with a warning.
 func (c *Client) Referrers(ctx context.Context, subject name.Digest, artifactType string) ([]v1.Descriptor, error) {
 	subject = c.normalize(subject)
 	descs, _, err := c.listReferrers(ctx, subject)
 	if err != nil {
 		return nil, annotate(err, "listing referrers of %s", subject)
 	}
-	descs = dedupe(descs)
 	var unknown []int
 	for i, d := range descs {
 		if d.ArtifactType == "" || types.MediaType(d.ArtifactType) == MediaTypeEmpty {
@@ -315,10 +344,15 @@ func (c *Client) referrerManifests(ctx context.Context, subject name.Digest, des
 	for _, i := range which {
 		g.Go(func() error {
 			m, err := c.referrerManifest(gctx, subject, descs[i].Digest)
+			var le *LimitError
 			switch {
 			case err != nil && classify(err) == ErrNotFound:
 				c.log.WarnContext(ctx, "ignoring a listed referrer whose manifest is gone",
 					"subject", subject.String(), "referrer", descs[i].Digest.String())
+				return nil
+			case errors.As(err, &le) && le.Limit == "MaxReferrerManifestSize":
+				c.log.WarnContext(ctx, "ignoring a listed referrer whose manifest is too large",
+					"subject", subject.String(), "referrer", descs[i].Digest.String(), "reason", err.Error())
 				return nil
 			case err != nil:
 				return err
@@ -341,10 +375,20 @@ func (c *Client) referrerManifest(ctx context.Context, subject name.Digest, dgst
 	if err != nil {
 		return nil, err
 	}
-	if !desc.MediaType.IsImage() {
-		return nil, fmt.Errorf("referrer %s is a %s, not an image manifest: %w", dgst, desc.MediaType, ErrMalformed)
+	return parseReferrerManifest(dgst.String(), desc.MediaType, desc.Manifest)
+}
+
+// parseReferrerManifest reads the referrer manifest named dgst: an image
+// manifest of at most MaxReferrerManifestSize bytes.
+func parseReferrerManifest(dgst string, mt types.MediaType, raw []byte) (*v1.Manifest, error) {
+	if len(raw) > MaxReferrerManifestSize {
+		return nil, &LimitError{Limit: "MaxReferrerManifestSize", What: "referrer " + dgst,
+			Max: MaxReferrerManifestSize, Got: int64(len(raw)), Unit: "bytes"}
 	}
-	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	if !mt.IsImage() {
+		return nil, fmt.Errorf("referrer %s is a %s, not an image manifest: %w", dgst, mt, ErrMalformed)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("referrer %s: %w: %w", dgst, ErrMalformed, err)
 	}
@@ -464,7 +508,9 @@ func (c *Client) AttachReferrer(ctx context.Context, subject name.Digest, artifa
 // FetchReferrer reads the artifact held by the referrer manifest described
 // by manifest (as listed by Referrers): its one layer, with the manifest's
 // annotations in Artifact.ManifestAnnotations. The manifest must refer to
-// subject and hold exactly one layer; otherwise ErrMalformed.
+// subject and hold exactly one layer; otherwise ErrMalformed. A manifest
+// over MaxReferrerManifestSize or a layer over MaxArtifactSize is a
+// *LimitError, refused before it is read.
 func (c *Client) FetchReferrer(ctx context.Context, subject name.Digest, manifest v1.Descriptor) (Artifact, error) {
 	subject = c.normalize(subject)
 	fail := func(err error) (Artifact, error) {
@@ -484,7 +530,7 @@ func (c *Client) FetchReferrer(ctx context.Context, subject name.Digest, manifes
 		return fail(fmt.Errorf("manifest has %d layers, want 1: %w", len(m.Layers), ErrMalformed))
 	}
 	l := m.Layers[0]
-	data, err := c.fetchBlob(ctx, subject.Context(), l)
+	data, err := c.fetchBlob(ctx, subject.Context(), l, MaxArtifactSize, "MaxArtifactSize")
 	if err != nil {
 		return fail(err)
 	}

@@ -98,7 +98,6 @@ func (c *Client) Tree(ctx context.Context, subject name.Digest) (*Tree, error) {
 		return nil, annotate(err, "listing artifacts of %s", subject)
 	}
 	t.ReferrersAPI = viaAPI
-	descs = dedupe(descs)
 	all := make([]int, len(descs))
 	for i := range all {
 		all[i] = i

@@ -275,8 +275,11 @@ func (v *Verifier) Verify(ctx context.Context, ref string) (*Result, error) {
 // result, and an error wrapping ErrNotSigned or ErrVerificationFailed (exit
 // 1) when no signature verifies, naming the reason for each rejected one.
 // Registry failures are operational errors (exit 3); the result is then
-// nil.
+// nil. An answer past a registry limit (registry.LimitError) rejects what
+// it held, and all reads run under registry.MaxVerifyTime.
 func (v *Verifier) VerifyDigest(ctx context.Context, d name.Digest) (*Result, error) {
+	ctx, cancel := registry.Deadline(ctx, registry.MaxVerifyTime)
+	defer cancel()
 	res := &Result{Image: d.String(), Verified: []Verified{}, Rejected: []Rejected{}}
 	for _, f := range v.formats {
 		var err error
@@ -327,7 +330,11 @@ var errNotSignature = errors.New("not a signature")
 func (v *Verifier) verifyBundles(ctx context.Context, d name.Digest, res *Result) error {
 	descs, err := v.reg.Referrers(ctx, d, BundleMediaType)
 	if err != nil {
-		if errors.Is(err, registry.ErrNotFound) {
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			return nil
+		case errors.Is(err, registry.ErrMalformed): // e.g. past a registry limit
+			res.Rejected = append(res.Rejected, Rejected{Format: FormatBundle, Artifact: "referrers", Reason: "unreadable referrers: " + err.Error()})
 			return nil
 		}
 		return fmt.Errorf("listing bundle referrers of %s: %w", d, err)
