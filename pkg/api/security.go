@@ -155,6 +155,10 @@ type Scan struct {
 	// Default: one step below failOn (medium for the default high).
 	WarnOn Severity `yaml:"warnOn,omitempty" json:"warnOn,omitempty"`
 	// SoftFail reports policy violations without failing. Default: false.
+	// Without it an image is never signed unscanned: signing is refused
+	// when the scan could not complete (the SBOM failed, no database, a
+	// scanner error). With it the image is signed and the result says it
+	// was signed without a scan.
 	SoftFail *bool `yaml:"softFail,omitempty" json:"softFail,omitempty"`
 	// Ignore lists accepted findings. Each needs a reason.
 	Ignore []IgnoreRule `yaml:"ignore,omitempty" json:"ignore,omitempty"`

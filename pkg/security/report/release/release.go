@@ -89,6 +89,9 @@ func mark(r *pipeline.StepResult) string {
 //
 // Errors: the writer's.
 func WriteTable(w io.Writer, res *pipeline.ReleaseResult) error {
+	if names := SignedUnscanned(res); len(names) > 0 {
+		fmt.Fprintf(w, "WARNING: signed without a scan (softFail): %s\n", strings.Join(names, ", "))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "SERVICE\tDIGEST")
 	for _, c := range columns {
@@ -140,6 +143,28 @@ func WriteTable(w io.Writer, res *pipeline.ReleaseResult) error {
 	return err
 }
 
+// SignedUnscanned names the services whose image was signed although its
+// scan did not complete, which only softFail allows; the summaries say so
+// in their first lines.
+func SignedUnscanned(res *pipeline.ReleaseResult) []string {
+	var names []string
+	for _, s := range res.Services {
+		sc, sg := s.Step(pipeline.StepScan), s.Step(pipeline.StepSign)
+		if sc == nil || sg == nil || sc.Disabled || ran(sc) || !ran(sg) {
+			continue
+		}
+		names = append(names, s.Service)
+	}
+	return names
+}
+
+// ran reports whether a step ran to the end, from what its result says:
+// ok, or warned without an error (a warning about what it found, not one
+// about being unable to run).
+func ran(r *pipeline.StepResult) bool {
+	return r.Status == pipeline.StatusOK || r.Status == pipeline.StatusWarned && r.Error == ""
+}
+
 // shortDigest is the digest of an image reference, cut for a table
 // column; "-" when there is none.
 func shortDigest(d string) string {
@@ -158,6 +183,9 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 	var b strings.Builder
 	c := res.Counts()
 	fmt.Fprintf(&b, "## sc release: %s\n\n", strings.ToUpper(string(res.Outcome)))
+	if names := SignedUnscanned(res); len(names) > 0 {
+		fmt.Fprintf(&b, "> [!WARNING]\n> Signed without a scan (softFail): %s\n\n", mdCell(strings.Join(names, ", ")))
+	}
 	fmt.Fprintf(&b, "%d service(s): %d ok, %d warned, %d failed.", len(res.Services), c[pipeline.OutcomeOK], c[pipeline.OutcomeWarned], c[pipeline.OutcomeFailed])
 	if res.Cancelled {
 		b.WriteString(" The run was cancelled before it finished.")

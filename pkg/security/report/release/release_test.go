@@ -189,3 +189,42 @@ func TestWriteErrors(t *testing.T) {
 type failingWriter struct{ err error }
 
 func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// An image signed although its scan could not run (softFail) is named in
+// the first lines of the table and of the markdown summary.
+func TestSignedUnscanned(t *testing.T) {
+	step := func(n pipeline.StepName, st pipeline.StepStatus, errText string) pipeline.StepResult {
+		return pipeline.StepResult{Name: n, Status: st, Error: errText}
+	}
+	res := &pipeline.ReleaseResult{Outcome: pipeline.OutcomeWarned, Services: []*pipeline.SecurityResult{
+		{Service: "api", Outcome: pipeline.OutcomeWarned, Steps: []pipeline.StepResult{
+			step(pipeline.StepScan, pipeline.StatusWarned, "no vulnerability database"),
+			step(pipeline.StepSign, pipeline.StatusWarned, ""),
+		}},
+		{Service: "web", Outcome: pipeline.OutcomeWarned, Steps: []pipeline.StepResult{
+			step(pipeline.StepScan, pipeline.StatusWarned, ""), // findings at warnOn: it ran
+			step(pipeline.StepSign, pipeline.StatusOK, ""),
+		}},
+		{Service: "db", Outcome: pipeline.OutcomeFailed, Steps: []pipeline.StepResult{
+			step(pipeline.StepScan, pipeline.StatusSkipped, ""),
+			step(pipeline.StepSign, pipeline.StatusFailed, "sign refused because scan did not complete"),
+		}},
+	}}
+	if got := release.SignedUnscanned(res); len(got) != 1 || got[0] != "api" {
+		t.Fatalf("SignedUnscanned = %v, want [api]", got)
+	}
+	var table, md bytes.Buffer
+	if err := release.WriteTable(&table, res); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(table.String(), "\n"); !strings.Contains(first, "signed without a scan") || !strings.Contains(first, "api") {
+		t.Errorf("table's first line %q does not say api was signed without a scan", first)
+	}
+	if err := release.WriteSummary(&md, res); err != nil {
+		t.Fatal(err)
+	}
+	head := strings.SplitN(md.String(), "\n", 5)
+	if !strings.Contains(strings.Join(head, "\n"), "Signed without a scan (softFail): api") {
+		t.Errorf("summary's first lines do not say api was signed without a scan:\n%s", md.String())
+	}
+}
