@@ -62,7 +62,7 @@ valid, 3 when verification could not run.`,
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, reg *options.Registry, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	check, err := sigflags.Verification(root, o)
+	check, err := sigflags.Verification(root, o, logger)
 	if err != nil {
 		return err
 	}

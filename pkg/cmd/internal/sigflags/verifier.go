@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/registry"
@@ -15,7 +16,22 @@ import (
 // Verification is the check the verification flags state: the public key
 // of --key, or the certificate identity and issuer; the required signed
 // annotations; the insecure opt-outs.
-func Verification(root *options.Root, o *options.Verification) (setup.Verification, error) {
+//
+// An unanchored --certificate-identity-regexp or
+// --certificate-oidc-issuer-regexp is accepted, as cosign accepts it, with
+// a warning on logger naming the risk (a configuration file refuses it).
+func Verification(root *options.Root, o *options.Verification, logger *slog.Logger) (setup.Verification, error) {
+	for flag, p := range map[string]string{
+		"--certificate-identity-regexp":    o.CertIdentityRegexp,
+		"--certificate-oidc-issuer-regexp": o.CertOIDCIssuerRegexp,
+	} {
+		if p == "" {
+			continue
+		}
+		if err := api.CheckAnchored(p); err != nil {
+			logger.Warn(flag+" is not anchored", "reason", err.Error())
+		}
+	}
 	annotations, err := options.AnnotationMap(o.Annotations)
 	if err != nil {
 		return setup.Verification{}, err
@@ -43,7 +59,7 @@ func Trust(t *options.Trust) setup.Trust {
 // NewVerifier turns the attestation verification flags into an attestation
 // verifier reading through client.
 func NewVerifier(ctx context.Context, root *options.Root, o *options.AttestVerification, client *registry.Client, logger *slog.Logger) (*attest.Verifier, error) {
-	v, err := Verification(root, &o.Verification)
+	v, err := Verification(root, &o.Verification, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package sigflags
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -54,7 +55,7 @@ func TestVerification(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := Verification(root, &tt.o)
+			v, err := Verification(root, &tt.o, slog.New(slog.DiscardHandler))
 			if tt.wantErr {
 				if outcome.Code(err) != outcome.ExitInvalid {
 					t.Fatalf("Verification = %v (exit %d), want a usage error", err, outcome.Code(err))
@@ -77,13 +78,35 @@ func TestVerification(t *testing.T) {
 	}
 }
 
+// An unanchored identity pattern on the command line is accepted, as cosign
+// accepts it, with a warning naming the risk; an anchored one is silent.
+func TestVerificationWarnsUnanchored(t *testing.T) {
+	root := &options.Root{Getenv: func(string) string { return "" }}
+	for _, tt := range []struct {
+		identity string
+		warn     bool
+	}{
+		{identity: "github.com/acme/shop/.*", warn: true},
+		{identity: "^https://github.com/acme/shop/.*$"},
+	} {
+		var logs bytes.Buffer
+		o := options.Verification{CertIdentityRegexp: tt.identity, CertOIDCIssuer: "https://token.actions.githubusercontent.com"}
+		if _, err := Verification(root, &o, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+			t.Fatalf("%s: %v", tt.identity, err)
+		}
+		if got := strings.Contains(logs.String(), "--certificate-identity-regexp is not anchored"); got != tt.warn {
+			t.Errorf("%s: warned %v, want %v:\n%s", tt.identity, got, tt.warn, logs.String())
+		}
+	}
+}
+
 // A key-based check that explicitly ignores the log needs no trusted
 // material (and so no network); a named --trusted-root is read all the
 // same, so a wrong one is never silently ignored.
 func TestTrust(t *testing.T) {
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
-	v, err := Verification(&options.Root{}, &options.Verification{Key: string(mustKey(t).PublicPEM), InsecureIgnoreTlog: true})
+	v, err := Verification(&options.Root{}, &options.Verification{Key: string(mustKey(t).PublicPEM), InsecureIgnoreTlog: true}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
