@@ -177,7 +177,7 @@ func TestRegistryClientScoping(t *testing.T) {
 				_, err = c.Resolve(context.Background(), r.reg.Ref("app:v1"))
 				want := registry.ErrUnauthorized
 				if r.ok {
-					want = registry.ErrNotFound
+					want = registry.ErrNoSuchImage
 				}
 				if !errors.Is(err, want) {
 					t.Errorf("Resolve(%s) = %v, want %v", r.reg.Host, err, want)
