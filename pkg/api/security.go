@@ -111,8 +111,10 @@ type SBOM struct {
 	// Format is the SBOM document format. Default: cyclonedx-json.
 	Format SBOMFormat `yaml:"format,omitempty" json:"format,omitempty"`
 	// Output also writes the SBOM to this path (relative to the working
-	// directory); {service} is replaced by the service name. Default: not
-	// written.
+	// directory); {service} is replaced by the service name. For an image
+	// index each platform image's SBOM is written, its platform put before
+	// the file name's first dot (sbom-api-linux-arm64.cdx.json). Default:
+	// not written.
 	Output string `yaml:"output,omitempty" json:"output,omitempty"`
 	// Attach stores the SBOM in the registry as a signed attestation.
 	// Default: true.
