@@ -17,6 +17,7 @@ import (
 	"github.com/sc-project/sc/internal/testutil"
 	tv "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -51,11 +52,12 @@ func TestExecutorIndex(t *testing.T) {
 	forms := []struct {
 		mt        types.MediaType
 		buildx    bool
+		format    signing.Format
 		platforms []platformImage
 	}{
-		{types.DockerManifestList, false, []platformImage{{"linux/amd64", fixtureImg}, {"linux/arm64", randomImage(t)}, {"linux/arm/v7", randomImage(t)}}},
-		{types.OCIImageIndex, true, []platformImage{{"linux/amd64", fixtureImg}, {"linux/arm64", randomImage(t)}}},
-		{types.OCIImageIndex, false, []platformImage{{"linux/arm64", randomImage(t)}, {"linux/amd64", fixtureImg}}},
+		{types.DockerManifestList, false, signing.FormatBundle, []platformImage{{"linux/amd64", fixtureImg}, {"linux/arm64", randomImage(t)}, {"linux/arm/v7", randomImage(t)}}},
+		{types.OCIImageIndex, true, signing.FormatBundle, []platformImage{{"linux/amd64", fixtureImg}, {"linux/arm64", randomImage(t)}}},
+		{types.OCIImageIndex, false, signing.FormatLegacy, []platformImage{{"linux/arm64", randomImage(t)}, {"linux/amd64", fixtureImg}}},
 	}
 	for i, k := range registryKinds() {
 		form := forms[i]
@@ -64,7 +66,9 @@ func TestExecutorIndex(t *testing.T) {
 			dir := t.TempDir()
 			key := newTestKey(t, dir)
 			ref := pushIndex(t, reg.Host, "shop:1", form.mt, form.buildx, form.platforms...)
-			services := loadRelease(t, dir, keySecurity(key, passCritical+"sbom: {output: '"+dir+"/sbom-{service}.cdx.json'}"), []string{ref})
+			security := strings.Replace(keySecurity(key, passCritical+"sbom: {output: '"+dir+"/sbom-{service}.cdx.json'}"),
+				"tlogUpload: false", "tlogUpload: false\n  format: "+string(form.format), 1)
+			services := loadRelease(t, dir, security, []string{ref})
 
 			res, err := indexExecutor(t, registry.New()).Run(ctx, services)
 			if err != nil {
@@ -116,18 +120,61 @@ func TestExecutorIndex(t *testing.T) {
 				t.Errorf("ScanResults: %d, want one per platform", got)
 			}
 
-			// what was written verifies with verifiers of its own: the
-			// index signature, and each platform's SBOM attestation
-			if err := verifyKeySignature(ctx, t, s.Digest, key.Public); err != nil {
-				t.Errorf("the index signature does not verify independently: %v", err)
+			// what was written verifies with verifiers of its own and
+			// with cosign's: the index's signature and each platform's
+			// (recursive by default), and each platform's SBOM attestation
+			for _, d := range append([]string{s.Digest}, digestsOf(s)...) {
+				if err := verifyKeySignature(ctx, t, d, key.Public); err != nil {
+					t.Errorf("%s: the signature does not verify independently: %v", d, err)
+				}
+				if n, err := cosignVerify(ctx, t, d, key.Public, form.format); err != nil || n != 1 {
+					t.Errorf("%s: cosign verified %d signature(s): %v; want 1", d, n, err)
+				}
 			}
-			v := keyAttestVerifier(t, key.Public)
+			if st := s.Step(pipeline.StepSign); len(st.Artifacts) != 1+len(form.platforms) || st.Artifacts[0].Subject != s.Digest ||
+				st.Artifacts[0].Platform != "" || st.Artifacts[1].Platform != want[0] {
+				t.Errorf("sign artifacts %+v: want the index's, then each platform's", st.Artifacts)
+			}
+			v := keyAttestVerifier(t, key.Public, form.format)
 			for i, d := range platformDigests(t, s) {
 				if _, err := v.VerifyDigest(ctx, d, "cyclonedx"); err != nil {
 					t.Errorf("%s: SBOM attestation: %v", s.Platforms[i].Platform, err)
 				}
+				if n, err := cosignVerifyAttestation(ctx, t, d.String(), key.Public, form.format, attest.PredicateCycloneDX); err != nil || n != 1 {
+					t.Errorf("%s: cosign verified %d SBOM attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
+				}
+				if got := len(s.Platforms[i].Artifacts); got < 2 {
+					t.Errorf("%s: artifacts %+v, want its signature and attestations", s.Platforms[i].Platform, s.Platforms[i].Artifacts)
+				}
 			}
 		})
+	}
+}
+
+// With signing.recursive: false only the index is signed.
+func TestExecutorIndexNotRecursive(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	ref := pushIndex(t, reg.Host, "shop:1", types.DockerManifestList, false,
+		platformImage{"linux/amd64", randomImage(t)}, platformImage{"linux/arm64", randomImage(t)})
+	security := strings.Replace(keySecurity(key, failCritical), "tlogUpload: false", "tlogUpload: false\n  recursive: false", 1)
+	res, err := indexExecutor(t, registry.New()).Run(ctx, loadRelease(t, dir, security, []string{ref}))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, describe(res))
+	}
+	s := res.Services[0]
+	if err := verifyKeySignature(ctx, t, s.Digest, key.Public); err != nil {
+		t.Errorf("the index: %v", err)
+	}
+	for _, d := range digestsOf(s) {
+		if err := verifyKeySignature(ctx, t, d, key.Public); !errors.Is(err, signing.ErrNotSigned) {
+			t.Errorf("%s: %v, want ErrNotSigned", d, err)
+		}
+	}
+	if d := s.Step(pipeline.StepSign).Detail; !strings.Contains(d, "signing.recursive: false") {
+		t.Errorf("sign detail %q: want it to say the platform images were not signed", d)
 	}
 }
 
