@@ -23,7 +23,12 @@
 // and said so), and sbom-generate and scan run for each platform digest,
 // up to WithJobs at once, each platform's failure naming the platform. The
 // scan verdict of an index is the worst over its platforms; the result
-// lists each platform (SecurityResult.Platforms). sign waits for the scan's verdict unless softFail, so a
+// lists each platform (SecurityResult.Platforms). sign signs the index
+// digest, what a deployment pins, and with signing.recursive (the default)
+// each platform image too, as `cosign sign --recursive` does; the SBOM and
+// provenance attestations are attached to each platform image, as buildx
+// attaches them, and verified there, the provenance naming the index and
+// every platform image as its subjects. sign waits for the scan's verdict unless softFail, so a
 // violating image is never signed; the attachments need the signature (and
 // their documents), and every written signature and attestation is read
 // back and verified under signing.verify's policy. A step that is turned

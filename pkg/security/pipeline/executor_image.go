@@ -43,8 +43,6 @@ type imageRun struct {
 	skipped    []registry.SkippedManifest // resolve: manifests of the index not worked on
 	provenance []byte                     // provenance-generate: the predicate
 	signed     *signing.SignResult        // sign: of digest
-
-	provenanceAttested string // provenance-attach: the attestation's artifact digest
 }
 
 // plan checks a service's configuration and prepares what its steps need:

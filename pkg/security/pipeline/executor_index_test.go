@@ -19,6 +19,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
+	"github.com/sc-project/sc/pkg/security/provenance"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -143,8 +144,34 @@ func TestExecutorIndex(t *testing.T) {
 				if n, err := cosignVerifyAttestation(ctx, t, d.String(), key.Public, form.format, attest.PredicateCycloneDX); err != nil || n != 1 {
 					t.Errorf("%s: cosign verified %d SBOM attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
 				}
-				if got := len(s.Platforms[i].Artifacts); got < 2 {
-					t.Errorf("%s: artifacts %+v, want its signature and attestations", s.Platforms[i].Platform, s.Platforms[i].Artifacts)
+				// the provenance, attached to each platform image, is
+				// about the index and every platform image
+				prov, err := v.VerifyDigest(ctx, d, provenance.PredicateType)
+				if err != nil {
+					t.Errorf("%s: provenance attestation: %v", s.Platforms[i].Platform, err)
+					continue
+				}
+				st, err := attest.ParseStatement(prov.Verified[0].Statement)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var subjects []string
+				for _, sub := range st.Subject {
+					subjects = append(subjects, sub.GetName()+"@sha256:"+sub.GetDigest()["sha256"])
+				}
+				if diff := cmp.Diff(append([]string{s.Digest}, digestsOf(s)...), subjects); diff != "" {
+					t.Errorf("%s: provenance subjects (-want +got):\n%s", s.Platforms[i].Platform, diff)
+				}
+				if n, err := cosignVerifyAttestation(ctx, t, d.String(), key.Public, form.format, provenance.PredicateType); err != nil || n != 1 {
+					t.Errorf("%s: cosign verified %d provenance attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
+				}
+				var kinds []string
+				for _, a := range s.Platforms[i].Artifacts {
+					kinds = append(kinds, a.Kind+" "+a.PredicateType)
+				}
+				wantKinds := []string{"sbom-file ", "signature ", "attestation " + attest.PredicateCycloneDX, "attestation " + provenance.PredicateType}
+				if diff := cmp.Diff(wantKinds, kinds); diff != "" {
+					t.Errorf("%s: artifacts (-want +got):\n%s", s.Platforms[i].Platform, diff)
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
@@ -25,12 +26,25 @@ type platformRun struct {
 	scan   *scan.Result        // scan
 	signed *signing.SignResult // sign: a platform image of an index, with signing.recursive
 
-	sbomAttested string // sbom-attach: the attestation's artifact digest
+	sbomAttested       string // sbom-attach: the attestation's artifact digest
+	provenanceAttested string // provenance-attach: the same
 }
 
 // name is the platform, os/arch[/variant]; "" for an image that is not an
 // index.
 func (p *platformRun) name() string { return p.image.Name() }
+
+// subjects are the digest and those of the platform images: what the
+// provenance of an index is about.
+func (r *imageRun) subjects() []name.Digest {
+	out := []name.Digest{r.digest}
+	for _, p := range r.platforms {
+		if p.image.Digest.DigestStr() != r.digest.DigestStr() {
+			out = append(out, p.image.Digest)
+		}
+	}
+	return out
+}
 
 // parsePlatforms reads the platforms selection of the configuration.
 func parsePlatforms(list []string) ([]v1.Platform, error) {

@@ -36,18 +36,24 @@ func (r *imageRun) verifySBOM(ctx context.Context, sr *StepResult) error {
 	})...)
 }
 
-// attachProvenance attaches the provenance as a signed attestation. Its
-// times differ from run to run, so it is attached every time.
+// attachProvenance attaches the provenance as a signed attestation, to the
+// image or to each platform image of an index; the statement of an index
+// names the index and every platform image. Its times differ from run to
+// run, so it is attached every time.
 func (r *imageRun) attachProvenance(ctx context.Context, sr *StepResult) error {
 	p := attest.Predicate{Type: provenance.PredicateType, Data: r.provenance}
-	a, err := r.attach(ctx, sr, r.digest, p, false)
-	r.provenanceAttested = a
-	return err
+	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		a, err := r.attach(ctx, sr, pr.image.Digest, p, false)
+		pr.provenanceAttested = a
+		return err
+	})...)
 }
 
-// verifyProvenance checks that the provenance attestation verifies.
+// verifyProvenance checks that each provenance attestation verifies.
 func (r *imageRun) verifyProvenance(ctx context.Context, sr *StepResult) error {
-	return r.verifyAttestation(ctx, sr, r.digest, provenance.PredicateType, r.provenanceAttested)
+	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		return r.verifyAttestation(ctx, sr, pr.image.Digest, provenance.PredicateType, pr.provenanceAttested)
+	})...)
 }
 
 // attestVerifier verifies this image's attestations whose signatures
@@ -63,7 +69,8 @@ func (r *imageRun) attestVerifier(policy signing.Policy) (*attest.Verifier, erro
 }
 
 // attach signs p about the image d, stores it next to d and returns its
-// artifact digest. With reuse, an attestation of the same statement by the
+// artifact digest; provenance of an index is about the index and every
+// platform image. With reuse, an attestation of the same statement by the
 // same signer that already verifies is reported instead, and nothing is
 // written.
 func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p attest.Predicate, reuse bool) (string, error) {
@@ -79,10 +86,14 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p 
 			return existing, nil
 		}
 	}
+	o := attest.AttachOptions{Format: r.format, Logger: e.logger}
+	if r.isIndex && p.Type == provenance.PredicateType {
+		o.Subjects = r.subjects()
+	}
 	mu := r.rl.writeLock(d)
 	mu.Lock()
 	defer mu.Unlock()
-	att, err := attest.Attach(ctx, e.reg, r.signer, d, p, attest.AttachOptions{Format: r.format, Logger: e.logger})
+	att, err := attest.Attach(ctx, e.reg, r.signer, d, p, o)
 	if err != nil {
 		return "", err
 	}
