@@ -2,9 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"crypto"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -20,10 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/cosign/v3/pkg/cosign"
-	"github.com/sigstore/cosign/v3/pkg/oci"
-	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
@@ -375,97 +367,4 @@ func platformDigests(t testing.TB, s *pipeline.SecurityResult) []name.Digest {
 		out = append(out, d)
 	}
 	return out
-}
-
-// cosignVerify is `cosign verify --key pub --insecure-ignore-tlog ref`, as
-// cosign v3's CLI runs it with cosign's pkg/: image signatures in the
-// bundle format through VerifyImageAttestations with NewBundleFormat,
-// legacy ones through VerifyImageSignatures. It returns how many verified.
-func cosignVerify(ctx context.Context, t testing.TB, ref string, pub any, format signing.Format) (int, error) {
-	t.Helper()
-	co := cosignCheckOpts(t, pub)
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if format == signing.FormatLegacy {
-		co.ClaimVerifier = cosign.SimpleClaimVerifier
-		sigs, _, err := cosign.VerifyImageSignatures(ctx, r, co)
-		return len(sigs), err
-	}
-	co.NewBundleFormat = true
-	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
-	sigs, _, err := cosign.VerifyImageAttestations(ctx, r, co, name.Insecure)
-	n := 0
-	for _, s := range sigs {
-		if predicateTypeOf(t, s) == signing.SignPredicateType {
-			n++
-		}
-	}
-	return n, err
-}
-
-// cosignVerifyAttestation is `cosign verify-attestation --key pub
-// --insecure-ignore-tlog --type predicateType ref`: how many attestations
-// of that predicate type cosign verifies.
-func cosignVerifyAttestation(ctx context.Context, t testing.TB, ref string, pub any, format signing.Format, predicateType string) (int, error) {
-	t.Helper()
-	co := cosignCheckOpts(t, pub)
-	co.NewBundleFormat = format != signing.FormatLegacy
-	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	atts, _, err := cosign.VerifyImageAttestations(ctx, r, co, name.Insecure)
-	n := 0
-	for _, a := range atts {
-		if predicateTypeOf(t, a) == predicateType {
-			n++
-		}
-	}
-	return n, err
-}
-
-func cosignCheckOpts(t testing.TB, pub any) *cosign.CheckOpts {
-	t.Helper()
-	sv, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cosign.CheckOpts{
-		RegistryClientOpts: []ociremote.Option{
-			ociremote.WithRemoteOptions(remote.WithAuth(authn.Anonymous)),
-			ociremote.WithNameOptions(name.Insecure),
-		},
-		SigVerifier: sv,
-		IgnoreTlog:  true,
-	}
-}
-
-// predicateTypeOf reads the predicate type of the statement in a verified
-// signature's DSSE envelope.
-func predicateTypeOf(t testing.TB, sig oci.Signature) string {
-	t.Helper()
-	p, err := sig.Payload()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env struct {
-		Payload string `json:"payload"`
-	}
-	if err := json.Unmarshal(p, &env); err != nil {
-		t.Fatal(err)
-	}
-	st, err := base64.StdEncoding.DecodeString(env.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s struct {
-		PredicateType string `json:"predicateType"`
-	}
-	if err := json.Unmarshal(st, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s.PredicateType
 }

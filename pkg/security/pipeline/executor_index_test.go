@@ -15,6 +15,7 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/internal/testutil/cosigntest"
 	tv "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
@@ -128,7 +129,7 @@ func TestExecutorIndex(t *testing.T) {
 				if err := verifyKeySignature(ctx, t, d, key.Public); err != nil {
 					t.Errorf("%s: the signature does not verify independently: %v", d, err)
 				}
-				if n, err := cosignVerify(ctx, t, d, key.Public, form.format); err != nil || n != 1 {
+				if n, err := cosigntest.Verify(ctx, d, key.Public, form.format == signing.FormatBundle); err != nil || n != 1 {
 					t.Errorf("%s: cosign verified %d signature(s): %v; want 1", d, n, err)
 				}
 			}
@@ -141,7 +142,7 @@ func TestExecutorIndex(t *testing.T) {
 				if _, err := v.VerifyDigest(ctx, d, "cyclonedx"); err != nil {
 					t.Errorf("%s: SBOM attestation: %v", s.Platforms[i].Platform, err)
 				}
-				if n, err := cosignVerifyAttestation(ctx, t, d.String(), key.Public, form.format, attest.PredicateCycloneDX); err != nil || n != 1 {
+				if n, err := cosigntest.VerifyAttestation(ctx, d.String(), key.Public, form.format == signing.FormatBundle, attest.PredicateCycloneDX); err != nil || n != 1 {
 					t.Errorf("%s: cosign verified %d SBOM attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
 				}
 				// the provenance, attached to each platform image, is
@@ -162,7 +163,7 @@ func TestExecutorIndex(t *testing.T) {
 				if diff := cmp.Diff(append([]string{s.Digest}, digestsOf(s)...), subjects); diff != "" {
 					t.Errorf("%s: provenance subjects (-want +got):\n%s", s.Platforms[i].Platform, diff)
 				}
-				if n, err := cosignVerifyAttestation(ctx, t, d.String(), key.Public, form.format, provenance.PredicateType); err != nil || n != 1 {
+				if n, err := cosigntest.VerifyAttestation(ctx, d.String(), key.Public, form.format == signing.FormatBundle, provenance.PredicateType); err != nil || n != 1 {
 					t.Errorf("%s: cosign verified %d provenance attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
 				}
 				var kinds []string
