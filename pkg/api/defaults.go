@@ -41,6 +41,7 @@ func (s *Security) WithDefaults() *Security {
 	setString(&sg.FulcioURL, DefaultFulcioURL)
 	setString(&sg.RekorURL, DefaultRekorURL)
 	setString(&sg.Format, DefaultSignatureFormat)
+	setBool(&sg.Recursive, true)
 	if sg.Verify == nil {
 		sg.Verify = &Verify{}
 	}

@@ -25,6 +25,7 @@ func TestDefaults(t *testing.T) {
 			RekorURL:   "https://rekor.sigstore.dev",
 			TlogUpload: new(true),
 			Format:     api.SignatureBundle,
+			Recursive:  new(true),
 		},
 		SBOM: &api.SBOM{
 			Enabled:  new(true),

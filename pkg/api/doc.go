@@ -106,6 +106,7 @@
 //	signing.tsaURL                   none
 //	signing.tlogUpload               true
 //	signing.format                   bundle
+//	signing.recursive                true (an image index: each platform image is signed too)
 //	sbom.enabled                     true
 //	sbom.format                      cyclonedx-json
 //	sbom.attach                      true
@@ -129,6 +130,7 @@
 //	scan.tools[].failOn              scan.failOn
 //	scan.tools[].warnOn              scan.warnOn if below the tool's failOn, else one step below it
 //	reporting.*                      none
+//	platforms                        every platform of an image index
 //	reporting.defectdojo.autoCreate  false
 //	reporting.defectdojo.closeOldFindings false
 //
@@ -138,6 +140,18 @@
 // meant to be signed that ships unsigned fails later, at admission, where
 // it is harder to see why. A failed check is always a failure, required or
 // not: required is about a step that could not run.
+//
+// # Never signed unscanned
+//
+// With a scan policy that can fail (a failOn) and softFail false, an image
+// is signed only after its scan completed and passed. When the scan could
+// not run — the SBOM could not be made, the vulnerability database is
+// missing, a scanner failed — signing is refused and the image fails with
+// the reason, exit code 3 (the check could not run; a retry can succeed
+// once the database or registry is back); a violation is exit 1. With
+// softFail: true the image is signed anyway, its outcome is warned, and the
+// summary says that it was signed without a scan. For an image index the
+// scan's verdict is the worst over its platforms.
 //
 // # Severity thresholds
 //

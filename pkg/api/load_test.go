@@ -600,6 +600,23 @@ stacks:
 			},
 		},
 		{
+			name: "platforms: malformed, an attestation manifest's, twice",
+			yaml: `
+security:
+  platforms: [linux/amd64, linux, linux/arm/v7/x, unknown/unknown, linux/amd64, linux/arm/v7]
+stacks:
+  prod:
+    services:
+      api: {image: registry.example.com/api:1}
+`,
+			want: []want{
+				{line: 2, path: "security.platforms[1]", msg: "a platform is os/arch or os/arch/variant"},
+				{line: 2, path: "security.platforms[2]", msg: "a platform is os/arch or os/arch/variant"},
+				{line: 2, path: "security.platforms[3]", msg: "unknown/unknown marks the build attestation manifests"},
+				{line: 2, path: "security.platforms[4]", msg: "platform `linux/amd64` is listed twice"},
+			},
+		},
+		{
 			name: "flow collections nested too deeply",
 			yaml: "stacks: {}\nsecurity: " + strings.Repeat("[", 65),
 			want: []want{{line: 2, msg: "[ and { are nested more than 64 deep"}},

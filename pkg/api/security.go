@@ -26,6 +26,13 @@ type Security struct {
 	Scan *Scan `yaml:"scan,omitempty" json:"scan,omitempty"`
 	// Reporting writes results for people and other systems.
 	Reporting *Reporting `yaml:"reporting,omitempty" json:"reporting,omitempty"`
+	// Platforms chooses which platform images of an image index (an OCI
+	// index or Docker manifest list, as buildx and ko push) are scanned,
+	// catalogued, attested and signed, as os/arch[/variant]: linux/amd64,
+	// linux/arm/v7. A platform without a variant matches all its variants.
+	// Default: every platform of the index. An image that is not an index
+	// is its own only platform and is secured whatever this lists.
+	Platforms []string `yaml:"platforms,omitempty" json:"platforms,omitempty"`
 }
 
 // Signing configures image signatures. Exactly one of keyless: true or
@@ -70,6 +77,11 @@ type Signing struct {
 	Format SignatureFormat `yaml:"format,omitempty" json:"format,omitempty"`
 	// Annotations are added to every signature payload.
 	Annotations map[string]string `yaml:"annotations,omitempty" json:"annotations,omitempty"`
+	// Recursive signs, besides an image index's own digest, each of its
+	// selected platform images, as `cosign sign --recursive` does, so that
+	// a verifier of a platform digest finds a signature too. It changes
+	// nothing for an image that is not an index. Default: true.
+	Recursive *bool `yaml:"recursive,omitempty" json:"recursive,omitempty"`
 }
 
 // Verify configures the verification that follows signing.
@@ -99,8 +111,10 @@ type SBOM struct {
 	// Format is the SBOM document format. Default: cyclonedx-json.
 	Format SBOMFormat `yaml:"format,omitempty" json:"format,omitempty"`
 	// Output also writes the SBOM to this path (relative to the working
-	// directory); {service} is replaced by the service name. Default: not
-	// written.
+	// directory); {service} is replaced by the service name. For an image
+	// index each platform image's SBOM is written, its platform put before
+	// the file name's first dot (sbom-api-linux-arm64.cdx.json). Default:
+	// not written.
 	Output string `yaml:"output,omitempty" json:"output,omitempty"`
 	// Attach stores the SBOM in the registry as a signed attestation.
 	// Default: true.

@@ -9,6 +9,9 @@ import (
 	"strings"
 )
 
+// platformRE is os/arch[/variant] as `docker --platform` takes it.
+var platformRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)?$`)
+
 // issue is a problem found by a check, with a path relative to the
 // security block it was found in.
 type issue struct{ path, msg string }
@@ -147,6 +150,19 @@ func (s *Security) checkValues(c *checks) {
 				c.add(fmt.Sprintf("scan.vex[%d]", i), "vex paths must not be empty")
 			}
 		}
+	}
+	seenPlatform := map[string]bool{}
+	for i, p := range s.Platforms {
+		at := fmt.Sprintf("platforms[%d]", i)
+		switch {
+		case !platformRE.MatchString(p):
+			c.add(at, "a platform is os/arch or os/arch/variant, such as linux/amd64 or linux/arm/v7; got %q", p)
+		case strings.HasPrefix(p, "unknown/unknown"):
+			c.add(at, "unknown/unknown marks the build attestation manifests buildx adds to an index, not a platform image")
+		case seenPlatform[p]:
+			c.add(at, "platform `%s` is listed twice", p)
+		}
+		seenPlatform[p] = true
 	}
 	if r := s.Reporting; r != nil && r.DefectDojo != nil {
 		dd := r.DefectDojo

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -115,7 +116,10 @@ SC_DEFECTDOJO_API_KEY).`,
 				tools = append(tools, scan.Tool{Scanner: trivy, Required: o.Tool == "trivy"})
 			}
 
-			var scanned *pipeline.Scanned
+			var (
+				results []*scan.Result
+				verdict error
+			)
 			if input != nil {
 				// the SBOM given: no layer is read, and no report is
 				// cached (it is of this document, not of the image)
@@ -124,39 +128,35 @@ SC_DEFECTDOJO_API_KEY).`,
 					return err
 				}
 				given := func(context.Context) (scan.SBOM, error) { return input, nil }
-				scanned, err = pipeline.ScanDigest(ctx, d, given, tools, policy, pipeline.ScanOptions{Logger: logger})
+				scanned, err := pipeline.ScanDigest(ctx, d, given, tools, policy, pipeline.ScanOptions{Logger: logger})
 				if err != nil {
 					return err
 				}
+				results, verdict = []*scan.Result{scanned.Result}, scanned.Result.Err()
 			} else {
 				client, err := reg.Client(root, logger, args[0])
 				if err != nil {
 					return err
 				}
 				// the SBOM and the reports cached as `sc release create`
-				// caches them: an unchanged image is not read again
+				// caches them: an unchanged image is not read again; an
+				// index is scanned per platform image
 				c, err := db.Cache.Open(root)
 				if err != nil {
 					return err
 				}
-				scanned, err = pipeline.ScanImage(ctx, client, args[0], tools, policy, pipeline.ScanOptions{Cache: c, Logger: logger})
+				scanned, err := pipeline.ScanImage(ctx, client, args[0], tools, policy, pipeline.ScanOptions{Cache: c, Logger: logger})
 				if err != nil {
 					return err
 				}
+				results, verdict = scanned.Results(), scanned.Err()
 			}
-			res := scanned.Result
-			w := cmd.OutOrStdout()
-			if o.Output == "json" {
-				err = report.WriteResultJSON(w, res)
-			} else {
-				err = report.WriteTable(w, res)
-			}
-			if err != nil {
+			if err := writeScan(cmd.OutOrStdout(), o.Output, results); err != nil {
 				return outcome.Operationalf("writing the scan result: %w", err)
 			}
 			// Reports are written even when the policy fails; a policy
 			// failure stays visible when a report cannot be written.
-			return errors.Join(reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), res), res.Err())
+			return errors.Join(reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), results...), verdict)
 		},
 	}
 	o.AddFlags(cmd.Flags())
@@ -164,6 +164,31 @@ SC_DEFECTDOJO_API_KEY).`,
 	reg.AddFlags(cmd.Flags())
 	rep.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// writeScan writes the scan result of an image, or of each platform image
+// of an index: as JSON, one result (or a report document of all, with the
+// worst verdict), or as tables, one per platform under its name.
+func writeScan(w io.Writer, format string, results []*scan.Result) error {
+	if len(results) == 1 {
+		if format == "json" {
+			return report.WriteResultJSON(w, results[0])
+		}
+		return report.WriteTable(w, results[0])
+	}
+	if format == "json" {
+		return report.WriteJSON(w, results)
+	}
+	for i, r := range results {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "PLATFORM %s\n", r.Platform)
+		if err := report.WriteTable(w, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // digestOf is image by digest: as given when it is one (nothing to fetch),

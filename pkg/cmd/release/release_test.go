@@ -53,6 +53,28 @@ func run(ctx context.Context, t *testing.T, env map[string]string, args ...strin
 // the cache. It returns the environment and the stack file.
 func setup(t *testing.T, reg *testutil.Registry, n int, extra string) (map[string]string, string, any) {
 	t.Helper()
+	client := registry.New()
+	var refs []string
+	for i, img := range testutil.FixtureImages(t, n) {
+		ref := reg.Ref(fmt.Sprintf("shop/%s:%s", fixture.ServiceName(i), fixture.Version))
+		r, err := client.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, img, client.RemoteOptions(context.Background())...); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	return setupRefs(t, extra, refs...)
+}
+
+// setupRefs writes a key pair and a stack file with the given extra
+// security settings and a service per image reference, and imports the
+// test database into the cache. It returns the environment, the stack file
+// and the public key.
+func setupRefs(t *testing.T, extra string, refs ...string) (map[string]string, string, any) {
+	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		options.EnvCacheDir: filepath.Join(dir, "cache"),
@@ -74,8 +96,6 @@ func setup(t *testing.T, reg *testutil.Registry, n int, extra string) (map[strin
 		t.Fatal(err)
 	}
 
-	imgs := testutil.FixtureImages(t, n)
-	client := registry.New()
 	var b strings.Builder
 	fmt.Fprintf(&b, `stacks:
   production:
@@ -85,15 +105,7 @@ func setup(t *testing.T, reg *testutil.Registry, n int, extra string) (map[strin
 %s
     services:
 `, extra)
-	for i, img := range imgs {
-		ref := reg.Ref(fmt.Sprintf("shop/%s:%s", fixture.ServiceName(i), fixture.Version))
-		r, err := client.ParseReference(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(r, img, client.RemoteOptions(context.Background())...); err != nil {
-			t.Fatal(err)
-		}
+	for i, ref := range refs {
 		fmt.Fprintf(&b, "      %s: {image: %q}\n", fixture.ServiceName(i), ref)
 	}
 	config := filepath.Join(dir, "sc.yaml")

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
+	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -18,6 +19,12 @@ type AttachOptions struct {
 	Format signing.Format
 	// Logger receives progress at info level. Default: discard.
 	Logger *slog.Logger
+	// Subjects are the statement's subjects, in order, when it is about
+	// more images than the one it is stored next to (NewStatementAbout):
+	// the provenance of an image index, attached to each platform image,
+	// names the index and every platform image. They must include the
+	// subject Attach is given. Default: that subject alone.
+	Subjects []name.Digest
 }
 
 // Validate checks the options without changing them.
@@ -28,6 +35,20 @@ func (o AttachOptions) Validate() error {
 		}
 	}
 	return nil
+}
+
+// subjects are the statement's subjects for an attestation stored next to
+// subject.
+func (o AttachOptions) subjects(subject name.Digest) ([]name.Digest, error) {
+	if len(o.Subjects) == 0 {
+		return []name.Digest{subject}, nil
+	}
+	for _, d := range o.Subjects {
+		if d.DigestStr() == subject.DigestStr() && d.Context().Name() == subject.Context().Name() {
+			return o.Subjects, nil
+		}
+	}
+	return nil, outcome.Invalidf("the statement's subjects do not include %s, which it would be stored next to", subject)
 }
 
 // Attached describes an attestation Attach stored.
@@ -51,9 +72,10 @@ type Attached struct {
 }
 
 // Attach signs the statement that says p about the image subject (see
-// NewStatement) with s and stores it next to subject in opts.Format. It
-// never reads the image: subject is the digest the caller resolved once.
-// Earlier attestations are kept, of this predicate type or another.
+// NewStatement; about opts.Subjects when set) with s and stores it next to
+// subject in opts.Format. It never reads the image: subject is the digest
+// the caller resolved once. Earlier attestations are kept, of this
+// predicate type or another.
 //
 // Errors: outcome.ErrInvalid for a bad predicate or options; the signer's
 // and the registry's errors (operational) otherwise, naming the image.
@@ -61,7 +83,11 @@ func Attach(ctx context.Context, w signing.Writer, s signing.Signer, subject nam
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	statement, err := NewStatement(subject, p)
+	subjects, err := opts.subjects(subject)
+	if err != nil {
+		return nil, err
+	}
+	statement, err := NewStatementAbout(subjects, p)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -228,17 +229,69 @@ func TestRegistryFailure(t *testing.T) {
 	}
 }
 
+// TestAttachAboutSeveral: a statement about an index and its platform
+// images, attached next to one platform image, verifies there, naming
+// every subject, and is not found next to the others.
+func TestAttachAboutSeveral(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range registries {
+		for _, format := range formats {
+			t.Run(string(kind)+"/"+string(format), func(t *testing.T) {
+				r := newTestRegistry(t, kind)
+				idx, _ := r.push(t, "shop:index")
+				amd, _ := r.push(t, "shop:amd64")
+				arm, _ := r.push(t, "shop:arm64")
+				s, pub := newKey(t, signing.Services{})
+				p := attest.Predicate{Type: attest.PredicateSLSAProvenanceV1, Data: []byte(`{"buildDefinition":{"buildType":"x"}}`)}
+				subjects := []name.Digest{idx, amd, arm}
+				a, err := attest.Attach(ctx, r.client, s, arm, p, attest.AttachOptions{Format: format, Subjects: subjects})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Image != arm.String() {
+					t.Errorf("attached next to %s, want %s", a.Image, arm)
+				}
+				v := keyVerifier(t, r.client, pub)
+				res, err := v.VerifyDigest(ctx, arm, p.Type)
+				if err != nil {
+					t.Fatalf("verifying next to the platform image: %v", err)
+				}
+				st, err := attest.ParseStatement(res.Verified[0].Statement)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range subjects {
+					if st.About(d) == nil {
+						t.Errorf("the statement does not name %s", d)
+					}
+				}
+				for _, d := range []name.Digest{idx, amd} {
+					if _, err := v.VerifyDigest(ctx, d, p.Type); err == nil {
+						t.Errorf("%s: an attestation verifies where none was attached", d)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestAttachErrors: bad input is invalid usage and writes nothing.
 func TestAttachErrors(t *testing.T) {
 	ctx := context.Background()
 	r := newTestRegistry(t, inProcess)
 	d, _ := r.push(t, "shop:1")
 	s, _ := newKey(t, signing.Services{})
+	other, _ := r.push(t, "shop:2")
+	elsewhere, _ := r.push(t, "cart:1")
+	prov := attest.Predicate{Type: attest.PredicateSLSAProvenanceV1, Data: []byte(`{}`)}
 	tests := []struct {
 		name string
 		p    attest.Predicate
 		opts attest.AttachOptions
 	}{
+		{"subjects without the image", prov, attest.AttachOptions{Subjects: []name.Digest{other}}},
+		{"subjects with the digest in another repository", prov, attest.AttachOptions{Subjects: []name.Digest{other, elsewhere.Context().Digest(d.DigestStr())}}},
+		{"subjects naming the image twice", prov, attest.AttachOptions{Subjects: []name.Digest{d, other, d}}},
 		{"no type", attest.Predicate{Data: []byte(`{}`)}, attest.AttachOptions{}},
 		{"cosign name as type", attest.Predicate{Type: "cyclonedx", Data: []byte(`{}`)}, attest.AttachOptions{}},
 		{"empty predicate", attest.Predicate{Type: attest.PredicateCycloneDX}, attest.AttachOptions{}},

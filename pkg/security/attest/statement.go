@@ -107,21 +107,45 @@ func (p Predicate) Validate() error {
 // its digest. A JSON predicate is embedded as it is, without insignificant
 // whitespace; a text predicate as a JSON string.
 func NewStatement(subject name.Digest, p Predicate) ([]byte, error) {
+	return NewStatementAbout([]name.Digest{subject}, p)
+}
+
+// NewStatementAbout is NewStatement about several images at once, in the
+// order given: the provenance of an image index names the index and each
+// of its platform images, as BuildKit's does, and is attached to each
+// platform image. A statement about no image, or naming one digest twice,
+// is outcome.ErrInvalid.
+func NewStatementAbout(subjects []name.Digest, p Predicate) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	alg, hexDigest, ok := strings.Cut(subject.DigestStr(), ":")
-	if !ok || hexDigest == "" {
-		return nil, outcome.Invalidf("invalid subject digest %q", subject.DigestStr())
+	if len(subjects) == 0 {
+		return nil, outcome.Invalid("a statement needs a subject")
 	}
-	rd, err := protojson.Marshal(&intotov1.ResourceDescriptor{
-		Name:   subject.Context().Name(),
-		Digest: map[string]string{alg: hexDigest},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encoding the statement subject: %w", err)
+	rds := make([]json.RawMessage, len(subjects))
+	seen := map[string]bool{}
+	for i, subject := range subjects {
+		alg, hexDigest, ok := strings.Cut(subject.DigestStr(), ":")
+		if !ok || hexDigest == "" {
+			return nil, outcome.Invalidf("invalid subject digest %q", subject.DigestStr())
+		}
+		if seen[subject.DigestStr()] {
+			return nil, outcome.Invalidf("subject %s is named twice", subject.DigestStr())
+		}
+		seen[subject.DigestStr()] = true
+		rd, err := protojson.Marshal(&intotov1.ResourceDescriptor{
+			Name:   subject.Context().Name(),
+			Digest: map[string]string{alg: hexDigest},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the statement subject: %w", err)
+		}
+		rds[i] = rd
 	}
-	var pred json.RawMessage
+	var (
+		pred json.RawMessage
+		err  error
+	)
 	if p.Text {
 		if pred, err = marshal(string(p.Data)); err != nil {
 			return nil, fmt.Errorf("encoding the %s predicate: %w", p.Type, err)
@@ -134,7 +158,7 @@ func NewStatement(subject name.Digest, p Predicate) ([]byte, error) {
 		Subject       []json.RawMessage `json:"subject"`
 		PredicateType string            `json:"predicateType"`
 		Predicate     json.RawMessage   `json:"predicate"`
-	}{intotov1.StatementTypeUri, []json.RawMessage{rd}, p.Type, pred})
+	}{intotov1.StatementTypeUri, rds, p.Type, pred})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the statement: %w", err)
 	}

@@ -67,6 +67,49 @@ func TestNewStatement(t *testing.T) {
 	}
 }
 
+// TestNewStatementAbout: a statement about an index and its platform
+// images names each, in the order given, and ParseStatement finds each;
+// no subject, or one named twice, is invalid.
+func TestNewStatementAbout(t *testing.T) {
+	const other = "sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"
+	idx := subject(t)
+	plat, err := name.NewDigest("registry.example.com/shop@" + other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := attest.Predicate{Type: attest.PredicateSLSAProvenanceV1, Data: []byte(`{"buildDefinition":{}}`)}
+	got, err := attest.NewStatementAbout([]name.Digest{idx, plat}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"_type":"https://in-toto.io/Statement/v1","subject":[` +
+		`{"name":"registry.example.com/shop","digest":{"sha256":"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}},` +
+		`{"name":"registry.example.com/shop","digest":{"sha256":"fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"}}],` +
+		`"predicateType":"https://slsa.dev/provenance/v1","predicate":{"buildDefinition":{}}}`
+	if diff := cmp.Diff(want, string(got)); diff != "" {
+		t.Errorf("statement (-want +got):\n%s", diff)
+	}
+	st, err := attest.ParseStatement(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.About(idx) == nil || st.About(plat) == nil {
+		t.Errorf("the parsed statement is not about both: %+v", st.Subject)
+	}
+	one, err := attest.NewStatement(idx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone, err := attest.NewStatementAbout([]name.Digest{idx}, p); err != nil || string(alone) != string(one) {
+		t.Errorf("about one image: %s, %v; want NewStatement's %s", alone, err, one)
+	}
+	for _, subjects := range [][]name.Digest{nil, {idx, plat, idx}} {
+		if _, err := attest.NewStatementAbout(subjects, p); outcome.Code(err) != outcome.ExitInvalid {
+			t.Errorf("subjects %v: %v, want invalid", subjects, err)
+		}
+	}
+}
+
 // TestParseStatement covers what a strict reader must refuse.
 func TestParseStatement(t *testing.T) {
 	const sub = `"subject":[{"name":"x","digest":{"sha256":"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"}}]`

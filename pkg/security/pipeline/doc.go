@@ -16,7 +16,19 @@
 //	         │                         └─ provenance-attach ── provenance-verify
 //
 // resolve turns the reference into a digest once; everything after works on
-// the digest. sign waits for the scan's verdict unless softFail, so a
+// the digest. An image index (an OCI index or a Docker manifest list, as
+// buildx and ko push) is worked on per platform image: resolve lists the
+// platform images (registry.Client.Platforms; the service's platforms
+// selection chooses among them, buildx's attestation manifests are skipped
+// and said so), and sbom-generate and scan run for each platform digest,
+// up to WithJobs at once, each platform's failure naming the platform. The
+// scan verdict of an index is the worst over its platforms; the result
+// lists each platform (SecurityResult.Platforms). sign signs the index
+// digest, what a deployment pins, and with signing.recursive (the default)
+// each platform image too, as `cosign sign --recursive` does; the SBOM and
+// provenance attestations are attached to each platform image, as buildx
+// attaches them, and verified there, the provenance naming the index and
+// every platform image as its subjects. sign waits for the scan's verdict unless softFail, so a
 // violating image is never signed; the attachments need the signature (and
 // their documents), and every written signature and attestation is read
 // back and verified under signing.verify's policy. A step that is turned
@@ -41,7 +53,9 @@
 // invalid over check-failed). An Observer receives start and end events of
 // every step; the executor never prints.
 //
-// Reuse: with WithCache, an SBOM (by digest, format, scope and syft version)
+// Reuse: an image that several services of a release name (a platform
+// image two indexes share) is catalogued once. With WithCache, an SBOM (by
+// digest, format, scope and syft version)
 // and each scanner's report (by digest, scanner version and database build)
 // come from pkg/security/cache, so an unchanged image downloads no layer; the
 // policy is applied afresh each time. Signing is skipped when this signer's
@@ -54,9 +68,9 @@
 // loaded once for every image.
 //
 // Single-image commands reuse the steps rather than redo them: ScanImage
-// (resolve, then GenerateSBOM and ScanDigest, with the same cache and the
-// same scan-report decorator as the sbom-generate and scan steps) is `sc
-// image scan`. The provenance step describes the build with
+// (resolve, the platform images of an index, then GenerateSBOM and
+// ScanDigest for each, with the same cache and the same scan-report
+// decorator as the sbom-generate and scan steps) is `sc image scan`. The provenance step describes the build with
 // provenance.NewBuild, as `sc provenance` does.
 //
 // The executor does not read the environment or files other than those the

@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -27,13 +27,15 @@ import (
 const DefaultJobs = 4
 
 // Registry is what the executor needs of a registry client: resolving,
-// reading images and their signatures, and attaching signatures and
-// attestations. pkg/security/registry's Client implements it.
+// listing the platform images of an index, reading images and their
+// signatures, and attaching signatures and attestations.
+// pkg/security/registry's Client implements it.
 type Registry interface {
 	signing.Registry
-	// Image opens the image d without downloading its layers.
-	Image(ctx context.Context, d name.Digest) (v1.Image, error)
+	ImageSource
 }
+
+var _ Registry = (*registry.Client)(nil)
 
 // Executor runs the security steps of a release: for every service, the
 // step graph of the package documentation, images in parallel up to a
@@ -165,7 +167,7 @@ func NewExecutor(reg Registry, opts ...ExecutorOption) *Executor {
 // context.Canceled in the operational class.
 func (e *Executor) Run(ctx context.Context, services []api.Service) (*ReleaseResult, error) {
 	start := e.now()
-	rl := &release{e: e, started: start, locks: map[string]*sync.Mutex{}}
+	rl := &release{e: e, started: start, locks: map[string]*sync.Mutex{}, sboms: map[string]*sbomFlight{}}
 	runs := make([]*imageRun, len(services))
 	for i, svc := range services {
 		r, err := rl.plan(ctx, i, svc)
@@ -225,6 +227,9 @@ type release struct {
 
 	locksMu sync.Mutex
 	locks   map[string]*sync.Mutex
+
+	sbomMu sync.Mutex
+	sboms  map[string]*sbomFlight
 }
 
 // sbomContext returns ctx carrying what every SBOM generation shares (syft's

@@ -119,5 +119,9 @@ func ExampleScanImage() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(res.Result.Image, res.Result.Verdict.Status, "cached:", res.Cached)
+	// one result per platform image of an index, else the image's own
+	for _, r := range res.Results() {
+		fmt.Println(r.Image, r.Platform, r.Verdict.Status)
+	}
+	fmt.Println("verdict:", res.Err(), "cached:", res.Cached())
 }

@@ -11,12 +11,17 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
 	testvulndb "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
@@ -166,6 +171,19 @@ func statuses(r *pipeline.SecurityResult) map[pipeline.StepName]pipeline.StepSta
 	return m
 }
 
+// violationStatuses are the step statuses of an image whose scan found a
+// violation: everything but the scan and the steps that need no verdict is
+// skipped, nothing is signed or attached.
+func violationStatuses() map[pipeline.StepName]pipeline.StepStatus {
+	return map[pipeline.StepName]pipeline.StepStatus{
+		pipeline.StepResolve: pipeline.StatusOK, pipeline.StepSBOM: pipeline.StatusOK,
+		pipeline.StepScan: pipeline.StatusFailed, pipeline.StepProvenance: pipeline.StatusOK,
+		pipeline.StepSign: pipeline.StatusSkipped, pipeline.StepVerify: pipeline.StatusSkipped,
+		pipeline.StepSBOMAttach: pipeline.StatusSkipped, pipeline.StepSBOMVerify: pipeline.StatusSkipped,
+		pipeline.StepProvenanceAttach: pipeline.StatusSkipped, pipeline.StepProvenanceVerify: pipeline.StatusSkipped,
+	}
+}
+
 // describe renders a release result for failure messages.
 func describe(res *pipeline.ReleaseResult) string {
 	if res == nil {
@@ -230,4 +248,123 @@ func verifyKeySignature(ctx context.Context, t testing.TB, ref string, pub any) 
 	}
 	_, err = v.VerifyDigest(ctx, d)
 	return err
+}
+
+// keyAttestVerifier verifies attestations signed by pub, without a
+// transparency log, in the given formats (default: both).
+func keyAttestVerifier(t testing.TB, pub any, formats ...signing.Format) *attest.Verifier {
+	t.Helper()
+	opts := []signing.VerifyOption{signing.WithInsecureIgnoreTlog()}
+	if len(formats) > 0 {
+		opts = append(opts, signing.WithFormats(formats...))
+	}
+	sv, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: pub}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return attest.NewVerifier(registry.New(), sv)
+}
+
+// platformImage is an image of an index and the platform it is for.
+type platformImage struct {
+	platform string
+	img      v1.Image
+}
+
+// randomImage is a small image without packages: nothing to find in it.
+func randomImage(t testing.TB) v1.Image {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// pushIndex pushes an index of media type mt holding imgs to host as
+// release/<repoTag> and returns the reference; with buildx, each
+// image is followed by an attestation manifest (platform unknown/unknown)
+// as buildx adds them.
+func pushIndex(t testing.TB, host, repoTag string, mt types.MediaType, buildx bool, imgs ...platformImage) string {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, pi := range imgs {
+		plat, err := registry.ParsePlatform(pi.platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := pi.img
+		if mt == types.DockerManifestList {
+			img = mutate.MediaType(img, types.DockerManifestSchema2)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &plat}})
+		if buildx {
+			h, err := img.Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			adds = append(adds, mutate.IndexAddendum{Add: randomImage(t), Descriptor: v1.Descriptor{
+				Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
+				Annotations: map[string]string{
+					registry.AnnotationDockerReferenceType:   "attestation-manifest",
+					registry.AnnotationDockerReferenceDigest: h.String(),
+				},
+			}})
+		}
+	}
+	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), mt)
+	client := registry.New()
+	ref := fmt.Sprintf("%s/release/%s", host, repoTag)
+	r, err := client.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx, client.RemoteOptions(context.Background())...); err != nil {
+		t.Fatalf("pushing the index %s: %v", ref, err)
+	}
+	return ref
+}
+
+// registryKind is a registry the index tests run against.
+type registryKind struct {
+	name  string
+	start func(t testing.TB, opts ...testutil.RegistryOption) *testutil.Registry
+}
+
+// registryKinds are go-containerregistry's in-process registry with and
+// without the referrers API, and the real docker-registry (no referrers
+// API).
+func registryKinds() []registryKind {
+	return []registryKind{
+		{"ggcr", testutil.NewRegistry},
+		{"ggcr-referrers", func(t testing.TB, opts ...testutil.RegistryOption) *testutil.Registry {
+			return testutil.NewRegistry(t, append(opts, testutil.WithReferrers())...)
+		}},
+		{"docker-registry", func(t testing.TB, opts ...testutil.RegistryOption) *testutil.Registry {
+			return &testutil.StartDockerRegistry(t, opts...).Registry
+		}},
+	}
+}
+
+// digestsOf returns the platform images of an index result, repo@sha256:….
+func digestsOf(s *pipeline.SecurityResult) []string {
+	var out []string
+	for _, p := range s.Platforms {
+		out = append(out, p.Digest)
+	}
+	return out
+}
+
+// platformDigests returns the platform images' digests of an index result.
+func platformDigests(t testing.TB, s *pipeline.SecurityResult) []name.Digest {
+	t.Helper()
+	var out []name.Digest
+	for _, p := range s.Platforms {
+		d, err := name.NewDigest(p.Digest)
+		if err != nil {
+			t.Fatalf("platform %s: digest %q: %v", p.Platform, p.Digest, err)
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -32,16 +34,15 @@ type imageRun struct {
 	format       signing.Format
 	verifyPolicy signing.Policy
 	ignoreTlog   bool
+	selection    []v1.Platform // platforms: which platform images of an index
 
 	// state
-	digest     name.Digest         // resolve
-	sbom       *SBOM               // sbom-generate
-	scan       *scan.Result        // scan
-	provenance []byte              // provenance-generate: the predicate
-	signed     *signing.SignResult // sign
-
-	sbomAttested       string // sbom-attach: the attestation's artifact digest
-	provenanceAttested string // provenance-attach: the same
+	digest     name.Digest                // resolve: the image, or the index
+	isIndex    bool                       // resolve: digest is an image index
+	platforms  []*platformRun             // resolve: the image itself, or each selected platform image
+	skipped    []registry.SkippedManifest // resolve: manifests of the index not worked on
+	provenance []byte                     // provenance-generate: the predicate
+	signed     *signing.SignResult        // sign: of digest
 }
 
 // plan checks a service's configuration and prepares what its steps need:
@@ -56,6 +57,9 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 		return r, nil
 	}
 	var err error
+	if r.selection, err = parsePlatforms(sec.Platforms); err != nil {
+		return nil, err
+	}
 	r.sbomFormat, r.sbomScope = sbom.DefaultFormat, sbom.DefaultScope
 	if sec.SBOM != nil {
 		if sec.SBOM.Format != "" {
@@ -215,15 +219,14 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 	if r.digest.DigestStr() != "" {
 		res.Digest = r.digest.String()
 	}
-	if r.sbom != nil {
-		res.SBOM = &SBOMSummary{
-			Format:   string(r.sbom.Result.Format),
-			Digest:   r.sbom.Result.Digest,
-			Packages: r.sbom.Result.Packages,
-			Tool:     r.sbom.Result.Tool.Name + " " + r.sbom.Result.Tool.Version,
+	if r.isIndex {
+		res.Index, res.Skipped = true, r.skipped
+		for _, p := range r.platforms {
+			res.Platforms = append(res.Platforms, p.result(res.Steps))
 		}
+	} else if len(r.platforms) == 1 {
+		res.SBOM, res.Scan = r.platforms[0].sbom.summary(), r.platforms[0].scan
 	}
-	res.Scan = r.scan
 	res.Duration = e.now().Sub(start)
 	res.finish()
 	e.observe(Event{Kind: EventImageFinished, Service: r.svc.Name, Index: r.index, Image: res})
@@ -231,7 +234,11 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 }
 
 // resolve turns the configured reference into a digest, once: every later
-// step works on the digest.
+// step works on the digest. For an image index it lists the platform
+// images to work on (registry.Client.Platforms: the selected ones, without
+// buildx's attestation manifests); a selection the index does not have, a
+// nested index or one without platform images fail here, before anything
+// is read or signed.
 func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
 	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
 	if err != nil {
@@ -239,5 +246,16 @@ func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
 	}
 	r.digest = d
 	sr.Detail = d.DigestStr()
+	ps, err := r.rl.e.reg.Platforms(ctx, d, r.selection...)
+	if err != nil {
+		return err
+	}
+	r.isIndex, r.skipped = ps.Index, ps.Skipped
+	for _, img := range ps.Images {
+		r.platforms = append(r.platforms, &platformRun{image: img})
+	}
+	if ps.Index {
+		sr.Detail = describePlatforms(ps)
+	}
 	return nil
 }

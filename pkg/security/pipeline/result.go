@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
 
@@ -73,6 +74,14 @@ type Artifact struct {
 	// Existing is true when nothing was written because an equal artifact
 	// by the same signer already verified.
 	Existing bool `json:"existing,omitempty"`
+	// Platform is, for an image index, the platform of the platform image
+	// the artifact is about (os/arch[/variant]); empty for the index itself
+	// and for an image that is not an index.
+	Platform string `json:"platform,omitempty"`
+	// Subject is, for an image index, the digest the artifact is about,
+	// repo@sha256:… (the index, or a platform image); empty for an image
+	// that is not an index, where it is always the image.
+	Subject string `json:"subject,omitempty"`
 }
 
 // StepResult is how one step of one image ended.
@@ -146,10 +155,24 @@ type SecurityResult struct {
 	ExitCode int `json:"exitCode"`
 	// Steps are the steps in graph order (Steps), every one of them.
 	Steps []StepResult `json:"steps"`
-	// SBOM summarises the SBOM, when one was made or read from the cache.
+	// SBOM summarises the SBOM, when one was made or read from the cache;
+	// nil for an image index, whose platforms each have one.
 	SBOM *SBOMSummary `json:"sbom,omitempty"`
-	// Scan is the scan result, when the scan ran.
+	// Scan is the scan result, when the scan ran; nil for an image index,
+	// whose platforms each have one (ScanResults lists them).
 	Scan *scan.Result `json:"scan,omitempty"`
+	// Index is true when Digest is an image index (an OCI index or a
+	// Docker manifest list): its content was read, scanned and attested
+	// per platform image (Platforms), and its own digest is what was
+	// signed.
+	Index bool `json:"index,omitempty"`
+	// Platforms are, for an image index, the platform images worked on, in
+	// index order.
+	Platforms []PlatformResult `json:"platforms,omitempty"`
+	// Skipped are, for an image index, the manifests that were not worked
+	// on, with the reason: buildx's attestation manifests and platforms
+	// the selection leaves out.
+	Skipped []registry.SkippedManifest `json:"skipped,omitempty"`
 	// Duration is how long the image took.
 	Duration time.Duration `json:"-"`
 	// DurationMS is Duration in milliseconds, for JSON.
@@ -162,6 +185,64 @@ type SBOMSummary struct {
 	Digest   string `json:"digest"`
 	Packages int    `json:"packages"`
 	Tool     string `json:"tool,omitempty"`
+}
+
+// PlatformResult is what the executor did for one platform image of an
+// image index.
+type PlatformResult struct {
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform"`
+	// Digest is the platform image by digest, repo@sha256:….
+	Digest string `json:"digest"`
+	// SBOM summarises its SBOM, when one was made or read from the cache.
+	SBOM *SBOMSummary `json:"sbom,omitempty"`
+	// Scan is its scan result, when the scan ran.
+	Scan *scan.Result `json:"scan,omitempty"`
+	// Artifacts are the signatures and attestations written (or found)
+	// for it, in step order.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// ScanResults are the image's scan results: its own, or for an image index
+// each platform's, in index order; none when nothing was scanned.
+func (r *SecurityResult) ScanResults() []*scan.Result {
+	if r.Scan != nil {
+		return []*scan.Result{r.Scan}
+	}
+	var out []*scan.Result
+	for _, p := range r.Platforms {
+		if p.Scan != nil {
+			out = append(out, p.Scan)
+		}
+	}
+	return out
+}
+
+// summary describes the SBOM; nil for none.
+func (s *SBOM) summary() *SBOMSummary {
+	if s == nil {
+		return nil
+	}
+	return &SBOMSummary{
+		Format:   string(s.Result.Format),
+		Digest:   s.Result.Digest,
+		Packages: s.Result.Packages,
+		Tool:     s.Result.Tool.Name + " " + s.Result.Tool.Version,
+	}
+}
+
+// result is the platform's part of the image's result: what its steps
+// wrote, picked from steps by subject.
+func (p *platformRun) result(steps []StepResult) PlatformResult {
+	pr := PlatformResult{Platform: p.name(), Digest: p.image.Digest.String(), SBOM: p.sbom.summary(), Scan: p.scan}
+	for _, s := range steps {
+		for _, a := range s.Artifacts {
+			if a.Subject == pr.Digest {
+				pr.Artifacts = append(pr.Artifacts, a)
+			}
+		}
+	}
+	return pr
 }
 
 // Step returns the result of the named step, or nil.

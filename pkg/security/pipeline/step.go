@@ -112,8 +112,9 @@ func decideSkip(ctx context.Context, s *step, results []StepResult, index map[St
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s did not complete (%s); going on without it because the policy is soft-fail", n, why))
 			continue
 		}
-		if dep.Status == StatusFailed {
-			// its own failure is the verdict: nothing to add
+		if dep.Status == StatusFailed || dep.blocked {
+			// its own failure, or the failure that stopped it, is the
+			// verdict: nothing to add
 			r.Status, r.Detail, r.blocked = StatusSkipped, fmt.Sprintf("%s failed", n), true
 			return true
 		}

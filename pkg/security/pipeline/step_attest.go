@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/digest"
@@ -13,34 +15,45 @@ import (
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
-// attachSBOM attaches the SBOM as a signed attestation, unless the same
+// attachSBOM attaches the SBOM as a signed attestation, to the image or to
+// each platform image of an index (its own SBOM), unless the same
 // statement by the same signer already verifies (a warm run attaching the
 // cached document again).
 func (r *imageRun) attachSBOM(ctx context.Context, sr *StepResult) error {
-	res := &r.sbom.Result
-	p := attest.Predicate{Type: res.PredicateType, Data: r.sbom.Document, Text: res.Format.TextPredicate()}
-	a, err := r.attach(ctx, sr, p, true)
-	r.sbomAttested = a
-	return err
+	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		res := &pr.sbom.Result
+		p := attest.Predicate{Type: res.PredicateType, Data: pr.sbom.Document, Text: res.Format.TextPredicate()}
+		a, err := r.attach(ctx, sr, pr.image.Digest, p, true)
+		pr.sbomAttested = a
+		return err
+	})...)
 }
 
-// verifySBOM checks that the SBOM attestation verifies.
+// verifySBOM checks that each SBOM attestation verifies.
 func (r *imageRun) verifySBOM(ctx context.Context, sr *StepResult) error {
-	return r.verifyAttestation(ctx, sr, r.sbom.Result.PredicateType, r.sbomAttested)
+	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		return r.verifyAttestation(ctx, sr, pr.image.Digest, pr.sbom.Result.PredicateType, pr.sbomAttested)
+	})...)
 }
 
-// attachProvenance attaches the provenance as a signed attestation. Its
-// times differ from run to run, so it is attached every time.
+// attachProvenance attaches the provenance as a signed attestation, to the
+// image or to each platform image of an index; the statement of an index
+// names the index and every platform image. Its times differ from run to
+// run, so it is attached every time.
 func (r *imageRun) attachProvenance(ctx context.Context, sr *StepResult) error {
 	p := attest.Predicate{Type: provenance.PredicateType, Data: r.provenance}
-	a, err := r.attach(ctx, sr, p, false)
-	r.provenanceAttested = a
-	return err
+	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		a, err := r.attach(ctx, sr, pr.image.Digest, p, false)
+		pr.provenanceAttested = a
+		return err
+	})...)
 }
 
-// verifyProvenance checks that the provenance attestation verifies.
+// verifyProvenance checks that each provenance attestation verifies.
 func (r *imageRun) verifyProvenance(ctx context.Context, sr *StepResult) error {
-	return r.verifyAttestation(ctx, sr, provenance.PredicateType, r.provenanceAttested)
+	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		return r.verifyAttestation(ctx, sr, pr.image.Digest, provenance.PredicateType, pr.provenanceAttested)
+	})...)
 }
 
 // attestVerifier verifies this image's attestations whose signatures
@@ -55,13 +68,15 @@ func (r *imageRun) attestVerifier(policy signing.Policy) (*attest.Verifier, erro
 	return attest.NewVerifier(e.reg, sv), nil
 }
 
-// attach signs p about the image, stores it and returns its artifact
-// digest. With reuse, an attestation of the same statement by the same
-// signer that already verifies is reported instead, and nothing is written.
-func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicate, reuse bool) (string, error) {
+// attach signs p about the image d, stores it next to d and returns its
+// artifact digest; provenance of an index is about the index and every
+// platform image. With reuse, an attestation of the same statement by the
+// same signer that already verifies is reported instead, and nothing is
+// written.
+func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p attest.Predicate, reuse bool) (string, error) {
 	e := r.rl.e
 	if reuse {
-		existing, err := r.existingAttestation(ctx, p)
+		existing, err := r.existingAttestation(ctx, d, p)
 		if err != nil {
 			return "", err
 		}
@@ -71,10 +86,14 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 			return existing, nil
 		}
 	}
-	mu := r.rl.writeLock(r.digest)
+	o := attest.AttachOptions{Format: r.format, Logger: e.logger}
+	if r.isIndex && p.Type == provenance.PredicateType {
+		o.Subjects = r.subjects()
+	}
+	mu := r.rl.writeLock(d)
 	mu.Lock()
 	defer mu.Unlock()
-	att, err := attest.Attach(ctx, e.reg, r.signer, r.digest, p, attest.AttachOptions{Format: r.format, Logger: e.logger})
+	att, err := attest.Attach(ctx, e.reg, r.signer, d, p, o)
 	if err != nil {
 		return "", err
 	}
@@ -83,10 +102,10 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 	return att.Artifact, nil
 }
 
-// existingAttestation returns the artifact of a verified attestation by
-// this image's signer whose statement is exactly the one p makes, or "".
-func (r *imageRun) existingAttestation(ctx context.Context, p attest.Predicate) (string, error) {
-	statement, err := attest.NewStatement(r.digest, p)
+// existingAttestation returns the artifact of a verified attestation of d
+// by this image's signer whose statement is exactly the one p makes, or "".
+func (r *imageRun) existingAttestation(ctx context.Context, d name.Digest, p attest.Predicate) (string, error) {
+	statement, err := attest.NewStatement(d, p)
 	if err != nil {
 		return "", err
 	}
@@ -99,7 +118,7 @@ func (r *imageRun) existingAttestation(ctx context.Context, p attest.Predicate) 
 	if err != nil {
 		return "", err
 	}
-	res, err := v.VerifyDigest(ctx, r.digest, p.Type)
+	res, err := v.VerifyDigest(ctx, d, p.Type)
 	if err != nil && !errors.Is(err, outcome.ErrCheckFailed) {
 		return "", err
 	}
@@ -114,14 +133,14 @@ func (r *imageRun) existingAttestation(ctx context.Context, p attest.Predicate) 
 	return "", nil
 }
 
-// verifyAttestation checks that the attestation the attach step wrote (or
-// found) verifies under signing.verify's policy and is about this image.
-func (r *imageRun) verifyAttestation(ctx context.Context, sr *StepResult, predicateType, want string) error {
+// verifyAttestation checks that the attestation of d the attach step wrote
+// (or found) verifies under signing.verify's policy and is about d.
+func (r *imageRun) verifyAttestation(ctx context.Context, sr *StepResult, d name.Digest, predicateType, want string) error {
 	v, err := r.attestVerifier(r.verifyPolicy)
 	if err != nil {
 		return err
 	}
-	res, err := v.VerifyDigest(ctx, r.digest, predicateType)
+	res, err := v.VerifyDigest(ctx, d, predicateType)
 	if err != nil {
 		return err
 	}
@@ -133,5 +152,5 @@ func (r *imageRun) verifyAttestation(ctx context.Context, sr *StepResult, predic
 		}
 	}
 	return fmt.Errorf("%w for %s: the %s attestation %s is not among the %d valid one(s)",
-		attest.ErrVerificationFailed, r.digest, predicateType, digest.Short(want), len(res.Verified))
+		attest.ErrVerificationFailed, d, predicateType, digest.Short(want), len(res.Verified))
 }

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
 )
 
-// generateProvenance writes the image's SLSA v1.0 provenance from the
+// generateProvenance writes the image's SLSA v1.0 provenance (for an index:
+// about the index and each platform image) from the
 // execution context (CI run, git checkout) and the provenance block: the
 // builder id (configured, else derived from the CI run), the source, the
 // Dockerfile and its base images. startedOn is when the release started,
@@ -23,7 +26,11 @@ func (r *imageRun) generateProvenance(ctx context.Context, sr *StepResult) error
 		return err
 	}
 	g := provenance.NewGenerator(e.reg, provenance.WithVersion(e.version), provenance.WithLogger(e.logger))
-	st, err := g.Generate(ctx, r.digest, b)
+	var platforms []name.Digest
+	if r.isIndex {
+		platforms = r.subjects()[1:]
+	}
+	st, err := g.Generate(ctx, r.digest, b, platforms...)
 	if err != nil {
 		return err
 	}

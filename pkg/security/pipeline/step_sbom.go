@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -147,24 +148,30 @@ func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOpt
 	return out, nil
 }
 
-// generateSBOM makes the image's SBOM, or reads it from the cache
-// (GenerateSBOM), and writes it to sbom.output when that is set. Only a
-// cache miss reads the image: the manifest, then each layer once (through
-// the release's layer cache when there is one).
+// generateSBOM makes the SBOM of the image, or of each platform image of
+// an index, or reads it from the cache (GenerateSBOM), and writes it to
+// sbom.output when that is set. Only a cache miss reads an image: the
+// manifest, then each layer once (through the release's layer cache when
+// there is one); an image that several services of the release name (a
+// platform image two indexes share) is catalogued once.
 func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
+	return errors.Join(r.perPlatform(ctx, sr, r.generatePlatformSBOM)...)
+}
+
+func (r *imageRun) generatePlatformSBOM(ctx context.Context, p *platformRun, sr *StepResult) error {
 	e := r.rl.e
 	o := SBOMOptions{Format: r.sbomFormat, Scope: r.sbomScope, Cache: e.cache, Prepare: r.rl.sbomContext, Logger: e.logger}
 	if r.rl.layers != nil {
 		o.Layers = r.rl.layers
 	}
-	sb, err := GenerateSBOM(ctx, e.reg, r.digest, o)
+	sb, err := r.rl.sbomOnce(ctx, e.reg, p.image.Digest, o)
 	if err != nil {
 		return err
 	}
-	r.sbom, sr.Cached = sb, sb.Cached
+	p.sbom, sr.Cached = sb, sb.Cached
 	res := &sb.Result
 	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, digest.Short(res.Digest))
-	if out := r.sbomOutput(); out != "" {
+	if out := r.sbomOutput(p); out != "" {
 		if err := writeFileAtomic(out, sb.Document); err != nil {
 			return err
 		}
@@ -173,12 +180,56 @@ func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
 	return nil
 }
 
-// sbomOutput is sbom.output with {service} replaced, or "".
-func (r *imageRun) sbomOutput() string {
+// sbomOutput is sbom.output with {service} replaced, or "". For a platform
+// image of an index, the platform (os-arch[-variant]) is put before the
+// file name's first dot: sbom-api.cdx.json becomes
+// sbom-api-linux-arm64.cdx.json.
+func (r *imageRun) sbomOutput(p *platformRun) string {
 	if !r.sec.SBOMEnabled() || r.sec.SBOM == nil || r.sec.SBOM.Output == "" {
 		return ""
 	}
-	return strings.ReplaceAll(r.sec.SBOM.Output, "{service}", r.svc.Name)
+	out := strings.ReplaceAll(r.sec.SBOM.Output, "{service}", r.svc.Name)
+	if p.image.Platform == nil {
+		return out
+	}
+	dir, file := filepath.Split(out)
+	stem, ext, _ := strings.Cut(file, ".")
+	if ext != "" {
+		ext = "." + ext
+	}
+	return dir + stem + "-" + strings.ReplaceAll(p.name(), "/", "-") + ext
+}
+
+// sbomFlight is an SBOM being made for the release; done is closed when
+// it is.
+type sbomFlight struct {
+	done chan struct{}
+	sb   *SBOM
+	err  error
+}
+
+// sbomOnce is GenerateSBOM, once per release for each image digest, format
+// and scope: a second caller waits for the first one's SBOM.
+func (rl *release) sbomOnce(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOptions) (*SBOM, error) {
+	k := fmt.Sprintf("%s %s %s", d.DigestStr(), o.Format, o.Scope)
+	rl.sbomMu.Lock()
+	f, ok := rl.sboms[k]
+	if !ok {
+		f = &sbomFlight{done: make(chan struct{})}
+		rl.sboms[k] = f
+	}
+	rl.sbomMu.Unlock()
+	if ok {
+		select {
+		case <-f.done:
+			return f.sb, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f.sb, f.err = GenerateSBOM(ctx, reg, d, o)
+	close(f.done)
+	return f.sb, f.err
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

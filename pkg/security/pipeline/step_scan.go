@@ -2,23 +2,27 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/security/cache"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 )
 
 // ImageSource is what ScanImage needs of a registry: resolving a reference
-// once and opening the image by digest. pkg/security/registry's Client
-// implements it.
+// once, listing the platform images of an index and opening an image by
+// digest. pkg/security/registry's Client implements it.
 type ImageSource interface {
 	Resolve(ctx context.Context, ref string) (name.Digest, error)
+	Platforms(ctx context.Context, d name.Digest, selection ...v1.Platform) (*registry.Platforms, error)
 	ImageReader
 }
 
@@ -39,9 +43,12 @@ type ScanOptions struct {
 	// cache key: a squashed and an all-layers SBOM of one image differ.
 	// Default: sbom.DefaultScope.
 	Scope sbom.Scope
+	// Platforms selects, for ScanImage of an image index, the platform
+	// images scanned (see registry.Client.Platforms). Default: every one.
+	Platforms []v1.Platform
 }
 
-// Scanned is what ScanDigest and ScanImage found.
+// Scanned is what ScanDigest found in one image.
 type Scanned struct {
 	// Result is the merged findings and the policy's verdict.
 	Result *scan.Result
@@ -113,34 +120,114 @@ func ScanDigest(ctx context.Context, d name.Digest, sb func(context.Context) (sc
 	return &Scanned{Result: res, Cached: allCached}, nil
 }
 
+// ImageScan is what ScanImage found: the scan of an image, or of each
+// selected platform image of an image index.
+type ImageScan struct {
+	// Digest is the image or the index, as ScanImage resolved it.
+	Digest name.Digest
+	// Index is true when Digest is an image index.
+	Index bool
+	// Scans holds one scan per image: the image's own, or each platform
+	// image's in index order, its Result naming the platform.
+	Scans []Scanned
+	// Skipped are the manifests of an index that were not scanned, with
+	// the reason (buildx attestation manifests, platforms not selected).
+	Skipped []registry.SkippedManifest
+}
+
+// Results are the scan results, one per image, in order.
+func (s *ImageScan) Results() []*scan.Result {
+	out := make([]*scan.Result, len(s.Scans))
+	for i := range s.Scans {
+		out[i] = s.Scans[i].Result
+	}
+	return out
+}
+
+// Cached reports that every report of every image came from the cache.
+func (s *ImageScan) Cached() bool {
+	for _, sc := range s.Scans {
+		if !sc.Cached {
+			return false
+		}
+	}
+	return len(s.Scans) > 0
+}
+
+// Err is the verdict: nil when every image passed (or only warned), else
+// the policy errors (*scan.PolicyError) of the images that failed, each
+// naming its platform for an index. The verdict of an index is the worst
+// over its platforms.
+func (s *ImageScan) Err() error {
+	var errs []error
+	for _, sc := range s.Scans {
+		err := sc.Result.Err()
+		if err != nil && sc.Result.Platform != "" {
+			err = fmt.Errorf("%s: %w", sc.Result.Platform, err)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // ScanImage scans the image ref names as the executor's resolve,
-// sbom-generate and scan steps do: it resolves ref to a digest once, makes
-// its SBOM (GenerateSBOM, in sbom.DefaultFormat at sbom.DefaultScope, from
-// o.Cache when it holds it) only when a scanner has no cached report, and
-// scans it (ScanDigest). A second scan of an unchanged image with the same
-// cache reads no layer and matches nothing again; the policy is applied
-// afresh.
-func ScanImage(ctx context.Context, reg ImageSource, ref string, tools []scan.Tool, p scan.Policy, o ScanOptions) (*Scanned, error) {
+// sbom-generate and scan steps do: it resolves ref to a digest once and,
+// for an image index, lists its platform images (o.Platforms selects
+// among them; buildx attestation manifests are skipped); for each image,
+// one after the other, it makes its SBOM (GenerateSBOM, in
+// sbom.DefaultFormat at sbom.DefaultScope, from o.Cache when it holds it)
+// only when a scanner has no cached report, and scans it (ScanDigest). A
+// second scan of an unchanged image with the same cache reads no layer and
+// matches nothing again; the policy is applied afresh.
+//
+// Errors are those of resolving and listing (registry.ErrNoPlatform for a
+// selection the index does not have), and of each image's scan, naming
+// its platform; any of them means no result.
+func ScanImage(ctx context.Context, reg ImageSource, ref string, tools []scan.Tool, p scan.Policy, o ScanOptions) (*ImageScan, error) {
 	d, err := reg.Resolve(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	generate := func(ctx context.Context) (scan.SBOM, error) {
-		sb, err := GenerateSBOM(ctx, reg, d, SBOMOptions{Cache: o.Cache, Logger: o.Logger})
-		if err != nil {
-			return nil, err
-		}
-		return sb.ScanInput()
+	ps, err := reg.Platforms(ctx, d, o.Platforms...)
+	if err != nil {
+		return nil, err
 	}
-	return ScanDigest(ctx, d, generate, tools, p, o)
+	out := &ImageScan{Digest: d, Index: ps.Index, Skipped: ps.Skipped}
+	var errs []error
+	for _, img := range ps.Images {
+		generate := func(ctx context.Context) (scan.SBOM, error) {
+			sb, err := GenerateSBOM(ctx, reg, img.Digest, SBOMOptions{Cache: o.Cache, Logger: o.Logger})
+			if err != nil {
+				return nil, err
+			}
+			return sb.ScanInput()
+		}
+		scanned, err := ScanDigest(ctx, img.Digest, generate, tools, p, o)
+		if err != nil {
+			if ps.Index {
+				err = fmt.Errorf("%s: %w", img.Name(), err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		scanned.Result.Platform = img.Name()
+		out.Scans = append(out.Scans, *scanned)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // scanImage matches the SBOM's packages with every configured scanner and
-// applies the policy (ScanDigest): a scanner's report for the same image
-// digest, scanner version and database comes from the cache; the policy is
-// applied afresh. A violation is a check that failed (the error is the
-// scan package's *scan.PolicyError), unless softFail, which turns it into a
-// warning.
+// applies the policy (ScanDigest), for the image or each platform image of
+// an index: a scanner's report for the same image digest, scanner version
+// and database comes from the cache; the policy is applied afresh. A
+// violation is a check that failed (the error is the scan package's
+// *scan.PolicyError), unless softFail, which turns it into a warning. The
+// verdict of an index is the worst of its platforms': a platform that
+// violates the policy fails the step even when another could not be
+// scanned (that one is then a warning of the step).
 func (r *imageRun) scanImage(ctx context.Context, sr *StepResult) error {
 	e := r.rl.e
 	tools := make([]scan.Tool, 0, len(r.sec.Scan.Tools))
@@ -151,13 +238,41 @@ func (r *imageRun) scanImage(ctx context.Context, sr *StepResult) error {
 		}
 		tools = append(tools, scan.Tool{Scanner: s, Required: t.Required != nil && *t.Required})
 	}
-	sbomOf := func(context.Context) (scan.SBOM, error) { return r.sbom.ScanInput() }
-	scanned, err := ScanDigest(ctx, r.digest, sbomOf, tools, r.policy, ScanOptions{Cache: e.cache, Now: e.now, Logger: e.logger, Scope: r.sbomScope})
+	errs := r.perPlatform(ctx, sr, func(ctx context.Context, p *platformRun, sr *StepResult) error {
+		return r.scanPlatform(ctx, p, tools, sr)
+	})
+	var violations, others []error
+	for _, err := range errs {
+		var pe *scan.PolicyError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe):
+			violations = append(violations, err)
+		default:
+			others = append(others, err)
+		}
+	}
+	if len(violations) == 0 {
+		return errors.Join(others...)
+	}
+	for _, err := range others {
+		sr.Warnings = append(sr.Warnings, "could not scan "+err.Error())
+	}
+	return errors.Join(violations...)
+}
+
+// scanPlatform scans one image (ScanDigest) and reports its verdict into
+// sr.
+func (r *imageRun) scanPlatform(ctx context.Context, p *platformRun, tools []scan.Tool, sr *StepResult) error {
+	e := r.rl.e
+	sbomOf := func(context.Context) (scan.SBOM, error) { return p.sbom.ScanInput() }
+	scanned, err := ScanDigest(ctx, p.image.Digest, sbomOf, tools, r.policy, ScanOptions{Cache: e.cache, Now: e.now, Logger: e.logger, Scope: r.sbomScope})
 	if err != nil {
 		return err
 	}
 	res := scanned.Result
-	r.scan = res
+	res.Platform = p.name()
+	p.scan = res
 	sr.Cached = scanned.Cached
 	for _, n := range res.Notices {
 		sr.Warnings = append(sr.Warnings, n.Message)

@@ -111,6 +111,23 @@ func TestRunGraphStatuses(t *testing.T) {
 			wantClass: map[StepName]int{"scan": outcome.ExitOperational, "scan2": outcome.ExitCheckFailed},
 		},
 		{
+			name: "a required answer that could not be had refuses the step, unless soft; one stopped by a failure only skips it",
+			steps: []*step{
+				{name: "resolve", run: ok},
+				{name: "scan", needs: []StepName{"resolve"}, run: fail(errCannot)},
+				{name: "sign", needs: []StepName{"resolve"}, requires: []StepName{"scan"}, run: ok},
+				{name: "sign-soft", needs: []StepName{"resolve"}, requires: []StepName{"scan"}, requiresSoft: true, run: ok},
+				{name: "resolve2", required: true, run: fail(errInvalid)},
+				{name: "scan2", needs: []StepName{"resolve2"}, run: ok},
+				{name: "sign2", needs: []StepName{"resolve2"}, requires: []StepName{"scan2"}, run: ok},
+			},
+			want: map[StepName]StepStatus{
+				"resolve": StatusOK, "scan": StatusWarned, "sign": StatusFailed, "sign-soft": StatusWarned,
+				"resolve2": StatusFailed, "scan2": StatusSkipped, "sign2": StatusSkipped,
+			},
+			wantClass: map[StepName]int{"scan": outcome.ExitOperational, "sign": outcome.ExitOperational, "resolve2": outcome.ExitInvalid},
+		},
+		{
 			name: "a disabled step is skipped and never fails its dependents",
 			steps: []*step{
 				{name: "a", required: true, skip: "disabled", run: fail(errCheck)},

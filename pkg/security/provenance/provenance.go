@@ -197,16 +197,30 @@ func NewGenerator(r Resolver, opts ...Option) *Generator {
 
 // Generate returns the provenance statement for the image subject built as b
 // describes: the subject is the image's repository and digest, the predicate
-// SLSA v1 provenance of BuildType.
+// SLSA v1 provenance of BuildType. more are further subjects of the same
+// build, after it: for an image index, its platform images, so that the
+// statement, attached to each platform image, names the index and all of
+// them, as BuildKit's does.
 //
-// Errors: ErrInvalidBuild, ErrDockerfile and ErrNoBuilderID (invalid usage);
-// ErrBaseImage naming the image that could not be resolved (in the class of the registry error);
-// cancellation of ctx.
-func (g *Generator) Generate(ctx context.Context, subject name.Digest, b Build) (*intoto.Statement, error) {
-	subjectDigest, err := digestSet(subject.DigestStr())
-	if err != nil {
-		return nil, fmt.Errorf("%w: subject %s: %w", ErrInvalidBuild, subject, err)
+// Errors: ErrInvalidBuild (also for a subject named twice), ErrDockerfile
+// and ErrNoBuilderID (invalid usage); ErrBaseImage naming the image that
+// could not be resolved (in the class of the registry error); cancellation
+// of ctx.
+func (g *Generator) Generate(ctx context.Context, subject name.Digest, b Build, more ...name.Digest) (*intoto.Statement, error) {
+	var subjects []*intoto.ResourceDescriptor
+	seen := map[string]bool{}
+	for _, d := range append([]name.Digest{subject}, more...) {
+		ds, err := digestSet(d.DigestStr())
+		if err != nil {
+			return nil, fmt.Errorf("%w: subject %s: %w", ErrInvalidBuild, d, err)
+		}
+		if seen[d.DigestStr()] {
+			return nil, fmt.Errorf("%w: subject %s is named twice", ErrInvalidBuild, d)
+		}
+		seen[d.DigestStr()] = true
+		subjects = append(subjects, &intoto.ResourceDescriptor{Name: d.Context().Name(), Digest: ds})
 	}
+	var err error
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
@@ -236,11 +250,8 @@ func (g *Generator) Generate(ctx context.Context, subject name.Digest, b Build) 
 		return nil, err
 	}
 	return &intoto.Statement{
-		Type: intoto.StatementTypeUri,
-		Subject: []*intoto.ResourceDescriptor{{
-			Name:   subject.Context().Name(),
-			Digest: subjectDigest,
-		}},
+		Type:          intoto.StatementTypeUri,
+		Subject:       subjects,
 		PredicateType: PredicateType,
 		Predicate:     ps,
 	}, nil

@@ -303,6 +303,32 @@ func TestGenerateMinimal(t *testing.T) {
 	}
 }
 
+// The provenance of an image index names the index, then each platform
+// image; a subject named twice is an invalid build.
+func TestGenerateIndexSubjects(t *testing.T) {
+	b := provenance.Build{
+		Source:    provenance.Source{URI: "https://git.example.com/acme/shop"},
+		BuilderID: "https://ci.example.com/builders/shop",
+	}
+	idx := mustDigest(t, subjectRef)
+	amd := mustDigest(t, "registry.example.com/acme/shop@sha256:"+strings.Repeat("b", 64))
+	arm := mustDigest(t, "registry.example.com/acme/shop@sha256:"+strings.Repeat("c", 64))
+	st, err := provenance.NewGenerator(newFakeResolver()).Generate(context.Background(), idx, b, amd, arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range st.GetSubject() {
+		got = append(got, s.GetName()+"@sha256:"+s.GetDigest()["sha256"])
+	}
+	if diff := cmp.Diff([]string{idx.String(), amd.String(), arm.String()}, got); diff != "" {
+		t.Errorf("subjects (-want +got):\n%s", diff)
+	}
+	if _, err := provenance.NewGenerator(newFakeResolver()).Generate(context.Background(), idx, b, amd, idx); !errors.Is(err, provenance.ErrInvalidBuild) {
+		t.Errorf("a subject named twice: %v, want ErrInvalidBuild", err)
+	}
+}
+
 func TestGenerateInvalid(t *testing.T) {
 	ok := buildFor(githubCI(), "refs/heads/main")
 	tests := []struct {

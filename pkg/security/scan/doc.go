@@ -38,6 +38,7 @@
 //	  "schemaVersion": "1",
 //	  "image": "registry.example/shop@sha256:…",   // scanned image, by digest
 //	  "digest": "sha256:…",
+//	  "platform": "linux/arm64",                   // a platform image of an index; else absent
 //	  "scannedAt": "2026-11-20T10:00:00Z",
 //	  "scanners": [                                // those whose findings are in
 //	    {"name": "grype", "version": "v0.121.2",

@@ -19,6 +19,9 @@ type Result struct {
 	Image string `json:"image"`
 	// Digest is the image's digest, "sha256:…".
 	Digest string `json:"digest"`
+	// Platform is, for a platform image of an image index, its platform
+	// (os/arch[/variant]); empty for an image that is not an index.
+	Platform string `json:"platform,omitempty"`
 	// ScannedAt is when the policy was evaluated (UTC, seconds).
 	ScannedAt time.Time `json:"scannedAt"`
 	// Scanners are the scanners whose findings are in the result, in the
