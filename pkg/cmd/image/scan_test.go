@@ -89,6 +89,24 @@ func TestScanSBOM(t *testing.T) {
 			t.Error("nothing set aside by --only-fixed")
 		}
 	})
+	t.Run("fail on low derives warn on", func(t *testing.T) {
+		// --warn-on is not given: it is one step below --fail-on, not a
+		// fixed medium that would be refused as above low
+		for _, fail := range []string{"low", "negligible", "unknown", "none"} {
+			stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "-o", "json", "--fail-on", fail, fixtureRef)
+			want := outcome.ExitCheckFailed
+			if fail == "none" {
+				want = outcome.ExitOK
+			}
+			if outcome.Code(err) != want {
+				t.Fatalf("scan --fail-on %s = %v (exit %d), want exit %d", fail, err, outcome.Code(err), want)
+			}
+			r := scanJSON(t, stdout)
+			if below := map[string]string{"low": "negligible", "negligible": "unknown"}[fail]; string(r.Verdict.WarnOn) != below {
+				t.Errorf("--fail-on %s: warnOn %q, want %q", fail, r.Verdict.WarnOn, below)
+			}
+		}
+	})
 	t.Run("soft fail", func(t *testing.T) {
 		stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--soft-fail", fixtureRef)
 		if err != nil || !strings.Contains(stdout, "soft fail") {
