@@ -54,7 +54,9 @@ policy violation, 2 usage, 3 the scan could not run.
 Reports: --sarif FILE (SARIF 2.1.0 for GitHub code scanning), --summary FILE
 (markdown; appended to $GITHUB_STEP_SUMMARY when that is set), --pr-comment
 FILE, and a DefectDojo reimport (--defectdojo-url, API key from
-SC_DEFECTDOJO_API_KEY).`,
+SC_DEFECTDOJO_API_KEY). Each file is checked before the scan starts: one that
+cannot be written is a usage error (exit 2). A report that fails later never
+hides the verdict: a policy violation still exits 1, and the error says both.`,
 		Example: `  sc image scan registry.example.com/shop:1.4.0
   sc image scan --fail-on critical --vex shop.openvex.json -o json registry.example.com/shop@sha256:…
   sc image scan --sbom sbom.cdx.json --tool all registry.example.com/shop@sha256:…`,
@@ -67,6 +69,9 @@ SC_DEFECTDOJO_API_KEY).`,
 				return err
 			}
 			if err := reportflags.Validate(root, &rep); err != nil {
+				return err
+			}
+			if err := reportflags.CheckOutputs(&rep, reportflags.StepSummary(root)); err != nil {
 				return err
 			}
 			cfg, err := o.Config()
@@ -152,11 +157,12 @@ SC_DEFECTDOJO_API_KEY).`,
 				err = report.WriteTable(w, res)
 			}
 			if err != nil {
-				return outcome.Operationalf("writing the scan result: %w", err)
+				err = outcome.Operationalf("writing the scan result: %w", err)
 			}
 			// Reports are written even when the policy fails; a policy
-			// failure stays visible when a report cannot be written.
-			return errors.Join(reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), res), res.Err())
+			// failure keeps its exit code when a report cannot be written.
+			err = errors.Join(err, reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), res))
+			return reportflags.WithVerdict(res.Err(), err)
 		},
 	}
 	o.AddFlags(cmd.Flags())

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -53,6 +54,11 @@ could not run.`,
 			}
 			if format != "" && typ != "" {
 				return outcome.Invalid("give --format or --type, not both")
+			}
+			if outFile != "-" {
+				if err := outfile.Writable(outfile.Output{Flag: "--output", Path: outFile}); err != nil {
+					return err
+				}
 			}
 			var (
 				want  sbom.Format

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ggcrcache "github.com/google/go-containerregistry/pkg/v1/cache"
 
+	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/sbom"
@@ -173,11 +174,17 @@ func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
 }
 
 // sbomOutput is sbom.output with {service} replaced, or "".
-func (r *imageRun) sbomOutput() string {
-	if !r.sec.SBOMEnabled() || r.sec.SBOM == nil || r.sec.SBOM.Output == "" {
+func (r *imageRun) sbomOutput() string { return SBOMOutput(r.svc) }
+
+// SBOMOutput is the file the release writes the SBOM of svc to: its
+// security block's sbom.output with {service} replaced by the service's
+// name, or "" when it writes none. Commands check it before a run.
+func SBOMOutput(svc api.Service) string {
+	sec := &svc.Security
+	if !sec.SBOMEnabled() || sec.SBOM == nil || sec.SBOM.Output == "" {
 		return ""
 	}
-	return strings.ReplaceAll(r.sec.SBOM.Output, "{service}", r.svc.Name)
+	return strings.ReplaceAll(sec.SBOM.Output, "{service}", svc.Name)
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
