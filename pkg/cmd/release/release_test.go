@@ -140,6 +140,15 @@ func TestCreate(t *testing.T) {
 		t.Fatalf("services %+v, want service-02 only", res.Services)
 	}
 	s := res.Services[0]
+	// digest is the bare digest; reference names the image by it
+	if !strings.HasPrefix(s.Digest, "sha256:") || s.Reference != reg.Ref("shop/service-02@"+s.Digest) {
+		t.Errorf("digest %q reference %q, want the bare digest and the reference by it", s.Digest, s.Reference)
+	}
+	for _, a := range s.Step(pipeline.StepSign).Artifacts {
+		if a.Storage != "referrer" || a.Location != reg.Ref("shop/service-02@"+a.Digest) {
+			t.Errorf("signature artifact %+v does not say where it is stored", a)
+		}
+	}
 	if st := s.Step(pipeline.StepSBOM); st == nil || !st.Cached {
 		t.Errorf("sbom-generate not from the cache: %+v", st)
 	}
@@ -150,7 +159,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(ctx, s.Digest); err != nil {
+	if _, err := v.Verify(ctx, s.Reference); err != nil {
 		t.Errorf("the release's signature does not verify: %v", err)
 	}
 }

@@ -210,7 +210,7 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 		e.observe(Event{Kind: EventStepFinished, Service: r.svc.Name, Index: r.index, Step: n, Result: &cp})
 	})
 	if r.digest.DigestStr() != "" {
-		res.Digest = r.digest.String()
+		res.Digest, res.Reference = r.digest.DigestStr(), r.digest.String()
 	}
 	if r.sbom != nil {
 		res.SBOM = &SBOMSummary{

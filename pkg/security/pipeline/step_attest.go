@@ -63,7 +63,9 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 			return "", err
 		}
 		if existing != "" {
-			sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: existing, Format: string(r.format), PredicateType: p.Type, Existing: true})
+			at := signing.Locate(r.digest, r.format, existing, signing.AttestationSuffix)
+			sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: existing, Format: string(r.format), PredicateType: p.Type,
+				Storage: string(at.Storage), Location: at.Ref, Existing: true})
 			sr.Detail = fmt.Sprintf("%s already attested by %s (%s); nothing written", p.Type, r.signed.Signer, short(existing))
 			return existing, nil
 		}
@@ -75,7 +77,8 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, p attest.Predicat
 	if err != nil {
 		return "", err
 	}
-	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: att.Artifact, Format: string(att.Format), PredicateType: p.Type})
+	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: att.Artifact, Format: string(att.Format), PredicateType: p.Type,
+		Storage: string(att.Stored.Storage), Location: att.Stored.Ref})
 	sr.Detail = fmt.Sprintf("%s attested by %s (%s, %s)", p.Type, att.Signer, att.Format, short(att.Artifact))
 	return att.Artifact, nil
 }

@@ -168,7 +168,7 @@ func (r *imageRun) generateSBOM(ctx context.Context, sr *StepResult) error {
 		if err := writeFileAtomic(out, sb.Document); err != nil {
 			return err
 		}
-		sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "sbom-file", Path: out, Digest: res.Digest})
+		sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "sbom-file", Storage: "file", Path: out, Digest: res.Digest})
 	}
 	return nil
 }

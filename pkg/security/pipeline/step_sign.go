@@ -25,7 +25,8 @@ func (r *imageRun) sign(ctx context.Context, sr *StepResult) error {
 		return err
 	}
 	r.signed = res
-	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "signature", Digest: res.Artifact, Format: string(res.Format), Existing: res.Skipped})
+	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "signature", Digest: res.Artifact, Format: string(res.Format),
+		Storage: string(res.Stored.Storage), Location: res.Stored.Ref, Existing: res.Skipped})
 	if res.Skipped {
 		sr.Detail = fmt.Sprintf("already signed by %s (%s, %s); nothing written", res.Signer, res.Format, short(res.Artifact))
 	} else {
