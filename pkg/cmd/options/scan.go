@@ -49,7 +49,7 @@ func (d *ScanDB) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&d.MaxAge, "db-max-age", DefaultDBMaxAge,
 		"oldest vulnerability database to scan with; an older one is updated first, or refused")
 	fs.BoolVar(&d.NoUpdate, "db-no-update", false,
-		"never download a vulnerability database during a scan (use `sc scan db update|import`)")
+		"never download a vulnerability database during a scan (install one with 'sc scan db update' or 'sc scan db import')")
 	fs.BoolVar(&d.InsecureAllowStale, "insecure-allow-stale-db", false,
 		"scan with a database older than --db-max-age when no newer one can be had (results miss recent vulnerabilities)")
 	fs.StringVar(&d.CACert, "db-ca-cert", "", "PEM file of extra certificate authorities for database downloads")
