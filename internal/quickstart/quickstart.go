@@ -176,7 +176,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("quickstart release: %w", err)
 	}
 	result := res.Services[0]
-	d, err := name.NewDigest(result.Digest)
+	d, err := name.NewDigest(result.Reference)
 	if err != nil {
 		return nil, outcome.Operationalf("quickstart release: no digest: %w", err)
 	}

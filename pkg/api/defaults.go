@@ -77,7 +77,7 @@ func (s *Security) WithDefaults() *Security {
 		sc.Tools = []Tool{{Name: DefaultScanner}}
 	}
 	setString(&sc.FailOn, DefaultFailOn)
-	setString(&sc.WarnOn, sc.FailOn.below())
+	setString(&sc.WarnOn, sc.FailOn.Below())
 	setBool(&sc.SoftFail, false)
 	setBool(&sc.OnlyFixed, false)
 	if sc.DBMaxAge == 0 {
@@ -90,7 +90,7 @@ func (s *Security) WithDefaults() *Security {
 		if sc.WarnOn.Rank() >= 0 && sc.WarnOn.Rank() < t.FailOn.Rank() {
 			setString(&t.WarnOn, sc.WarnOn)
 		}
-		setString(&t.WarnOn, t.FailOn.below())
+		setString(&t.WarnOn, t.FailOn.Below())
 	}
 
 	if c.Reporting == nil {

@@ -60,8 +60,10 @@ func (s Severity) AtLeast(threshold Severity) bool {
 	return t >= 0 && s.Rank() >= t
 }
 
-// below returns the severity one step below s, or "" when there is none.
-func (s Severity) below() Severity {
+// Below returns the severity one step below s, or "" when there is none
+// (below unknown, and below the empty severity). It is the default warnOn
+// for a failOn of s, in a configuration file and on the command line.
+func (s Severity) Below() Severity {
 	r := s.Rank()
 	if r <= 0 {
 		return ""

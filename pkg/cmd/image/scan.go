@@ -55,7 +55,9 @@ policy violation, 2 usage, 3 the scan could not run.
 Reports: --sarif FILE (SARIF 2.1.0 for GitHub code scanning), --summary FILE
 (markdown; appended to $GITHUB_STEP_SUMMARY when that is set), --pr-comment
 FILE, and a DefectDojo reimport (--defectdojo-url, API key from
-SC_DEFECTDOJO_API_KEY).`,
+SC_DEFECTDOJO_API_KEY). Each file is checked before the scan starts: one that
+cannot be written is a usage error (exit 2). A report that fails later never
+hides the verdict: a policy violation still exits 1, and the error says both.`,
 		Example: `  sc image scan registry.example.com/shop:1.4.0
   sc image scan --fail-on critical --vex shop.openvex.json -o json registry.example.com/shop@sha256:…
   sc image scan --sbom sbom.cdx.json --tool all registry.example.com/shop@sha256:…`,
@@ -68,6 +70,9 @@ SC_DEFECTDOJO_API_KEY).`,
 				return err
 			}
 			if err := reportflags.Validate(root, &rep); err != nil {
+				return err
+			}
+			if err := reportflags.CheckOutputs(&rep, reportflags.StepSummary(root)); err != nil {
 				return err
 			}
 			cfg, err := o.Config()
@@ -151,12 +156,14 @@ SC_DEFECTDOJO_API_KEY).`,
 				}
 				results, verdict = scanned.Results(), scanned.Err()
 			}
-			if err := writeScan(cmd.OutOrStdout(), o.Output, results); err != nil {
-				return outcome.Operationalf("writing the scan result: %w", err)
+			err = writeScan(cmd.OutOrStdout(), o.Output, results)
+			if err != nil {
+				err = outcome.Operationalf("writing the scan result: %w", err)
 			}
 			// Reports are written even when the policy fails; a policy
-			// failure stays visible when a report cannot be written.
-			return errors.Join(reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), results...), verdict)
+			// failure keeps its exit code when a report cannot be written.
+			err = errors.Join(err, reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), results...))
+			return reportflags.WithVerdict(verdict, err)
 		},
 	}
 	o.AddFlags(cmd.Flags())

@@ -3,6 +3,7 @@ package image_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,24 @@ func TestScanSBOM(t *testing.T) {
 		}
 		if r.Counts.Ignored == 0 {
 			t.Error("nothing set aside by --only-fixed")
+		}
+	})
+	t.Run("fail on low derives warn on", func(t *testing.T) {
+		// --warn-on is not given: it is one step below --fail-on, not a
+		// fixed medium that would be refused as above low
+		for _, fail := range []string{"low", "negligible", "unknown", "none"} {
+			stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "-o", "json", "--fail-on", fail, fixtureRef)
+			want := outcome.ExitCheckFailed
+			if fail == "none" {
+				want = outcome.ExitOK
+			}
+			if outcome.Code(err) != want {
+				t.Fatalf("scan --fail-on %s = %v (exit %d), want exit %d", fail, err, outcome.Code(err), want)
+			}
+			r := scanJSON(t, stdout)
+			if below := map[string]string{"low": "negligible", "negligible": "unknown"}[fail]; string(r.Verdict.WarnOn) != below {
+				t.Errorf("--fail-on %s: warnOn %q, want %q", fail, r.Verdict.WarnOn, below)
+			}
 		}
 	})
 	t.Run("soft fail", func(t *testing.T) {
@@ -358,4 +377,59 @@ func TestScanCachesByDigest(t *testing.T) {
 	}
 
 	t.Run("given SBOM after", scanGiven)
+}
+
+// Every output is checked before the scan starts: without a database and
+// with --db-no-update the scan could not run (exit 3), yet an unwritable
+// report is said first, as a usage error naming the flag and the path.
+func TestScanOutputsCheckedFirst(t *testing.T) {
+	env := map[string]string{options.EnvCacheDir: t.TempDir()}
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nonexistent", "x.sarif")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"sarif", []string{"--sarif", missing}, nil, "--sarif " + missing},
+		{"summary is a directory", []string{"--summary", dir}, nil, "--summary " + dir + ": is a directory"},
+		{"pr comment", []string{"--pr-comment", missing}, nil, "--pr-comment " + missing},
+		{"step summary", nil, map[string]string{options.EnvGitHubStepSummary: missing}, "$" + options.EnvGitHubStepSummary + " " + missing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := maps.Clone(env)
+			maps.Copy(e, tc.env)
+			args := append(append([]string{"image", "scan", "--sbom", fixtureSBOM, "--db-no-update"}, tc.args...), fixtureRef)
+			_, _, err := run(t, e, args...)
+			if outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("scan = %v (exit %d), want exit 2 naming %q", err, outcome.Code(err), tc.want)
+			}
+		})
+	}
+}
+
+// A report that cannot be written once the scan is done (a full disk:
+// /dev/full passes the check, as any device does, and refuses every write)
+// never hides the verdict: the policy violation keeps exit code 1, and the
+// error says both.
+func TestScanReportFailureKeepsVerdict(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	env := scanEnv(t)
+	_, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--sarif", "/dev/full", fixtureRef)
+	if outcome.Code(err) != outcome.ExitCheckFailed {
+		t.Fatalf("scan = %v (exit %d), want the policy violation, exit 1", err, outcome.Code(err))
+	}
+	for _, want := range []string{tv.XTextCVE, "--sarif", "/dev/full"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// without a violation, the unwritable report is the error
+	_, _, err = run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--soft-fail", "--sarif", "/dev/full", fixtureRef)
+	if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "--sarif") {
+		t.Errorf("scan --soft-fail = %v (exit %d), want exit 3 naming --sarif", err, outcome.Code(err))
+	}
 }

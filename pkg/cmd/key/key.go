@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/signing/keyfile"
@@ -51,6 +52,10 @@ on the terminal (asked twice).`,
 			for _, p := range []string{priv, pub} {
 				if _, err := os.Stat(p); err == nil {
 					return outcome.Invalidf("%s already exists: sc never overwrites a key; remove it or choose another --output-prefix", p)
+				}
+				// before the password is asked for
+				if err := outfile.Writable(outfile.Output{Flag: "--output-prefix", Path: p}); err != nil {
+					return err
 				}
 			}
 			password, err := options.KeyPassword(root, cmd.InOrStdin(), cmd.ErrOrStderr(), true)

@@ -107,3 +107,13 @@ func TestKeyGenerateRefuses(t *testing.T) {
 		t.Error("a key was written without a password")
 	}
 }
+
+// A prefix in a directory that does not exist is refused before the
+// password is asked for, naming the flag.
+func TestKeyGenerateUnwritablePrefix(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "missing", "cosign")
+	_, _, err := run(t, map[string]string{}, "key", "generate", "--output-prefix", prefix)
+	if outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), "--output-prefix "+prefix+".key") {
+		t.Errorf("key generate = %v, want exit 2 naming --output-prefix and the file", err)
+	}
+}

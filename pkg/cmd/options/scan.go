@@ -49,7 +49,7 @@ func (d *ScanDB) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&d.MaxAge, "db-max-age", DefaultDBMaxAge,
 		"oldest vulnerability database to scan with; an older one is updated first, or refused")
 	fs.BoolVar(&d.NoUpdate, "db-no-update", false,
-		"never download a vulnerability database during a scan (use `sc scan db update|import`)")
+		"never download a vulnerability database during a scan (install one with 'sc scan db update' or 'sc scan db import')")
 	fs.BoolVar(&d.InsecureAllowStale, "insecure-allow-stale-db", false,
 		"scan with a database older than --db-max-age when no newer one can be had (results miss recent vulnerabilities)")
 	fs.StringVar(&d.CACert, "db-ca-cert", "", "PEM file of extra certificate authorities for database downloads")
@@ -97,7 +97,9 @@ type Scan struct {
 	SBOM string
 	// FailOn is --fail-on. Default: high.
 	FailOn string
-	// WarnOn is --warn-on. Default: medium.
+	// WarnOn is --warn-on. Default: empty, which Config derives one step
+	// below --fail-on, as a configuration file's warnOn is (medium for the
+	// default high; none below unknown or none).
 	WarnOn string
 	// OnlyFixed is --only-fixed.
 	OnlyFixed bool
@@ -119,7 +121,8 @@ func (s *Scan) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.SBOM, "sbom", "", "scan this SBOM file (CycloneDX, SPDX or syft JSON) instead of generating one from the image")
 	fs.StringVar(&s.FailOn, "fail-on", "high",
 		"fail (exit 1) on a finding at or above this severity: critical, high, medium, low, negligible, unknown, or none")
-	fs.StringVar(&s.WarnOn, "warn-on", "medium", "warn on a finding at or above this severity (and below --fail-on), or none")
+	fs.StringVar(&s.WarnOn, "warn-on", "",
+		"warn on a finding at or above this severity (and below --fail-on), or none (default: one step below --fail-on, medium for high)")
 	fs.BoolVar(&s.OnlyFixed, "only-fixed", false, "count only findings that have a fix")
 	fs.BoolVar(&s.SoftFail, "soft-fail", false, "report policy violations without failing")
 	fs.StringVar(&s.IgnoreFile, "ignore-file", "",
@@ -149,7 +152,8 @@ type ignoreFile struct {
 
 // Config maps the flags onto a scan block, as a security descriptor would
 // write it, for scan.PolicyFrom: --fail-on and --warn-on ("none" is no
-// threshold), --only-fixed, --soft-fail, the scanners of --tool (grype is
+// threshold; a --warn-on not given is one step below --fail-on, as api's
+// defaults derive a configuration's warnOn), --only-fixed, --soft-fail, the scanners of --tool (grype is
 // required; trivy is with --tool trivy, optional with all), the rules of
 // --ignore-file, which it reads, and the --vex paths as given (PolicyFrom
 // reads them).
@@ -164,7 +168,11 @@ func (s *Scan) Config() (*api.Scan, error) {
 	}
 	cfg := &api.Scan{VEX: slices.Clone(s.VEX)}
 	cfg.FailOn, _ = severityFlag("fail-on", s.FailOn)
-	cfg.WarnOn, _ = severityFlag("warn-on", s.WarnOn)
+	if s.WarnOn == "" {
+		cfg.WarnOn = cfg.FailOn.Below()
+	} else {
+		cfg.WarnOn, _ = severityFlag("warn-on", s.WarnOn)
+	}
 	if s.OnlyFixed {
 		cfg.OnlyFixed = new(true)
 	}

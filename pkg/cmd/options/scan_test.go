@@ -44,6 +44,21 @@ func TestScanConfig(t *testing.T) {
 		{"defaults", nil, &api.Scan{FailOn: api.SeverityHigh, WarnOn: api.SeverityMedium,
 			Tools: []api.Tool{grype(api.SeverityHigh, api.SeverityMedium)}}},
 		{"none is no threshold", []string{"--fail-on", "none", "--warn-on", "none"}, &api.Scan{Tools: []api.Tool{grype("", "")}}},
+		// --warn-on not given is one step below --fail-on, as a
+		// configuration file's warnOn is: a fixed medium would refuse
+		// --fail-on low as a warnOn above failOn
+		{"warn-on derived below low", []string{"--fail-on", "low"}, &api.Scan{FailOn: api.SeverityLow, WarnOn: api.SeverityNegligible,
+			Tools: []api.Tool{grype(api.SeverityLow, api.SeverityNegligible)}}},
+		{"warn-on derived below critical", []string{"--fail-on", "critical"}, &api.Scan{FailOn: api.SeverityCritical, WarnOn: api.SeverityHigh,
+			Tools: []api.Tool{grype(api.SeverityCritical, api.SeverityHigh)}}},
+		{"warn-on derived below negligible", []string{"--fail-on", "negligible"}, &api.Scan{FailOn: api.SeverityNegligible, WarnOn: api.SeverityUnknown,
+			Tools: []api.Tool{grype(api.SeverityNegligible, api.SeverityUnknown)}}},
+		{"nothing below unknown", []string{"--fail-on", "unknown"}, &api.Scan{FailOn: api.SeverityUnknown, Tools: []api.Tool{grype(api.SeverityUnknown, "")}}},
+		{"nothing below none", []string{"--fail-on", "none"}, &api.Scan{Tools: []api.Tool{grype("", "")}}},
+		{"warn-on given wins", []string{"--fail-on", "low", "--warn-on", "unknown"}, &api.Scan{FailOn: api.SeverityLow, WarnOn: api.SeverityUnknown,
+			Tools: []api.Tool{grype(api.SeverityLow, api.SeverityUnknown)}}},
+		{"warn-on none given with a threshold", []string{"--fail-on", "low", "--warn-on", "none"}, &api.Scan{FailOn: api.SeverityLow,
+			Tools: []api.Tool{grype(api.SeverityLow, "")}}},
 		{"any letter case", []string{"--fail-on", "CRITICAL", "--warn-on", "Low"}, &api.Scan{FailOn: api.SeverityCritical, WarnOn: api.SeverityLow,
 			Tools: []api.Tool{grype(api.SeverityCritical, api.SeverityLow)}}},
 		{"switches, VEX and ignore file", []string{"--only-fixed", "--soft-fail", "--vex", "a.json", "--vex", "b.json", "--ignore-file", ignore},

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/internal/sigflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -64,6 +65,9 @@ sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
 				return err
 			}
 			if err := reg.Validate(root); err != nil {
+				return err
+			}
+			if err := outfile.Writable(outfile.Output{Flag: "--output", Path: o.Output}); err != nil {
 				return err
 			}
 			if file != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
@@ -62,6 +63,9 @@ was written.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start := time.Now()
 			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := outfile.Writable(outfile.Output{Flag: "--output", Path: o.Output}); err != nil {
 				return err
 			}
 			return generate(cmd, root, &o, &reg, args[0], start)

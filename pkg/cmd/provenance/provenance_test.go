@@ -392,6 +392,16 @@ func TestGenerateErrors(t *testing.T) {
 		wantCode: outcome.ExitInvalid,
 		wantMsg:  "future",
 	}, {
+		name:     "output directory missing",
+		args:     []string{"provenance", "generate", image, "--output", "nonexistent/dir/provenance.json"},
+		wantCode: outcome.ExitInvalid,
+		wantMsg:  "--output nonexistent/dir/provenance.json: directory nonexistent/dir does not exist",
+	}, {
+		name:     "attach: output directory missing",
+		args:     []string{"provenance", "attach", image, "--key", "nonexistent.key", "--output", "nonexistent/dir/provenance.json"},
+		wantCode: outcome.ExitInvalid,
+		wantMsg:  "--output nonexistent/dir/provenance.json",
+	}, {
 		name:     "broken Dockerfile",
 		args:     []string{"provenance", "generate", image, "--dockerfile", "Dockerfile"},
 		wantCode: outcome.ExitInvalid,

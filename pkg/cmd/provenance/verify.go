@@ -39,7 +39,10 @@ git dependency), the commit. Several verified attestations (re-runs) pass when
 one of them matches; otherwise the mismatch of the newest names the field.
 
 Exit code 1 when there is no verified provenance or it does not match, 3 when
-verification could not run.`,
+verification could not run. With --output json, one JSON document is printed
+whatever the outcome: "verified" true or false, the "error" when false, and
+the "rejected" attestations (those that did not verify, and those that did
+but do not match) with the reason of each.`,
 		Example: `  sc provenance verify registry.example.com/shop:1.4.0 \
     --certificate-identity-regexp '^https://github.com/acme/shop/' \
     --certificate-oidc-issuer https://token.actions.githubusercontent.com \
@@ -48,12 +51,6 @@ verification could not run.`,
     --expected-builder-id https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := reg.Validate(root); err != nil {
-				return err
-			}
 			return runVerify(cmd, root, &o, &reg, exp, args[0])
 		},
 	}
@@ -66,33 +63,71 @@ verification could not run.`,
 	return cmd
 }
 
-// verified is what `sc provenance verify` reports.
+// verified is what `sc provenance verify -o json` prints, whatever the
+// outcome: Verified true with the attestation that matched, or false with
+// the error; Rejected lists, in both cases, the attestations that did not
+// verify and those that verified but did not match the expectations.
 type verified struct {
-	Image       string              `json:"image"`
-	Attestation *attest.Attestation `json:"attestation"`
-	BuilderID   string              `json:"builderId"`
+	// Verified tells whether a provenance attestation verified and matched.
+	Verified bool `json:"verified"`
+	// Image is the image verified, repo@sha256:…; the reference as given
+	// when it could not be resolved.
+	Image string `json:"image"`
+	// Error is why nothing verified; "" when something did.
+	Error       string              `json:"error,omitempty"`
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
+	BuilderID   string              `json:"builderId,omitempty"`
 	SourceURI   string              `json:"sourceUri,omitempty"`
 	Commit      string              `json:"commit,omitempty"`
 	// Statement is the verified in-toto statement.
-	Statement json.RawMessage `json:"statement"`
-	// Rejected are the attestations that did not verify.
-	Rejected []attest.Rejected `json:"rejected,omitempty"`
+	Statement json.RawMessage `json:"statement,omitempty"`
+	// Rejected are the attestations that did not verify, or did not match.
+	Rejected []attest.Rejected `json:"rejected"`
 }
 
+// runVerify verifies and prints the result: the text of a verified
+// provenance, or, with -o json, one document whatever the outcome (see
+// verified). The error sets the exit code.
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, exp provenance.Expectations, image string) error {
+	out, err := verifyProvenance(cmd, root, o, reg, exp, image)
+	if err == nil || o.Output == options.OutputJSON {
+		if err != nil {
+			out.Verified, out.Error = false, err.Error()
+		}
+		if perr := printVerified(cmd.OutOrStdout(), o.Output, out); perr != nil {
+			return errors.Join(err, outcome.Operationalf("writing the result: %w", perr))
+		}
+	}
+	return err
+}
+
+// verifyProvenance verifies the provenance of image. It always returns a
+// result, filled as far as verification went.
+func verifyProvenance(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, exp provenance.Expectations, image string) (*verified, error) {
+	out := &verified{Image: image, Rejected: []attest.Rejected{}}
+	if err := o.Validate(); err != nil {
+		return out, err
+	}
+	if err := reg.Validate(root); err != nil {
+		return out, err
+	}
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	client, err := reg.Client(root, logger, image)
 	if err != nil {
-		return err
+		return out, err
 	}
 	v, err := sigflags.NewVerifier(ctx, root, o, client, logger)
 	if err != nil {
-		return err
+		return out, err
 	}
 	res, err := v.Verify(ctx, image, provenance.PredicateType)
+	if res != nil {
+		out.Image = res.Image
+		out.Rejected = append(out.Rejected, res.Rejected...)
+	}
 	if err != nil {
-		return err
+		return out, err
 	}
 	for _, r := range res.Rejected {
 		logger.Warn("rejected provenance attestation", "artifact", r.Artifact, "format", string(r.Format), "reason", r.Reason)
@@ -110,24 +145,22 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerifica
 		}
 		if err != nil {
 			logger.Debug("verified provenance does not match", "artifact", att.Artifact, "reason", err.Error())
+			out.Rejected = append(out.Rejected, attest.Rejected{Format: att.Format, Artifact: att.Artifact, PredicateType: att.PredicateType, Reason: err.Error()})
 			if first == nil {
 				first = err
 			}
 			continue
 		}
-		out := verified{Image: res.Image, Attestation: att, Statement: att.Statement, Rejected: res.Rejected}
+		out.Verified, out.Attestation, out.Statement = true, att, att.Statement
 		out.BuilderID, out.SourceURI, out.Commit = describe(pred)
-		if err := printVerified(cmd.OutOrStdout(), o.Output, &out); err != nil {
-			return outcome.Operationalf("writing the result: %w", err)
-		}
-		return nil
+		return out, nil
 	}
 	n := len(res.Verified)
 	var mismatch *provenance.MismatchError
 	if errors.As(first, &mismatch) {
-		return fmt.Errorf("%s: %d verified provenance attestation(s), none as expected: %w", res.Image, n, first)
+		return out, fmt.Errorf("%s: %d verified provenance attestation(s), none as expected: %w", res.Image, n, first)
 	}
-	return fmt.Errorf("%s: %d verified provenance attestation(s), none readable: %w", res.Image, n, first)
+	return out, fmt.Errorf("%s: %d verified provenance attestation(s), none readable: %w", res.Image, n, first)
 }
 
 // describe picks what a reader checks first out of a predicate of sc's

@@ -1,17 +1,21 @@
 package provenance_test
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
-// TestVerifyFailures: what `sc provenance verify` says, and with which exit
-// code, when it cannot vouch for the image.
-func TestVerifyFailures(t *testing.T) {
+// attached attaches key-signed provenance to acme/shop:1.4.0 in a new
+// registry; it returns the registry, the environment, the image, the
+// public key and another public key.
+func attached(t *testing.T) (*testutil.Registry, map[string]string, string, string, string) {
+	t.Helper()
 	reg := registryWith(t, "in-process")
 	priv, pub, keyEnv := keyFiles(t, t.TempDir())
 	_, otherPub, _ := keyFiles(t, t.TempDir())
@@ -21,6 +25,13 @@ func TestVerifyFailures(t *testing.T) {
 		"--dockerfile", "Dockerfile", "--build-arg", "REGISTRY="+reg.Host, "--build-arg", "GO_VERSION=1.23"); err != nil {
 		t.Fatalf("attach: %v\n%s", err, stderr)
 	}
+	return reg, env, image, pub, otherPub
+}
+
+// TestVerifyFailures: what `sc provenance verify` says, and with which exit
+// code, when it cannot vouch for the image.
+func TestVerifyFailures(t *testing.T) {
+	reg, env, image, pub, otherPub := attached(t)
 	tests := []struct {
 		name string
 		args []string
@@ -81,5 +92,65 @@ func TestKeyless(t *testing.T) {
 	_, _, err = run(t, env, append(verify, "--certificate-identity-regexp", `^https://github\.com/evil/`)...)
 	if outcome.Code(err) != outcome.ExitCheckFailed || !strings.Contains(err.Error(), "certificate identity does not match") {
 		t.Errorf("verify with another identity: %v", err)
+	}
+}
+
+// TestVerifyJSON: -o json prints one JSON document whatever the outcome,
+// with the exit code of the outcome.
+func TestVerifyJSON(t *testing.T) {
+	reg, env, image, pub, otherPub := attached(t)
+	type doc struct {
+		Verified    bool            `json:"verified"`
+		Image       string          `json:"image"`
+		Error       string          `json:"error"`
+		BuilderID   string          `json:"builderId"`
+		Statement   json.RawMessage `json:"statement"`
+		Attestation *struct {
+			Artifact string `json:"artifact"`
+		} `json:"attestation"`
+		Rejected []struct {
+			Artifact string `json:"artifact"`
+			Reason   string `json:"reason"`
+		} `json:"rejected"`
+	}
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		code     int
+		verified bool
+		says     string // in the error, and in a rejected reason when rejected > 0
+		rejected int
+	}{
+		{"verified", []string{image, "--key", pub}, outcome.ExitOK, true, "", 0},
+		{"no provenance", []string{reg.Ref("acme/other:1"), "--key", pub}, outcome.ExitCheckFailed, false, "no attestation of type", 0},
+		{"wrong key", []string{image, "--key", otherPub}, outcome.ExitCheckFailed, false, "does not verify with the given key", 1},
+		// verified, but not as expected: listed as rejected with the mismatch
+		{"mismatch", []string{image, "--key", pub, "--expected-commit", "0123456789abcdef0123456789abcdef01234567"}, outcome.ExitCheckFailed, false, "commit", 1},
+		{"missing image", []string{reg.Ref("acme/none:1"), "--key", pub}, outcome.ExitInvalid, false, "acme/none", 0},
+		{"no policy", []string{image}, outcome.ExitInvalid, false, "--key", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, err := run(t, env, append([]string{"provenance", "verify", "-o", "json", "--insecure-ignore-tlog"}, tt.args...)...)
+			if got := outcome.Code(err); got != tt.code {
+				t.Fatalf("exit %d (%v), want %d", got, err, tt.code)
+			}
+			var got doc
+			testutil.DecodeOneJSON(t, stdout, &got)
+			if got.Verified != tt.verified || got.Image == "" || len(got.Rejected) != tt.rejected || got.Rejected == nil {
+				t.Errorf("verified %v image %q rejected %v; want %v and %d rejected", got.Verified, got.Image, got.Rejected, tt.verified, tt.rejected)
+			}
+			if tt.verified {
+				if got.Error != "" || got.Attestation == nil || len(got.Statement) == 0 || got.BuilderID == "" {
+					t.Errorf("verified document lacks the attestation or statement:\n%s", stdout)
+				}
+				return
+			}
+			if !strings.Contains(got.Error, tt.says) || got.Error != err.Error() {
+				t.Errorf("error field %q, want the command's error %q saying %q", got.Error, err, tt.says)
+			}
+			if tt.rejected > 0 && !strings.Contains(got.Rejected[0].Reason, tt.says) {
+				t.Errorf("rejected %+v does not say %q", got.Rejected, tt.says)
+			}
+		})
 	}
 }

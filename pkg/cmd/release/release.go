@@ -85,7 +85,10 @@ $GITHUB_STEP_SUMMARY when set.
 
 Exit code: the worst across services — 1 a check failed (policy, verification),
 2 the configuration cannot work, 3 something could not run or the run was
-interrupted.`,
+interrupted. Every file the release writes (--sarif, --summary, --pr-comment,
+the reporting block's files, each sbom.output) is checked before any work
+starts (exit 2 when one cannot be written); a report that fails afterwards
+never hides a failed check, which keeps exit code 1.`,
 		Example: `  sc release create sc.yaml --stack production
   sc release create --config sc.yaml --stack production
   sc release create -f docker-compose.yaml --service api --service web --output json
@@ -141,6 +144,12 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	if len(services) == 0 {
 		return outcome.Invalidf("%s: the stack has no services to release", rel.File)
 	}
+	// Every file the release writes is checked before any work starts:
+	// a typo in a path is a usage error now, not a failure after the run.
+	plan := f.reportPlan(root, services)
+	if err := plan.checkOutputs(services); err != nil {
+		return err
+	}
 
 	setupLogger := libraryLogger(root, cmd.ErrOrStderr())
 	for _, w := range rel.Warnings {
@@ -182,12 +191,12 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 		err = releasereport.WriteTable(out, res)
 	}
 	if err != nil {
-		return errors.Join(runErr, outcome.Operationalf("writing the result: %w", err))
+		err = outcome.Operationalf("writing the result: %w", err)
 	}
-	if repErr := f.writeReports(ctx, root, services, res); repErr != nil {
-		return errors.Join(runErr, repErr)
-	}
-	return runErr
+	// The reports are written whatever the verdict; one that cannot be
+	// written never hides it: a check that failed keeps exit code 1.
+	err = errors.Join(err, plan.writeReports(ctx, root, res))
+	return reportflags.WithVerdict(runErr, err)
 }
 
 // executorOptions builds what the executor needs from the flags and the

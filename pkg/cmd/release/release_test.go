@@ -160,6 +160,15 @@ func TestCreate(t *testing.T) {
 		t.Fatalf("services %+v, want service-02 only", res.Services)
 	}
 	s := res.Services[0]
+	// digest is the bare digest; reference names the image by it
+	if !strings.HasPrefix(s.Digest, "sha256:") || s.Reference != reg.Ref("shop/service-02@"+s.Digest) {
+		t.Errorf("digest %q reference %q, want the bare digest and the reference by it", s.Digest, s.Reference)
+	}
+	for _, a := range s.Step(pipeline.StepSign).Artifacts {
+		if a.Storage != "referrer" || a.Location != reg.Ref("shop/service-02@"+a.Digest) {
+			t.Errorf("signature artifact %+v does not say where it is stored", a)
+		}
+	}
 	if st := s.Step(pipeline.StepSBOM); st == nil || !st.Cached {
 		t.Errorf("sbom-generate not from the cache: %+v", st)
 	}
@@ -170,7 +179,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(ctx, s.Digest); err != nil {
+	if _, err := v.Verify(ctx, s.Reference); err != nil {
 		t.Errorf("the release's signature does not verify: %v", err)
 	}
 }
@@ -247,5 +256,61 @@ func TestCreateCancelled(t *testing.T) {
 func TestDefaultJobs(t *testing.T) {
 	if options.DefaultJobs != pipeline.DefaultJobs {
 		t.Errorf("options.DefaultJobs = %d, pipeline.DefaultJobs = %d", options.DefaultJobs, pipeline.DefaultJobs)
+	}
+}
+
+// Every file a release writes is checked before any work starts: exit 2
+// naming the flag or configuration key, and nothing pushed.
+func TestCreateOutputsCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nonexistent", "x.sarif")
+	for _, tc := range []struct {
+		name  string
+		extra string
+		args  []string
+		want  string
+	}{
+		{"sarif", "", []string{"--sarif", missing}, "--sarif " + missing},
+		{"summary", "", []string{"--summary", missing}, "--summary " + missing},
+		{"reporting block", "      reporting: {prComment: " + missing + "}", nil, "reporting.prComment " + missing},
+		{"sbom output", "      sbom: {output: \"" + file + "/sboms/{service}.json\"}", nil,
+			"services.service-01.sbom.output " + file + "/sboms/service-01.json: " + file + " is not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			faults := testutil.NewFaults()
+			reg := testutil.NewRegistry(t, testutil.WithReferrers(), testutil.WithHandler(faults.Wrap))
+			env, config, _ := setup(t, reg, 1, tc.extra)
+			faults.Reset()
+			_, _, err := run(context.Background(), t, env, append([]string{"release", "create", config, "--db-no-update"}, tc.args...)...)
+			if outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("release create = %v (exit %d), want exit 2 naming %q", err, outcome.Code(err), tc.want)
+			}
+			if n := len(faults.Requests()); n != 0 {
+				t.Errorf("%d registry requests before the outputs were checked", n)
+			}
+		})
+	}
+}
+
+// A report that cannot be written after the run never hides a policy
+// violation: exit 1, and the error says both.
+func TestCreateReportFailureKeepsVerdict(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	reg := testutil.NewRegistry(t, testutil.WithReferrers())
+	env, config, _ := setup(t, reg, 1, "")
+	_, _, err := run(context.Background(), t, env, "release", "create", config, "--db-no-update", "--sarif", "/dev/full")
+	if outcome.Code(err) != outcome.ExitCheckFailed {
+		t.Fatalf("release create = %v (exit %d), want the policy violation, exit 1", err, outcome.Code(err))
+	}
+	for _, want := range []string{": scan: ", "--sarif", "/dev/full"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/sbom"
@@ -37,6 +38,11 @@ document, the most complete). Files are not listed unless --files asks for them.
 			opts, err := libraryOptions(&o)
 			if err != nil {
 				return err
+			}
+			if output != "-" {
+				if err := outfile.Writable(outfile.Output{Flag: "--output", Path: output}); err != nil {
+					return err
+				}
 			}
 			logger := root.Logger(cmd.ErrOrStderr())
 			client, err := reg.Client(root, logger, args[0])

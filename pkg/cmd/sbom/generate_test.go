@@ -114,6 +114,7 @@ func TestGenerate(t *testing.T) {
 
 func TestGenerateErrors(t *testing.T) {
 	ref, d, faults := pushFixture(t)
+	outDir := t.TempDir()
 	closed := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -140,7 +141,10 @@ func TestGenerateErrors(t *testing.T) {
 		{name: "bad reference", args: []string{"UPPER/Case::tag"}, wantCode: outcome.ExitInvalid, noRequests: true},
 		{name: "unreachable registry", args: []string{closed + "/shop/orders-api:1.4.2", "--registry-timeout", "2s"}, wantCode: outcome.ExitOperational, wantInErr: closed},
 		{name: "image not found", args: []string{d.Context().Tag("no-such-tag").String()}, wantCode: outcome.ExitInvalid, wantInErr: "no-such-tag"},
-		{name: "output directory missing", args: []string{ref, "--output", filepath.Join(t.TempDir(), "missing", "sbom.json")}, wantCode: outcome.ExitOperational, wantInErr: "missing"},
+		// checked before the image is resolved or pulled: a usage error
+		{name: "output directory missing", args: []string{ref, "--output", filepath.Join(outDir, "missing", "sbom.json")},
+			wantCode: outcome.ExitInvalid, wantInErr: "--output " + filepath.Join(outDir, "missing", "sbom.json") + ": directory", noRequests: true},
+		{name: "output is a directory", args: []string{ref, "--output", t.TempDir()}, wantCode: outcome.ExitInvalid, wantInErr: "is a directory", noRequests: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,28 +1,41 @@
 package sbom_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
-// TestVerify: the format and type filters over several SBOMs of one image,
-// and what verify says when it cannot give the SBOM asked for.
-func TestVerify(t *testing.T) {
+// attached attaches a key-signed SPDX JSON and CycloneDX XML SBOM to the
+// fixture image ref (digest d) in a new registry, and pushes the fixture
+// to another, bare, with none. It returns the key's environment, both
+// images, the public key and another public key.
+func attached(t *testing.T) (map[string]string, string, name.Digest, string, name.Digest, string, string) {
+	t.Helper()
 	priv, pub, env := keys(t)
 	_, otherPub, _ := keys(t)
 	ref, d, img, _ := fixtureIn(t, "in-process")
-	bare, _, _, _ := fixtureIn(t, "in-process")
+	bare, bareDigest, _, _ := fixtureIn(t, "in-process")
 	docs := documents(t, d, img, t.TempDir())
 	for _, f := range []sbom.Format{sbom.SPDXJSON, sbom.CycloneDXXML} {
 		if _, stderr, err := runWith(t, env, "sbom", "attach", ref, "--sbom", docs[f], "--key", priv, "--tlog-upload=false"); err != nil {
 			t.Fatalf("attach %s: %v\n%s", f, err, stderr)
 		}
 	}
+	return env, ref, d, bare, bareDigest, pub, otherPub
+}
+
+// TestVerify: the format and type filters over several SBOMs of one image,
+// and what verify says when it cannot give the SBOM asked for.
+func TestVerify(t *testing.T) {
+	env, ref, d, bare, _, pub, otherPub := attached(t)
 	verify := func(args ...string) (string, string, error) {
 		return runWith(t, env, append([]string{"sbom", "verify"}, args...)...)
 	}
@@ -78,5 +91,63 @@ func TestVerify(t *testing.T) {
 	}
 	if b, err := os.ReadFile(path); err != nil || !strings.HasPrefix(string(b), `{"`) {
 		t.Errorf("--output file: %v", err)
+	}
+}
+
+// TestVerifyJSON: -o json prints one JSON document whatever the outcome,
+// with the exit code of the outcome.
+func TestVerifyJSON(t *testing.T) {
+	env, ref, d, bare, bareDigest, pub, otherPub := attached(t)
+	type doc struct {
+		Verified    bool            `json:"verified"`
+		Image       string          `json:"image"`
+		Error       string          `json:"error"`
+		Format      string          `json:"format"`
+		SBOM        json.RawMessage `json:"sbom"`
+		Attestation *struct {
+			Artifact string `json:"artifact"`
+		} `json:"attestation"`
+		Rejected []struct {
+			Artifact string `json:"artifact"`
+			Reason   string `json:"reason"`
+		} `json:"rejected"`
+	}
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		code     int
+		verified bool
+		image    string
+		says     string // in the error
+		rejected int
+	}{
+		{"verified JSON SBOM", []string{ref, "--format", "spdx-json", "--key", pub}, outcome.ExitOK, true, d.String(), "", 0},
+		{"verified XML SBOM", []string{ref, "--format", "cyclonedx-xml", "--key", pub}, outcome.ExitOK, true, d.String(), "", 0},
+		{"no attestation", []string{bare, "--key", pub}, outcome.ExitCheckFailed, false, bareDigest.String(), "no attestation of type", 0},
+		{"wrong key", []string{ref, "--key", otherPub}, outcome.ExitCheckFailed, false, d.String(), "does not verify", 2},
+		{"format not verified", []string{ref, "--format", "spdx-tag-value", "--key", pub}, outcome.ExitCheckFailed, false, d.String(), "no verified spdx-tag-value SBOM", 0},
+		{"usage", []string{ref, "--format", "pdf", "--key", pub}, outcome.ExitInvalid, false, ref, "--format", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, err := runWith(t, env, append([]string{"sbom", "verify", "-o", "json", "--insecure-ignore-tlog"}, tt.args...)...)
+			if got := outcome.Code(err); got != tt.code {
+				t.Fatalf("exit %d (%v), want %d", got, err, tt.code)
+			}
+			var got doc
+			testutil.DecodeOneJSON(t, stdout, &got)
+			if got.Verified != tt.verified || got.Image != tt.image || len(got.Rejected) != tt.rejected || got.Rejected == nil {
+				t.Errorf("verified %v image %s rejected %v; want %v %s and %d rejected", got.Verified, got.Image, got.Rejected, tt.verified, tt.image, tt.rejected)
+			}
+			if tt.verified {
+				if got.Error != "" || got.Attestation == nil || len(got.SBOM) == 0 || got.Format == "" {
+					t.Errorf("verified document lacks the attestation, format or SBOM: %s", stdout)
+				}
+			} else if !strings.Contains(got.Error, tt.says) || got.Error != err.Error() {
+				t.Errorf("error field %q, want the command's error %q saying %q", got.Error, err, tt.says)
+			}
+		})
+	}
+	if _, err := os.Stat("json"); err == nil {
+		t.Error("-o json wrote a file named json")
 	}
 }

@@ -68,10 +68,7 @@ func serviceName(d name.Digest) string {
 // the verdict from the image's outcome, one step per executor step, and the
 // digests of the signature and the attestations written (or found).
 func Summary(r *pipeline.SecurityResult) *scpulumi.Summary {
-	s := &scpulumi.Summary{Verdict: verdict(r.Outcome)}
-	if _, digest, ok := strings.Cut(r.Digest, "@"); ok {
-		s.Digest = digest
-	}
+	s := &scpulumi.Summary{Verdict: verdict(r.Outcome), Digest: r.Digest}
 	for _, step := range r.Steps {
 		s.Steps = append(s.Steps, scpulumi.Step{
 			Name:    string(step.Name),

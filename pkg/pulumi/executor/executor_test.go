@@ -154,7 +154,7 @@ func TestImageSecurityFailsTheDeployment(t *testing.T) {
 
 func TestSummaryMapping(t *testing.T) {
 	r := &pipeline.SecurityResult{
-		Digest:  "r.example/shop@sha256:abc",
+		Digest:  "sha256:abc",
 		Outcome: pipeline.OutcomeWarned,
 		Steps: []pipeline.StepResult{
 			{Name: pipeline.StepScan, Status: pipeline.StatusWarned, Warnings: []string{"2 medium"}},

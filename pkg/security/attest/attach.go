@@ -67,6 +67,9 @@ type Attached struct {
 	Artifact string `json:"artifact"`
 	// TlogIndex is its transparency log index, when it was logged.
 	TlogIndex *int64 `json:"tlogIndex,omitempty"`
+	// Stored is where it is: the referrer manifest (bundle) or the .att
+	// tag (legacy).
+	Stored signing.Location `json:"stored"`
 	// Statement is the signed in-toto statement.
 	Statement []byte `json:"-"`
 }
@@ -123,6 +126,7 @@ func Attach(ctx context.Context, w signing.Writer, s signing.Signer, subject nam
 		// Name the layer, as verification does: the .att image holds them all.
 		res.Artifact = att.Layer.String()
 	}
+	res.Stored = signing.Locate(subject, format, res.Artifact, signing.AttestationSuffix)
 	if entries := att.Signature.Bundle.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
 		idx := entries[0].GetLogIndex()
 		res.TlogIndex = &idx

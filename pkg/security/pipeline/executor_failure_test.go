@@ -327,7 +327,7 @@ func TestExecutorNothingHalfWrittenVerifies(t *testing.T) {
 	if faults.Injected() == 0 {
 		t.Fatal("the fault never applied: the test proves nothing")
 	}
-	if err := verifyKeySignature(ctx, t, res.Services[0].Digest, key.Public); !errors.Is(err, signing.ErrNotSigned) {
+	if err := verifyKeySignature(ctx, t, res.Services[0].Reference, key.Public); !errors.Is(err, signing.ErrNotSigned) {
 		t.Errorf("independent verification after the failed write: %v, want ErrNotSigned", err)
 	}
 }
@@ -388,7 +388,7 @@ func TestExecutorCancel(t *testing.T) {
 		if s.Digest == "" {
 			continue
 		}
-		err := verifyKeySignature(check, t, s.Digest, key.Public)
+		err := verifyKeySignature(check, t, s.Reference, key.Public)
 		sign := s.Step(pipeline.StepSign)
 		switch {
 		case sign.Status == pipeline.StatusOK && err != nil:

@@ -191,7 +191,7 @@ func describe(res *pipeline.ReleaseResult) string {
 	}
 	var b strings.Builder
 	for _, s := range res.Services {
-		fmt.Fprintf(&b, "%s %s %s\n", s.Service, s.Digest, s.Outcome)
+		fmt.Fprintf(&b, "%s %s %s\n", s.Service, s.Reference, s.Outcome)
 		for _, st := range s.Steps {
 			fmt.Fprintf(&b, "  %-20s %-8s %s %s %v\n", st.Name, st.Status, st.Detail, st.Error, st.Warnings)
 		}

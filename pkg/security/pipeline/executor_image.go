@@ -217,7 +217,7 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 		e.observe(Event{Kind: EventStepFinished, Service: r.svc.Name, Index: r.index, Step: n, Result: &cp})
 	})
 	if r.digest.DigestStr() != "" {
-		res.Digest = r.digest.String()
+		res.Digest, res.Reference = r.digest.DigestStr(), r.digest.String()
 	}
 	if r.isIndex {
 		res.Index, res.Skipped = true, r.skipped

@@ -3,10 +3,12 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -53,11 +55,11 @@ func TestExecutorRelease(t *testing.T) {
 		if diff := cmp.Diff(want, statuses(s)); diff != "" {
 			t.Errorf("%s: step statuses (-want +got):\n%s\n%s", s.Service, diff, describe(res))
 		}
-		d, err := name.NewDigest(s.Digest)
+		d, err := name.NewDigest(s.Reference)
 		if err != nil {
 			t.Fatalf("%s: digest %q: %v", s.Service, s.Digest, err)
 		}
-		if err := verifyKeySignature(ctx, t, s.Digest, key.Public); err != nil {
+		if err := verifyKeySignature(ctx, t, s.Reference, key.Public); err != nil {
 			t.Errorf("%s (%s): signature does not verify independently: %v", s.Service, refs[i], err)
 		}
 		sv, err := signing.NewVerifier(registry.New(), nil, signing.Policy{Key: key.Public}, signing.WithInsecureIgnoreTlog())
@@ -76,8 +78,40 @@ func TestExecutorRelease(t *testing.T) {
 		if s.SBOM == nil || s.SBOM.Packages == 0 {
 			t.Errorf("%s: SBOM summary %+v", s.Service, s.SBOM)
 		}
-		if out := s.Step(pipeline.StepSBOM).Artifacts; len(out) != 1 || out[0].Kind != "sbom-file" {
+		if out := s.Step(pipeline.StepSBOM).Artifacts; len(out) != 1 || out[0].Kind != "sbom-file" || out[0].Storage != "file" {
 			t.Errorf("%s: sbom-generate artifacts %+v, want the sbom.output file", s.Service, out)
+		}
+		if s.Digest != d.DigestStr() {
+			t.Errorf("%s: digest %q, want the bare %s (the reference is %s)", s.Service, s.Digest, d.DigestStr(), s.Reference)
+		}
+		checkStored(ctx, t, s, d)
+	}
+}
+
+// checkStored checks that every signature and attestation s reports names
+// its full digest and where it is stored, and that it is there: in the
+// bundle format the referrer manifest of that digest, in the image's
+// repository.
+func checkStored(ctx context.Context, t *testing.T, s *pipeline.SecurityResult, d name.Digest) {
+	t.Helper()
+	for _, step := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach, pipeline.StepProvenanceAttach} {
+		arts := s.Step(step).Artifacts
+		if len(arts) != 1 {
+			t.Errorf("%s: %s artifacts %+v, want one", s.Service, step, arts)
+			continue
+		}
+		a := arts[0]
+		if len(a.Digest) != len("sha256:")+64 || a.Storage != "referrer" || a.Location != d.Context().Digest(a.Digest).String() {
+			t.Errorf("%s: %s artifact %+v, want the full digest stored as a referrer manifest of %s", s.Service, step, a, d.Context())
+			continue
+		}
+		ref, err := name.NewDigest(a.Location)
+		if err != nil {
+			t.Errorf("%s: %s location %q: %v", s.Service, step, a.Location, err)
+			continue
+		}
+		if _, err := remote.Head(ref, registry.New().RemoteOptions(ctx)...); err != nil {
+			t.Errorf("%s: %s location %s is not in the registry: %v", s.Service, step, a.Location, err)
 		}
 	}
 }
@@ -111,7 +145,7 @@ func TestExecutorPolicyViolationIsNeverSigned(t *testing.T) {
 	if diff := cmp.Diff(violationStatuses(), statuses(s)); diff != "" {
 		t.Errorf("step statuses (-want +got):\n%s\n%s", diff, describe(res))
 	}
-	if err := verifyKeySignature(ctx, t, s.Digest, key.Public); !errors.Is(err, signing.ErrNotSigned) {
+	if err := verifyKeySignature(ctx, t, s.Reference, key.Public); !errors.Is(err, signing.ErrNotSigned) {
 		t.Errorf("independent verification: %v, want ErrNotSigned", err)
 	}
 	if res.ExitCode != 1 || s.ExitCode != 1 {
@@ -170,8 +204,8 @@ func TestExecutorWarmRunReadsNoLayers(t *testing.T) {
 		}
 		for _, name := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach} {
 			a := s.Step(name).Artifacts
-			if len(a) != 1 || !a[0].Existing {
-				t.Errorf("%s: %s artifacts %+v, want the existing one reused", s.Service, name, a)
+			if len(a) != 1 || !a[0].Existing || a[0].Location == "" {
+				t.Errorf("%s: %s artifacts %+v, want the existing one reused, with its location", s.Service, name, a)
 			}
 		}
 		if cs := cold.Services[0].Scan; s.Service == cold.Services[0].Service && cs != nil &&
@@ -205,6 +239,59 @@ func TestExecutorSharesLayers(t *testing.T) {
 	for d, n := range gets {
 		if n != 1 {
 			t.Errorf("layer %s downloaded %d times, want once", d, n)
+		}
+	}
+}
+
+// In the legacy format, each signature and attestation says which tag holds
+// it, and the tag's image holds its layer.
+func TestExecutorLegacyStoredAtTags(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	refs, _ := pushFixtures(t, reg.Host, 1)
+	security := strings.Replace(keySecurity(key, "scan: {softFail: true}"), "tlogUpload: false", "tlogUpload: false\n  format: legacy", 1)
+	services := loadRelease(t, dir, security, refs)
+	ex := pipeline.NewExecutor(registry.New(),
+		pipeline.WithScanners(openDB(t)),
+		pipeline.WithSigners(setup.NewSigners(getenv, nil)),
+		pipeline.WithExecutionContext(executionContext()))
+	res, err := ex.Run(ctx, services)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, describe(res))
+	}
+	s := res.Services[0]
+	d, err := name.NewDigest(s.Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, suffix := range map[pipeline.StepName]string{
+		pipeline.StepSign: "sig", pipeline.StepSBOMAttach: signing.AttestationSuffix, pipeline.StepProvenanceAttach: signing.AttestationSuffix,
+	} {
+		arts := s.Step(step).Artifacts
+		tag, err := registry.LegacyTag(d, suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(arts) != 1 || arts[0].Storage != "tag" || arts[0].Location != tag.String() || arts[0].Format != "legacy" {
+			t.Errorf("%s: artifacts %+v, want one stored at the tag %s", step, arts, tag)
+			continue
+		}
+		img, err := remote.Image(tag, registry.New().RemoteOptions(ctx)...)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", step, tag, err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range m.Layers {
+			found = found || l.Digest.String() == arts[0].Digest
+		}
+		if !found {
+			t.Errorf("%s: the tag %s holds no layer %s", step, tag, arts[0].Digest)
 		}
 	}
 }

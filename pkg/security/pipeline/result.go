@@ -61,14 +61,23 @@ const (
 type Artifact struct {
 	// Kind is "signature", "attestation" or "sbom-file".
 	Kind string `json:"kind"`
-	// Digest identifies it: the referrer manifest (bundle format) or the
-	// layer of the sha256-<hex>.sig/.att image (legacy format), as
-	// verification reports it; for a file, the SHA-256 of its content.
+	// Digest identifies it, in full (sha256:…): the referrer manifest
+	// (bundle format) or the layer of the sha256-<hex>.sig/.att image
+	// (legacy format), as verification reports it; for a file, the SHA-256
+	// of its content.
 	Digest string `json:"digest,omitempty"`
 	// Format is the signature format (bundle or legacy).
 	Format string `json:"format,omitempty"`
 	// PredicateType is an attestation's predicate type.
 	PredicateType string `json:"predicateType,omitempty"`
+	// Storage is where it is kept: "referrer" (an OCI referrer manifest of
+	// the image, the bundle format), "tag" (cosign's legacy .sig/.att tag)
+	// or "file".
+	Storage string `json:"storage,omitempty"`
+	// Location is the manifest that holds a signature or attestation: the
+	// referrer manifest repo@sha256:… or the legacy tag
+	// repo:sha256-<hex>.sig (.att); see signing.Location.
+	Location string `json:"location,omitempty"`
 	// Path is a file's path.
 	Path string `json:"path,omitempty"`
 	// Existing is true when nothing was written because an equal artifact
@@ -144,9 +153,12 @@ type SecurityResult struct {
 	Service string `json:"service"`
 	// Image is the image reference as configured.
 	Image string `json:"image"`
-	// Digest is the image by digest, repo@sha256:…; empty when it could not
-	// be resolved.
+	// Digest is the image's digest, bare (sha256:…); empty when it could
+	// not be resolved.
 	Digest string `json:"digest,omitempty"`
+	// Reference is the image by digest, repo@sha256:…, the reference every
+	// step worked on; empty when it could not be resolved.
+	Reference string `json:"reference,omitempty"`
 	// Outcome is ok (every step ok or skipped), warned (some warned) or
 	// failed (some failed).
 	Outcome Outcome `json:"outcome"`
@@ -274,8 +286,8 @@ func (r *SecurityResult) Err() error {
 }
 
 func (r *SecurityResult) imageName() string {
-	if r.Digest != "" {
-		return r.Digest
+	if r.Reference != "" {
+		return r.Reference
 	}
 	return r.Image
 }

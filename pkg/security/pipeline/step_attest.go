@@ -81,7 +81,9 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p 
 			return "", err
 		}
 		if existing != "" {
-			sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: existing, Format: string(r.format), PredicateType: p.Type, Existing: true})
+			at := signing.Locate(r.digest, r.format, existing, signing.AttestationSuffix)
+			sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: existing, Format: string(r.format), PredicateType: p.Type,
+				Storage: string(at.Storage), Location: at.Ref, Existing: true})
 			sr.Detail = fmt.Sprintf("%s already attested by %s (%s); nothing written", p.Type, r.signed.Signer, digest.Short(existing))
 			return existing, nil
 		}
@@ -97,7 +99,8 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p 
 	if err != nil {
 		return "", err
 	}
-	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: att.Artifact, Format: string(att.Format), PredicateType: p.Type})
+	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: att.Artifact, Format: string(att.Format), PredicateType: p.Type,
+		Storage: string(att.Stored.Storage), Location: att.Stored.Ref})
 	sr.Detail = fmt.Sprintf("%s attested by %s (%s, %s)", p.Type, att.Signer, att.Format, digest.Short(att.Artifact))
 	return att.Artifact, nil
 }

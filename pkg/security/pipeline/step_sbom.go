@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ggcrcache "github.com/google/go-containerregistry/pkg/v1/cache"
 
+	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/digest"
@@ -175,7 +176,7 @@ func (r *imageRun) generatePlatformSBOM(ctx context.Context, p *platformRun, sr 
 		if err := writeFileAtomic(out, sb.Document); err != nil {
 			return err
 		}
-		sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "sbom-file", Path: out, Digest: res.Digest})
+		sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "sbom-file", Storage: "file", Path: out, Digest: res.Digest})
 	}
 	return nil
 }
@@ -185,11 +186,8 @@ func (r *imageRun) generatePlatformSBOM(ctx context.Context, p *platformRun, sr 
 // file name's first dot: sbom-api.cdx.json becomes
 // sbom-api-linux-arm64.cdx.json.
 func (r *imageRun) sbomOutput(p *platformRun) string {
-	if !r.sec.SBOMEnabled() || r.sec.SBOM == nil || r.sec.SBOM.Output == "" {
-		return ""
-	}
-	out := strings.ReplaceAll(r.sec.SBOM.Output, "{service}", r.svc.Name)
-	if p.image.Platform == nil {
+	out := SBOMOutput(r.svc)
+	if out == "" || p.image.Platform == nil {
 		return out
 	}
 	dir, file := filepath.Split(out)
@@ -230,6 +228,18 @@ func (rl *release) sbomOnce(ctx context.Context, reg ImageReader, d name.Digest,
 	f.sb, f.err = GenerateSBOM(ctx, reg, d, o)
 	close(f.done)
 	return f.sb, f.err
+}
+
+// SBOMOutput is the file the release writes the SBOM of svc to: its
+// security block's sbom.output with {service} replaced by the service's
+// name, or "" when it writes none (for an index, each platform's file is
+// named after it, see sbomOutput). Commands check it before a run.
+func SBOMOutput(svc api.Service) string {
+	sec := &svc.Security
+	if !sec.SBOMEnabled() || sec.SBOM == nil || sec.SBOM.Output == "" {
+		return ""
+	}
+	return strings.ReplaceAll(sec.SBOM.Output, "{service}", svc.Name)
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

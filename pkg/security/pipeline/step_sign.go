@@ -60,7 +60,8 @@ func (r *imageRun) signDigest(ctx context.Context, sr *StepResult, d name.Digest
 	if err != nil {
 		return nil, err
 	}
-	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "signature", Digest: res.Artifact, Format: string(res.Format), Existing: res.Skipped})
+	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "signature", Digest: res.Artifact, Format: string(res.Format),
+		Storage: string(res.Stored.Storage), Location: res.Stored.Ref, Existing: res.Skipped})
 	if res.Skipped {
 		sr.Detail = fmt.Sprintf("already signed by %s (%s, %s); nothing written", res.Signer, res.Format, digest.Short(res.Artifact))
 	} else {

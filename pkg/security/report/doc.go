@@ -43,10 +43,14 @@
 // Results are one per vulnerable package, at the package's files in the
 // image (var/lib/dpkg/status, app/package-lock.json, …) or at the image's
 // repository when the scanner gave none, with partial fingerprints that stay
-// the same across builds of the image. Findings the policy set aside are
-// not results (GitHub and DefectDojo would open them as alerts); the run's
-// properties list them with the reason. GitHub's limits are kept: at most
-// 20 runs (ErrTooManyImages beyond), 100 locations a result.
+// the same across builds of the image. Findings the policy set aside (an
+// ignore rule, a VEX statement, onlyFixed) are results too, each with a
+// SARIF suppression (kind external, status accepted, the rule's reason or
+// the VEX statement as its justification), which GitHub code scanning shows
+// as dismissed; the run's properties also list them with the reason.
+// WithoutSuppressed leaves them out of the results, as the DefectDojo
+// upload does, so that DefectDojo does not open them. GitHub's limits are
+// kept: at most 20 runs (ErrTooManyImages beyond), 100 locations a result.
 //
 // # Markdown
 //

@@ -39,6 +39,7 @@ type config struct {
 	toolVersion    string
 	informationURI string
 	top            int
+	noSuppressed   bool
 }
 
 // Option configures a renderer. Each option says which outputs it changes.
@@ -56,6 +57,13 @@ func WithInformationURI(u string) Option { return func(c *config) { c.informatio
 // most severe first; n <= 0 keeps the default. Default: DefaultSummaryTop
 // for the summary, DefaultCommentTop for the PR comment.
 func WithTop(n int) Option { return func(c *config) { c.top = n } }
+
+// WithoutSuppressed leaves the findings the policy set aside out of the
+// SARIF results (they stay listed in each run's properties), for consumers
+// that would open a suppressed result as a finding. Default: each is a
+// result with a SARIF suppression, which GitHub code scanning shows as
+// dismissed.
+func WithoutSuppressed() Option { return func(c *config) { c.noSuppressed = true } }
 
 func newConfig(opts []Option) config {
 	c := config{toolVersion: "devel", informationURI: DefaultInformationURI}

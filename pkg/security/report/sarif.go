@@ -120,17 +120,30 @@ func sarifRun(r *scan.Result, category string, c *config) *sarif.Run {
 	repo := Repository(r.Image)
 	byID := map[string][]scan.Match{}
 	var ids []string
-	for _, m := range r.Matches {
+	rule := func(m scan.Match) {
 		if _, ok := byID[m.ID]; !ok {
 			ids = append(ids, m.ID)
 		}
 		byID[m.ID] = append(byID[m.ID], m)
+	}
+	for _, m := range r.Matches {
+		rule(m)
+	}
+	if !c.noSuppressed {
+		for _, m := range r.Ignored {
+			rule(m.Match)
+		}
 	}
 	for _, id := range ids {
 		run.Tool.Driver.AddRule(sarifRule(id, byID[id]))
 	}
 	for _, m := range r.Matches {
 		run.AddResult(sarifResult(repo, m))
+	}
+	if !c.noSuppressed {
+		for _, m := range r.Ignored {
+			run.AddResult(suppressedResult(repo, m))
+		}
 	}
 
 	run.PropertyBag = sarif.PropertyBag{Properties: sarif.Properties{
@@ -297,6 +310,47 @@ func sarifResult(repo string, m scan.Match) *sarif.Result {
 	}
 	res.PropertyBag = sarif.PropertyBag{Properties: props}
 	return res
+}
+
+// suppressedResult is a finding the policy set aside, as a result with a
+// suppression: kind external (the ignore file, the VEX document or the
+// policy holds it), status accepted, the reason as its justification, and
+// what set it aside in its properties. SARIF wants a suppression's location
+// and guid to be a location and a GUID when present, and go-sarif writes
+// them present: the location is the result's, the guid derived from the
+// result's fingerprint, so that it is the same in every build.
+func suppressedResult(repo string, m scan.IgnoredMatch) *sarif.Result {
+	res := sarifResult(repo, m.Match)
+	s := m.SuppressedBy
+	justification := s.Reason
+	if justification == "" {
+		justification = string(s.Kind)
+	}
+	props := sarif.Properties{"suppressedBy": s.Kind}
+	if s.Rule != nil {
+		props["rule"] = s.Rule
+	}
+	if s.VEX != nil {
+		props["vex"] = s.VEX
+	}
+	fp, _ := res.PartialFingerprints[FingerprintKey].(string)
+	sup := sarif.NewSuppression("external").
+		WithStatus("accepted").
+		WithJustifcation(justification).
+		WithLocation(res.Locations[0]).
+		WithGuid(guid(fp, string(s.Kind)))
+	sup.PropertyBag = sarif.PropertyBag{Properties: props}
+	res.WithSuppression([]*sarif.Suppression{sup})
+	return res
+}
+
+// guid makes a version-5-shaped GUID of parts: stable for the same parts.
+func guid(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
 // resultMessage names the vulnerability, package@version, severity and fix:

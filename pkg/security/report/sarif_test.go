@@ -173,6 +173,13 @@ type sarifLog struct {
 				} `json:"physicalLocation"`
 			} `json:"locations"`
 			PartialFingerprints map[string]string `json:"partialFingerprints"`
+			Suppressions        []struct {
+				Kind          string         `json:"kind"`
+				Status        string         `json:"status"`
+				Justification string         `json:"justification"`
+				GUID          string         `json:"guid"`
+				Properties    map[string]any `json:"properties"`
+			} `json:"suppressions"`
 		} `json:"results"`
 		Properties map[string]any `json:"properties"`
 	} `json:"runs"`
@@ -282,12 +289,42 @@ func TestSARIFContent(t *testing.T) {
 	for _, r := range orders.Tool.Driver.Rules {
 		ruleIDs = append(ruleIDs, r.ID)
 	}
-	wantRules := []string{"CVE-2099-0001", "CVE-2099-0002", "CVE-2099-3001", "CVE-2099-2001", "GHSA-2099-dddd-0001", "CVE-2099-0005", "CVE-2099-0006"}
+	wantRules := []string{"CVE-2099-0001", "CVE-2099-0002", "CVE-2099-3001", "CVE-2099-2001", "GHSA-2099-dddd-0001", "CVE-2099-0005", "CVE-2099-0006",
+		"CVE-2099-1001", "CVE-2099-0004", "CVE-2099-0007"}
 	if diff := cmp.Diff(wantRules, ruleIDs); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
 	}
-	if len(orders.Results) != 8 {
-		t.Fatalf("%d results, want 8 (set-aside findings are not results)", len(orders.Results))
+	// the 8 counted findings, then the 3 set aside, each suppressed
+	if len(orders.Results) != 11 {
+		t.Fatalf("%d results, want 8 findings and 3 suppressed ones", len(orders.Results))
+	}
+	type suppressed struct{ rule, kind, status, justification, by string }
+	var sups []suppressed
+	for i, res := range orders.Results {
+		if i < 8 {
+			if len(res.Suppressions) != 0 {
+				t.Errorf("counted finding %s is suppressed", res.RuleID)
+			}
+			continue
+		}
+		if len(res.Suppressions) != 1 {
+			t.Errorf("set-aside %s has %d suppressions, want 1", res.RuleID, len(res.Suppressions))
+			continue
+		}
+		s := res.Suppressions[0]
+		by, _ := s.Properties["suppressedBy"].(string)
+		sups = append(sups, suppressed{res.RuleID, s.Kind, s.Status, s.Justification, by})
+		if s.GUID == "" || s.GUID == orders.Results[8].Suppressions[0].GUID && i != 8 {
+			t.Errorf("%s: suppression guid %q, want one of its own", res.RuleID, s.GUID)
+		}
+	}
+	wantSups := []suppressed{
+		{"CVE-2099-1001", "external", "accepted", "VEX: not_affected: inline_mitigations_already_exist", "vex"},
+		{"CVE-2099-0004", "external", "accepted", "curl is not used at run time | reviewed by @shop/security\nsee *SEC-12*", "ignore-rule"},
+		{"CVE-2099-0007", "external", "accepted", "no fix available", "only-fixed"},
+	}
+	if diff := cmp.Diff(wantSups, sups, cmp.AllowUnexported(suppressed{})); diff != "" {
+		t.Errorf("suppressions (-want +got):\n%s", diff)
 	}
 
 	type got struct{ level, sev, uri string }
@@ -310,6 +347,9 @@ func TestSARIFContent(t *testing.T) {
 		{"note", "1.9", "app/node_modules/left%7Cpad/package.json"},
 		{"note", "0.0", "registry.example/shop/orders-api"},
 		{"note", "", "registry.example/shop/orders-api"},
+		{"error", "8.0", "app/package-lock.json"},
+		{"note", "2.0", "registry.example/shop/orders-api"},
+		{"warning", "5.5", "registry.example/shop/orders-api"},
 	}
 	if diff := cmp.Diff(want, levels, cmp.AllowUnexported(got{})); diff != "" {
 		t.Errorf("level, security-severity, first location (-want +got):\n%s", diff)

@@ -73,6 +73,9 @@ type SignResult struct {
 	Artifact string `json:"artifact"`
 	// TlogIndex is the transparency log index of the signature, if logged.
 	TlogIndex *int64 `json:"tlogIndex,omitempty"`
+	// Stored is where the signature is: the referrer manifest (bundle) or
+	// the .sig tag (legacy).
+	Stored Location `json:"stored"`
 }
 
 // SignImage signs the image ref names. It resolves ref to a digest once
@@ -121,6 +124,7 @@ func SignImage(ctx context.Context, reg Registry, ref string, s Signer, opts Sig
 			if sameAnnotations(e.Annotations, opts.Annotations) {
 				logger.Info("already signed by this signer; nothing written", "image", d.String(), "signer", id.String(), "format", string(format))
 				res.Skipped, res.Artifact, res.TlogIndex = true, e.Artifact, e.TlogIndex
+				res.Stored = Locate(d, format, res.Artifact, signatureSuffix)
 				return res, nil
 			}
 		}
@@ -160,6 +164,7 @@ func SignImage(ctx context.Context, reg Registry, ref string, s Signer, opts Sig
 		// Name the layer, as Verified does: the .sig image holds them all.
 		res.Artifact = att.Layer.String()
 	}
+	res.Stored = Locate(d, format, res.Artifact, signatureSuffix)
 	if entries := att.Signature.Bundle.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
 		idx := entries[0].GetLogIndex()
 		res.TlogIndex = &idx

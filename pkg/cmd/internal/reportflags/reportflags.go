@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/report"
@@ -103,6 +104,55 @@ func Validate(root *options.Root, o *options.Report) error {
 	return nil
 }
 
+// Outputs lists the files Write will write for the flags, each with the
+// flag that named it: --sarif, --pr-comment, and --summary, else
+// stepSummary (named $GITHUB_STEP_SUMMARY) when that is not "".
+func Outputs(o *options.Report, stepSummary string) []outfile.Output {
+	summary, summaryFlag := o.Summary, "--summary"
+	if summary == "" {
+		summary, summaryFlag = stepSummary, "$"+options.EnvGitHubStepSummary
+	}
+	return []outfile.Output{
+		{Flag: "--sarif", Path: o.SARIF},
+		{Flag: summaryFlag, Path: summary},
+		{Flag: "--pr-comment", Path: o.PRComment},
+	}
+}
+
+// CheckOutputs checks, before any work starts, that every file Outputs
+// lists can be written (outfile.Check). Errors are usage errors (exit code
+// 2) naming the flag and the path.
+func CheckOutputs(o *options.Report, stepSummary string) error {
+	return outfile.Check(Outputs(o, stepSummary)...)
+}
+
+// WithVerdict joins the verdict of a run (a policy violation, a failed
+// verification, or nil) with the error of writing its reports, so that a
+// report that cannot be written never hides the verdict: when there is a
+// verdict, the result has its class, hence its exit code (1 for a policy
+// violation, not the 3 of an unwritable file), and its message says both.
+// Without a verdict, the reports' error is returned as it is.
+func WithVerdict(verdict, reports error) error {
+	switch {
+	case reports == nil:
+		return verdict
+	case verdict == nil:
+		return reports
+	}
+	return &verdictError{verdict: verdict, reports: reports}
+}
+
+// verdictError is a verdict whose reports could not all be written. Only
+// the verdict is reachable through errors.Is and errors.As: it alone sets
+// the exit code.
+type verdictError struct{ verdict, reports error }
+
+func (e *verdictError) Error() string {
+	return fmt.Sprintf("%v; and the reports were not all written: %v", e.verdict, e.reports)
+}
+
+func (e *verdictError) Unwrap() error { return e.verdict }
+
 // Write writes every report the flags ask for, for the results of one
 // image or of many: the files first, then the DefectDojo reimport (one
 // test per image). The markdown summary goes to --summary, else is
@@ -119,10 +169,8 @@ func Write(ctx context.Context, root *options.Root, o *options.Report, stepSumma
 	if err := Validate(root, o); err != nil {
 		return err
 	}
-	summary, summaryFlag, appendTo := o.Summary, "--summary", false
-	if summary == "" {
-		summary, summaryFlag, appendTo = stepSummary, "$"+options.EnvGitHubStepSummary, true
-	}
+	outs := Outputs(o, stepSummary)
+	summary, summaryFlag, appendTo := outs[1].Path, outs[1].Flag, o.Summary == ""
 	if o.SARIF == "" && summary == "" && o.PRComment == "" && o.DefectDojoURL == "" {
 		return nil
 	}

@@ -240,3 +240,64 @@ func TestWriteErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckOutputs(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nonexistent", "x")
+	for _, tt := range []struct {
+		name        string
+		o           options.Report
+		stepSummary string
+		want        string // "" for ok
+	}{
+		{"nothing", options.Report{}, "", ""},
+		{"writable", options.Report{SARIF: filepath.Join(dir, "a.sarif"), Summary: filepath.Join(dir, "s.md"), PRComment: filepath.Join(dir, "c.md")}, missing, ""},
+		{"sarif", options.Report{SARIF: missing}, "", "--sarif " + missing},
+		{"summary", options.Report{Summary: missing}, "", "--summary " + missing},
+		{"pr comment", options.Report{PRComment: missing}, "", "--pr-comment " + missing},
+		{"step summary", options.Report{}, missing, "$" + options.EnvGitHubStepSummary + " " + missing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := reportflags.CheckOutputs(&tt.o, tt.stepSummary)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("CheckOutputs = %v, want ok", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || outcome.Code(err) != outcome.ExitInvalid):
+				t.Errorf("CheckOutputs = %v, want a usage error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWithVerdict(t *testing.T) {
+	violation := outcome.CheckFailed("1 vulnerability ID at or above high")
+	unwritable := outcome.Operationalf("--sarif: writing x.sarif: no space left on device")
+	refused := outcome.Invalidf("DefectDojo refused the reimport")
+	for _, tt := range []struct {
+		name             string
+		verdict, reports error
+		code             int
+		says             []string
+	}{
+		{"nothing", nil, nil, outcome.ExitOK, nil},
+		{"verdict alone", violation, nil, outcome.ExitCheckFailed, []string{"at or above high"}},
+		{"reports alone", nil, unwritable, outcome.ExitOperational, []string{"x.sarif"}},
+		{"the verdict keeps its exit code", violation, unwritable, outcome.ExitCheckFailed, []string{"at or above high", "x.sarif"}},
+		{"over a usage error too", violation, refused, outcome.ExitCheckFailed, []string{"at or above high", "DefectDojo"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := reportflags.WithVerdict(tt.verdict, tt.reports)
+			if outcome.Code(err) != tt.code {
+				t.Errorf("exit %d (%v), want %d", outcome.Code(err), err, tt.code)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%q does not say %q", err, s)
+				}
+			}
+			if tt.verdict != nil && !errors.Is(err, tt.verdict) {
+				t.Error("the verdict is not reachable with errors.Is")
+			}
+		})
+	}
+}

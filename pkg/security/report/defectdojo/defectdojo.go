@@ -14,8 +14,8 @@
 // report keeps in step with sc's severity), the CVE from the rule ID, the
 // file from the location, and the identity used by reimport from the
 // partial fingerprints, which stay the same across builds of the image.
-// Findings the policy set aside are not in the SARIF, so DefectDojo does
-// not open them.
+// Findings the policy set aside are left out of the SARIF
+// (report.WithoutSuppressed), so DefectDojo does not open them.
 //
 // The product and engagement are named, or given by ID. Before the first
 // upload the client looks them up (GET /api/v2/products/,
@@ -759,7 +759,7 @@ func Upload(ctx context.Context, c *Client, t Target, results []*scan.Result, op
 			return out, report.ErrNoResults
 		}
 		var b bytes.Buffer
-		if err := report.WriteSARIF(&b, []*scan.Result{r}, opts...); err != nil {
+		if err := report.WriteSARIF(&b, []*scan.Result{r}, append(slices.Clip(opts), report.WithoutSuppressed())...); err != nil {
 			return out, fmt.Errorf("writing the SARIF of %s: %w", r.Image, err)
 		}
 		repo := report.Repository(r.Image)

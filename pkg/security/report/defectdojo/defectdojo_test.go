@@ -552,3 +552,26 @@ func TestUploadOptions(t *testing.T) {
 		t.Errorf("Upload of nothing = %v", err)
 	}
 }
+
+// Findings the policy set aside are suppressed results in sc's SARIF; the
+// upload leaves them out, so that DefectDojo does not open them.
+func TestUploadLeavesSetAsideOut(t *testing.T) {
+	ctx := context.Background()
+	s := fakedojo.New(t, apiKey)
+	s.AddEngagement(s.AddProduct("shop", "Web"), "CI")
+	r := result(image, findings()[:2]...)
+	r.Ignored = []scan.IgnoredMatch{{
+		Match:        match("CVE-2099-0008", scan.High, "lodash", "4.17.20", "/app/package-lock.json"),
+		SuppressedBy: scan.Suppression{Kind: scan.SuppressedByRule, Reason: "not reachable"},
+	}}
+	if _, err := defectdojo.Upload(ctx, client(t, s), defectdojo.Target{Product: "shop", Engagement: "CI"}, []*scan.Result{r}); err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	var ids []string
+	for _, f := range s.Findings(s.Tests()[0].ID) {
+		ids = append(ids, f.VulnIDFromTool)
+	}
+	if diff := cmp.Diff([]string{"CVE-2099-0001", "CVE-2099-0002"}, ids); diff != "" {
+		t.Errorf("findings in DefectDojo (-want +got):\n%s", diff)
+	}
+}

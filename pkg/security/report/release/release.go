@@ -192,7 +192,7 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 	}
 	b.WriteString("\n\n| Service | Image | Outcome | Signed | SBOM | Provenance | Notes |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range res.Services {
-		image := s.Digest
+		image := s.Reference
 		if image == "" {
 			image = s.Image
 		}

@@ -69,7 +69,7 @@ func releaseResult() *pipeline.ReleaseResult {
 		Outcome: pipeline.OutcomeFailed, ExitCode: 3, Cancelled: true, Duration: 83 * time.Second, DurationMS: 83000,
 		Services: []*pipeline.SecurityResult{
 			{
-				Service: "orders|api", Image: "registry.example/shop/orders:1.4.2", Digest: ordersDigest,
+				Service: "orders|api", Image: "registry.example/shop/orders:1.4.2", Digest: ordersDigest[strings.Index(ordersDigest, "@")+1:], Reference: ordersDigest,
 				Outcome: pipeline.OutcomeFailed, ExitCode: 1, Scan: ordersScan(), Duration: 41234 * time.Millisecond, DurationMS: 41234,
 				Steps: []pipeline.StepResult{
 					{Name: pipeline.StepResolve, Status: pipeline.StatusOK},
@@ -79,16 +79,21 @@ func releaseResult() *pipeline.ReleaseResult {
 					{Name: pipeline.StepSign, Status: pipeline.StatusSkipped, Detail: "the scan failed"},
 					{Name: pipeline.StepVerify, Status: pipeline.StatusSkipped, Disabled: true},
 					{Name: pipeline.StepSBOMAttach, Status: pipeline.StatusWarned, Warnings: []string{"the registry has no referrers API", "kept `legacy|tags`"},
-						Artifacts: []pipeline.Artifact{{Kind: "attestation", Digest: "sha256:aaaa", Existing: true}}},
+						Artifacts: []pipeline.Artifact{{Kind: "attestation", Digest: "sha256:aaaa", Format: "legacy", PredicateType: "https://cyclonedx.org/bom",
+							Storage: "tag", Location: "registry.example/shop/orders:sha256-749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d.att", Existing: true}}},
 					{Name: pipeline.StepSBOMVerify, Status: pipeline.StatusOK},
 					{Name: pipeline.StepProvenanceAttach, Status: pipeline.StatusWarned, Error: "timestamp authority unavailable"},
 				},
 			},
 			{
-				Service: "cart", Image: "registry.example/shop/cart:2.0.0", Digest: "registry.example/shop/cart@sha256:1111111111111111111111111111111111111111111111111111111111111111",
-				Outcome: pipeline.OutcomeOK, Duration: 2 * time.Second, DurationMS: 2000,
+				Service: "cart", Image: "registry.example/shop/cart:2.0.0", Digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+				Reference: "registry.example/shop/cart@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+				Outcome:   pipeline.OutcomeOK, Duration: 2 * time.Second, DurationMS: 2000,
 				Steps: []pipeline.StepResult{
 					{Name: pipeline.StepResolve, Status: pipeline.StatusOK},
+					{Name: pipeline.StepSign, Status: pipeline.StatusOK, Artifacts: []pipeline.Artifact{{Kind: "signature",
+						Digest: "sha256:2222222222222222222222222222222222222222222222222222222222222222", Format: "bundle", Storage: "referrer",
+						Location: "registry.example/shop/cart@sha256:2222222222222222222222222222222222222222222222222222222222222222"}}},
 					{Name: pipeline.StepVerify, Status: pipeline.StatusOK},
 					{Name: pipeline.StepSBOMVerify, Status: pipeline.StatusOK},
 					{Name: pipeline.StepProvenanceVerify, Status: pipeline.StatusOK},
