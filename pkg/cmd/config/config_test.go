@@ -13,7 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sc-project/sc/pkg/api"
-	"github.com/sc-project/sc/pkg/cmd"
+	configcmd "github.com/sc-project/sc/pkg/cmd/config"
+	"github.com/sc-project/sc/pkg/cmd/internal/rootcmd"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 )
@@ -26,11 +27,11 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		Getenv:  func(string) string { return "" },
 		Environ: func() []string { return nil },
 	}
-	c := cmd.New(root)
+	c := rootcmd.New(root, configcmd.New(root))
 	var out, errOut bytes.Buffer
 	c.SetOut(&out)
 	c.SetErr(&errOut)
-	err := cmd.Execute(context.Background(), c, args)
+	err := rootcmd.Execute(context.Background(), c, args)
 	return out.String(), errOut.String(), outcome.Code(err)
 }
 
@@ -118,10 +119,11 @@ stacks:
 	}
 
 	// The error main prints is short: the list is on stderr already.
-	c := cmd.New(&options.Root{Getenv: func(string) string { return "" }})
+	root := &options.Root{Getenv: func(string) string { return "" }}
+	c := rootcmd.New(root, configcmd.New(root))
 	c.SetOut(&bytes.Buffer{})
 	c.SetErr(&bytes.Buffer{})
-	err := cmd.Execute(context.Background(), c, []string{"config", "validate", file})
+	err := rootcmd.Execute(context.Background(), c, []string{"config", "validate", file})
 	if err == nil || err.Error() != file+": 4 problems" {
 		t.Errorf("error %v, want %q", err, file+": 4 problems")
 	}

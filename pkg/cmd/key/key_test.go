@@ -10,7 +10,8 @@ import (
 
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 
-	"github.com/sc-project/sc/pkg/cmd"
+	"github.com/sc-project/sc/pkg/cmd/internal/rootcmd"
+	keycmd "github.com/sc-project/sc/pkg/cmd/key"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 )
@@ -27,12 +28,12 @@ func run(t *testing.T, env map[string]string, args ...string) (string, string, e
 			return out
 		},
 	}
-	c := cmd.New(root)
+	c := rootcmd.New(root, keycmd.New(root))
 	var stdout, stderr bytes.Buffer
 	c.SetOut(&stdout)
 	c.SetErr(&stderr)
 	c.SetIn(strings.NewReader(""))
-	err := cmd.Execute(context.Background(), c, args)
+	err := rootcmd.Execute(context.Background(), c, args)
 	return stdout.String(), stderr.String(), err
 }
 

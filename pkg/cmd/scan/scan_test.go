@@ -11,8 +11,9 @@ import (
 	"testing"
 
 	tv "github.com/sc-project/sc/internal/testutil/vulndb"
-	"github.com/sc-project/sc/pkg/cmd"
+	"github.com/sc-project/sc/pkg/cmd/internal/rootcmd"
 	"github.com/sc-project/sc/pkg/cmd/options"
+	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -42,11 +43,11 @@ func run(t *testing.T, cache string, args ...string) (string, string, error) {
 	t.Helper()
 	env := map[string]string{options.EnvCacheDir: cache}
 	root := &options.Root{Version: "v0.0.0-test", Getenv: func(k string) string { return env[k] }, Environ: func() []string { return nil }}
-	c := cmd.New(root)
+	c := rootcmd.New(root, scancmd.New(root))
 	var stdout, stderr bytes.Buffer
 	c.SetOut(&stdout)
 	c.SetErr(&stderr)
-	err := cmd.Execute(context.Background(), c, args)
+	err := rootcmd.Execute(context.Background(), c, args)
 	return stdout.String(), stderr.String(), err
 }
 
