@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -125,7 +126,7 @@ func TestExecutorIndex(t *testing.T) {
 			// what was written verifies with verifiers of its own and
 			// with cosign's: the index's signature and each platform's
 			// (recursive by default), and each platform's SBOM attestation
-			for _, d := range append([]string{s.Digest}, digestsOf(s)...) {
+			for _, d := range append([]string{s.Reference}, digestsOf(s)...) {
 				if err := verifyKeySignature(ctx, t, d, key.Public); err != nil {
 					t.Errorf("%s: the signature does not verify independently: %v", d, err)
 				}
@@ -133,7 +134,7 @@ func TestExecutorIndex(t *testing.T) {
 					t.Errorf("%s: cosign verified %d signature(s): %v; want 1", d, n, err)
 				}
 			}
-			if st := s.Step(pipeline.StepSign); len(st.Artifacts) != 1+len(form.platforms) || st.Artifacts[0].Subject != s.Digest ||
+			if st := s.Step(pipeline.StepSign); len(st.Artifacts) != 1+len(form.platforms) || st.Artifacts[0].Subject != s.Reference ||
 				st.Artifacts[0].Platform != "" || st.Artifacts[1].Platform != want[0] {
 				t.Errorf("sign artifacts %+v: want the index's, then each platform's", st.Artifacts)
 			}
@@ -160,7 +161,7 @@ func TestExecutorIndex(t *testing.T) {
 				for _, sub := range st.Subject {
 					subjects = append(subjects, sub.GetName()+"@sha256:"+sub.GetDigest()["sha256"])
 				}
-				if diff := cmp.Diff(append([]string{s.Digest}, digestsOf(s)...), subjects); diff != "" {
+				if diff := cmp.Diff(append([]string{s.Reference}, digestsOf(s)...), subjects); diff != "" {
 					t.Errorf("%s: provenance subjects (-want +got):\n%s", s.Platforms[i].Platform, diff)
 				}
 				if n, err := cosigntest.VerifyAttestation(ctx, d.String(), key.Public, form.format == signing.FormatBundle, provenance.PredicateType); err != nil || n != 1 {
@@ -193,7 +194,7 @@ func TestExecutorIndexNotRecursive(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, describe(res))
 	}
 	s := res.Services[0]
-	if err := verifyKeySignature(ctx, t, s.Digest, key.Public); err != nil {
+	if err := verifyKeySignature(ctx, t, s.Reference, key.Public); err != nil {
 		t.Errorf("the index: %v", err)
 	}
 	for _, d := range digestsOf(s) {
@@ -237,7 +238,7 @@ func TestExecutorIndexViolationInOnePlatform(t *testing.T) {
 	if diff := cmp.Diff(map[string]scan.VerdictStatus{"linux/amd64": scan.Fail, "linux/arm64": scan.Pass}, verdicts); diff != "" {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
-	for _, d := range append([]string{s.Digest}, s.Platforms[0].Digest, s.Platforms[1].Digest) {
+	for _, d := range append([]string{s.Reference}, s.Platforms[0].Digest, s.Platforms[1].Digest) {
 		if err := verifyKeySignature(ctx, t, d, key.Public); !errors.Is(err, signing.ErrNotSigned) {
 			t.Errorf("%s: %v, want ErrNotSigned", d, err)
 		}
@@ -291,7 +292,12 @@ func TestExecutorIndexSelection(t *testing.T) {
 				t.Errorf("%s %s, want skipped after resolve failed", st.Name, st.Status)
 			}
 		}
-		if err := verifyKeySignature(ctx, t, res.Services[0].Digest, key.Public); err == nil {
+		sr := res.Services[0]
+		ref, err := name.ParseReference(sr.Image)
+		if err != nil || sr.Digest == "" {
+			t.Fatalf("image %q, digest %q: %v", sr.Image, sr.Digest, err)
+		}
+		if err := verifyKeySignature(ctx, t, ref.Context().Digest(sr.Digest).String(), key.Public); err == nil {
 			t.Error("the index was signed")
 		}
 	})
@@ -331,7 +337,7 @@ func TestExecutorIndexUnreadablePlatformIsNotSigned(t *testing.T) {
 	if st := s.Step(pipeline.StepSign); st.Status != pipeline.StatusFailed || !strings.Contains(st.Error, "refused") {
 		t.Errorf("sign %s %q: want refused\n%s", st.Status, st.Error, describe(res))
 	}
-	if err := verifyKeySignature(ctx, t, s.Digest, key.Public); !errors.Is(err, signing.ErrNotSigned) {
+	if err := verifyKeySignature(ctx, t, s.Reference, key.Public); !errors.Is(err, signing.ErrNotSigned) {
 		t.Errorf("the index: %v, want ErrNotSigned", err)
 	}
 }

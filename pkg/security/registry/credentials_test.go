@@ -160,8 +160,8 @@ func TestCredentialsNotSentToAForeignRealm(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, registry.ErrNotFound) {
-				t.Errorf("Resolve = %v, want ErrNotFound (authenticated through the registry's own realm)", err)
+			if !errors.Is(err, registry.ErrNoSuchImage) {
+				t.Errorf("Resolve = %v, want ErrNoSuchImage (authenticated through the registry's own realm)", err)
 			}
 			if !regRec.sawCredentials() {
 				t.Errorf("the registry's own realm did not receive the credentials: %q", regRec.all())
