@@ -34,12 +34,18 @@ func TestWriteTableVerdict(t *testing.T) {
 	}{
 		{"pass", scan.Verdict{Status: scan.Pass, FailOn: scan.High, WarnOn: scan.Medium}, "Verdict: PASS (fail on high, warn on medium)\n"},
 		{"no thresholds", scan.Verdict{Status: scan.Pass}, "Verdict: PASS (fail on none, warn on none)\n"},
-		{"warn", scan.Verdict{Status: scan.Warn, FailOn: scan.Critical, WarnOn: scan.High, Warning: []string{"CVE-1", "CVE-2"}},
-			"Verdict: WARN (fail on critical, warn on high): CVE-1, CVE-2\n"},
-		{"fail, only fixed", scan.Verdict{Status: scan.Fail, FailOn: scan.High, OnlyFixed: true, Failing: []string{"CVE-1"}},
-			"Verdict: FAIL (fail on high, warn on none, only fixed): CVE-1\n"},
-		{"soft fail", scan.Verdict{Status: scan.Fail, FailOn: scan.High, SoftFail: true, Failing: []string{"CVE-1"}},
-			"Verdict: FAIL (fail on high, warn on none): CVE-1 — soft fail: not failing the scan\n"},
+		{"warn", scan.Verdict{Status: scan.Warn, FailOn: scan.Critical, WarnOn: scan.High, Warning: []string{"CVE-1", "CVE-2"}, WarningFindings: 2},
+			"Verdict: WARN (fail on critical, warn on high): 2 findings at or above high: CVE-1, CVE-2\n"},
+		{"fail, only fixed", scan.Verdict{Status: scan.Fail, FailOn: scan.High, OnlyFixed: true, Failing: []string{"CVE-1"}, FailingFindings: 1},
+			"Verdict: FAIL (fail on high, warn on none, only fixed): 1 finding at or above high: CVE-1\n"},
+		// the unit is the finding, as in the counts line: one ID in three
+		// packages is three
+		{"one vulnerability in three packages", scan.Verdict{Status: scan.Fail, FailOn: scan.High, Failing: []string{"CVE-1"}, FailingFindings: 3},
+			"Verdict: FAIL (fail on high, warn on none): 3 findings at or above high: CVE-1\n"},
+		{"made without counts", scan.Verdict{Status: scan.Fail, FailOn: scan.High, Failing: []string{"CVE-1", "CVE-2"}},
+			"Verdict: FAIL (fail on high, warn on none): 2 findings at or above high: CVE-1, CVE-2\n"},
+		{"soft fail", scan.Verdict{Status: scan.Fail, FailOn: scan.High, SoftFail: true, Failing: []string{"CVE-1"}, FailingFindings: 1},
+			"Verdict: FAIL (fail on high, warn on none): 1 finding at or above high: CVE-1 — soft fail: not failing the scan\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -77,7 +77,8 @@
 //	    "scanners": {"trivy": {"failOn": "critical"}}, // optional per-scanner thresholds
 //	    "onlyFixed": false, "softFail": false,
 //	    "failing": ["CVE-…"],                      // IDs at or above failOn
-//	    "warning": ["CVE-…"]                       // IDs at or above warnOn, below failOn
+//	    "warning": ["CVE-…"],                      // IDs at or above warnOn, below failOn
+//	    "failingFindings": 2, "warningFindings": 0 // findings (as counts) at or above failOn; warnOn only
 //	  },
 //	  "notices": [                                 // how the result was made
 //	    {"kind": "expired-ignore-rule|scanner-failed|stale-db", "message": "…",
@@ -87,6 +88,11 @@
 //
 // Package report renders a Result: this JSON (report.WriteResultJSON), the
 // table `sc image scan` prints, SARIF, markdown and DefectDojo uploads.
+//
+// A finding is one vulnerability in one package, a row of the table (grype
+// calls it a match): counts, failingFindings and the messages of every
+// output count findings; failing and warning list the vulnerability IDs
+// they are of, once each.
 //
 // # Configuration
 //

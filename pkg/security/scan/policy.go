@@ -306,8 +306,10 @@ func verdict(p *Policy, ms []Match) Verdict {
 		switch {
 		case fail:
 			v.Failing = appendNew(v.Failing, m.ID)
+			v.FailingFindings++
 		case warn:
 			v.Warning = appendNew(v.Warning, m.ID)
+			v.WarningFindings++
 		}
 	}
 	// an ID failing in one package and only warning in another is failing

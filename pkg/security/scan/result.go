@@ -214,7 +214,9 @@ type VEXStatement struct {
 }
 
 // Counts counts findings by severity: one field per severity, counting
-// the Matches of that severity.
+// the Matches of that severity. A finding is one vulnerability in one
+// package (grype's match, a row of the table): an ID found in two packages
+// is two findings.
 type Counts struct {
 	Critical   int `json:"critical"`
 	High       int `json:"high"`
@@ -299,6 +301,12 @@ type Verdict struct {
 	// Warning are the IDs of the findings at or above warnOn and below
 	// failOn, sorted.
 	Warning []string `json:"warning"`
+	// FailingFindings counts the findings (a vulnerability in a package,
+	// the unit of Counts) at or above failOn.
+	FailingFindings int `json:"failingFindings"`
+	// WarningFindings counts the findings at or above warnOn and below
+	// failOn.
+	WarningFindings int `json:"warningFindings"`
 }
 
 // NoticeKind names a notice.
@@ -339,7 +347,7 @@ func (r *Result) Err() error {
 	if r == nil || r.Verdict.Status != Fail || r.Verdict.SoftFail {
 		return nil
 	}
-	return &PolicyError{Image: r.Image, FailOn: r.Verdict.FailOn, IDs: r.Verdict.Failing}
+	return &PolicyError{Image: r.Image, FailOn: r.Verdict.FailOn, IDs: r.Verdict.Failing, Findings: r.Verdict.FailingFindings}
 }
 
 // Report is what one scanner found in one image, before merging and
