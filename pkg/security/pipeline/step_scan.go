@@ -77,7 +77,7 @@ func ScanDigest(ctx context.Context, d name.Digest, sb func(context.Context) (sc
 		case missing:
 			allCached = false
 		case o.Cache != nil && described:
-			cs := &cachedScanner{inner: ds, cache: o.Cache, logger: logger}
+			cs := &cachedScanner{inner: ds, cache: o.Cache, logger: logger, now: now}
 			if rep, hit := cs.lookup(ctx, image); hit {
 				s = replayScanner{name: s.Name(), report: rep}
 				break

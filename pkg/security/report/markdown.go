@@ -118,6 +118,9 @@ func summarySection(b *strings.Builder, r *scan.Result, level string, top int) {
 	fmt.Fprintf(b, "Image %s", mdCode(r.Image))
 	if !r.ScannedAt.IsZero() {
 		fmt.Fprintf(b, ", scanned %s", r.ScannedAt.UTC().Format("2006-01-02 15:04 MST"))
+		if r.Cached {
+			b.WriteString(" (a report from the cache)")
+		}
 	}
 	if len(r.Scanners) > 0 {
 		var names []string

@@ -22,6 +22,9 @@ func WriteTable(w io.Writer, r *scan.Result) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Image:    %s\n", r.Image)
+	if r.Cached {
+		fmt.Fprintf(&b, "Scanned:  %s (a report from the cache; the policy is applied now)\n", r.ScannedAt.UTC().Format(time.RFC3339))
+	}
 	for i, s := range r.Scanners {
 		label := "Scanners:"
 		if i > 0 {
@@ -34,6 +37,9 @@ func WriteTable(w io.Writer, r *scan.Result) error {
 				b.WriteString(", STALE")
 			}
 			b.WriteString(")")
+		}
+		if s.Cached {
+			fmt.Fprintf(&b, ", report from the cache of %s", s.ScannedAt.UTC().Format(time.RFC3339))
 		}
 		b.WriteString("\n")
 	}

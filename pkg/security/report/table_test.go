@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -96,3 +97,27 @@ func TestWriteOneResultErrors(t *testing.T) {
 type failingWriter struct{ err error }
 
 func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// A result whose report was replayed from the cache says so, and when the
+// report was made, in the table and the summary.
+func TestCachedResultSaysSo(t *testing.T) {
+	r := cartResult()
+	made := scannedAt.Add(-26 * time.Hour)
+	r.ScannedAt, r.Cached = made, true
+	r.Scanners[0].ScannedAt, r.Scanners[0].Cached = made, true
+	var table, summary bytes.Buffer
+	if err := report.WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteSummary(&summary, []*scan.Result{r}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Scanned:  2026-11-19T08:00:00Z (a report from the cache", "grype v0.121.2, report from the cache of 2026-11-19T08:00:00Z"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if want := "scanned 2026-11-19 08:00 UTC (a report from the cache)"; !strings.Contains(summary.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, summary.String())
+	}
+}

@@ -38,10 +38,12 @@
 //	  "schemaVersion": "1",
 //	  "image": "registry.example/shop@sha256:…",   // scanned image, by digest
 //	  "digest": "sha256:…",
-//	  "scannedAt": "2026-11-20T10:00:00Z",
+//	  "scannedAt": "2026-11-20T10:00:00Z",         // when matched: a cached report keeps its time
+//	  "cached": true,                              // optional: a report was replayed from the cache
 //	  "scanners": [                                // those whose findings are in
 //	    {"name": "grype", "version": "v0.121.2",
-//	     "db": {"built": "…", "schema": "v6.1.10", "source": "https://…|manual import", "stale": false}},
+//	     "db": {"built": "…", "schema": "v6.1.10", "source": "https://…|manual import", "stale": false},
+//	     "scannedAt": "…", "cached": true},        // optional: when its report was made; replayed
 //	    {"name": "trivy", "version": "0.74.0", "db": {"built": "…", "schema": "2", "source": "trivy-db"}}
 //	  ],
 //	  "matches": [                                 // counted findings, most severe first

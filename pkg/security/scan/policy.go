@@ -209,6 +209,11 @@ func Evaluate(image string, reports []*Report, p Policy, now time.Time) *Result 
 		}
 		res.Scanners = append(res.Scanners, r.Scanner)
 		res.Notices = append(res.Notices, r.Notices...)
+		res.Cached = res.Cached || r.Scanner.Cached
+		// findings replayed from a cache are as old as their report
+		if t := r.Scanner.ScannedAt.UTC().Truncate(time.Second); !t.IsZero() && t.Before(res.ScannedAt) {
+			res.ScannedAt = t
+		}
 	}
 
 	products := imageProducts(image)

@@ -19,8 +19,14 @@ type Result struct {
 	Image string `json:"image"`
 	// Digest is the image's digest, "sha256:…".
 	Digest string `json:"digest"`
-	// ScannedAt is when the policy was evaluated (UTC, seconds).
+	// ScannedAt is when the findings were matched (UTC, seconds): the
+	// oldest time a scanner says it matched (a report replayed from a
+	// cache keeps its own), else when the policy was evaluated.
 	ScannedAt time.Time `json:"scannedAt"`
+	// Cached is true when a scanner's report was replayed from a cache
+	// (Scanners says which): the findings are of ScannedAt, the policy is
+	// of now.
+	Cached bool `json:"cached,omitempty"`
 	// Scanners are the scanners whose findings are in the result, in the
 	// order they were given.
 	Scanners []ScannerInfo `json:"scanners"`
@@ -47,6 +53,11 @@ type ScannerInfo struct {
 	Version string `json:"version"`
 	// DB describes its vulnerability database, when it says.
 	DB *DBInfo `json:"db,omitempty"`
+	// ScannedAt is when it matched the SBOM, when known (UTC, seconds).
+	ScannedAt time.Time `json:"scannedAt,omitzero"`
+	// Cached is true when its report was replayed from a cache instead of
+	// matching again.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // DBInfo describes a vulnerability database.
