@@ -51,15 +51,28 @@
 //	      "id": "CVE-2024-…",                      // a CVE when any scanner/alias names one
 //	      "aliases": ["GHSA-…"],                   // optional
 //	      "severity": "critical|high|medium|low|negligible|unknown",
-//	      "cvss": [{"source": "nvd", "version": "3.1", "vector": "CVSS:3.1/…", "baseScore": 9.8}], // optional
+//	      "cvss": [{"source": "nvd", "version": "3.1", "type": "Primary", "vector": "CVSS:3.1/…", "baseScore": 9.8,
+//	                "exploitabilityScore": 3.9, "impactScore": 5.9}], // optional
 //	      "description": "…",                      // optional
 //	      "package": {"name": "libssl3", "version": "3.0.11-1~deb12u2", "type": "deb",
-//	                  "purl": "pkg:deb/debian/libssl3@…", "locations": ["/var/lib/dpkg/status"]},
+//	                  "purl": "pkg:deb/debian/libssl3@…", "locations": ["/var/lib/dpkg/status"],
+//	                  "language": "", "cpes": ["cpe:2.3:…"]},  // language, cpes optional
 //	      "fix": {"state": "fixed|not-fixed|wont-fix|unknown", "versions": ["3.0.11-1~deb12u3"]},
 //	      "dataSource": "https://…",               // optional
 //	      "urls": ["https://…"],                   // optional
 //	      "foundBy": ["grype", "trivy"],
-//	      "vex": {…}                               // optional: a statement that did not suppress it
+//	      "vex": {…},                              // optional: a statement that did not suppress it
+//	      // optional, what grype's JSON carries per match (README: "Scan output for jq users"):
+//	      "namespace": "debian:distro:debian:12",
+//	      "cwes": [{"cve": "…", "cwe": "CWE-787", "source": "…", "type": "…"}],
+//	      "epss": [{"cve": "…", "epss": 0.01, "percentile": 0.5, "date": "YYYY-MM-DD"}],
+//	      "knownExploited": [{"cve": "…", "dateAdded": "YYYY-MM-DD", …}],
+//	      "risk": 1.2,
+//	      "advisories": [{"id": "DSA-…", "link": "https://…"}],
+//	      "relatedVulnerabilities": [{"id": "CVE-…", "dataSource": "…", "namespace": "nvd:cpe",
+//	                                  "severity": "high", "urls": […], "description": "…", "cvss": […]}],
+//	      "matchDetails": [{"type": "exact-indirect-match", "matcher": "dpkg-matcher",
+//	                        "searchedBy": {…}, "found": {…}, "suggestedVersion": "…"}]
 //	    }
 //	  ],
 //	  "ignored": [                                 // findings set aside: a match, plus
