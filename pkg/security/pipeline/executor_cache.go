@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -91,6 +92,9 @@ type cachedScanner struct {
 	// scope is the SBOM scope the scanned packages come from: all layers
 	// list packages a squashed image no longer has.
 	scope sbom.Scope
+	// now stamps a new report with when it was made, which its replays
+	// keep. Default: time.Now.
+	now func() time.Time
 }
 
 var _ scan.Scanner = (*cachedScanner)(nil)
@@ -125,11 +129,19 @@ func (s *cachedScanner) lookup(ctx context.Context, image string) (*scan.Report,
 	return &r, true
 }
 
-// Scan scans with the inner scanner and stores the report.
+// Scan scans with the inner scanner and stores the report, stamped with
+// when it was made (Scanner.ScannedAt) unless the scanner said.
 func (s *cachedScanner) Scan(ctx context.Context, image string, sb scan.SBOM) (*scan.Report, error) {
 	r, err := s.inner.Scan(ctx, image, sb)
 	if err != nil {
 		return nil, err
+	}
+	if r.Scanner.ScannedAt.IsZero() {
+		now := s.now
+		if now == nil {
+			now = time.Now
+		}
+		r.Scanner.ScannedAt = now().UTC().Truncate(time.Second)
 	}
 	if k, err := s.key(image); err == nil {
 		if data, err := json.Marshal(r); err == nil {
@@ -141,7 +153,8 @@ func (s *cachedScanner) Scan(ctx context.Context, image string, sb scan.SBOM) (*
 	return r, nil
 }
 
-// replayScanner answers with a report read from the cache.
+// replayScanner answers with a report read from the cache, marked as
+// cached; it keeps the time the report was made.
 type replayScanner struct {
 	name   string
 	report *scan.Report
@@ -150,5 +163,7 @@ type replayScanner struct {
 func (s replayScanner) Name() string { return s.name }
 
 func (s replayScanner) Scan(context.Context, string, scan.SBOM) (*scan.Report, error) {
-	return s.report, nil
+	r := *s.report
+	r.Scanner.Cached = true
+	return &r, nil
 }

@@ -93,7 +93,7 @@ func ScanDigest(ctx context.Context, d name.Digest, sb func(context.Context) (sc
 			if scope == "" {
 				scope = sbom.DefaultScope
 			}
-			cs := &cachedScanner{inner: ds, cache: o.Cache, logger: logger, scope: scope}
+			cs := &cachedScanner{inner: ds, cache: o.Cache, logger: logger, scope: scope, now: now}
 			if rep, hit := cs.lookup(ctx, image); hit {
 				s = replayScanner{name: s.Name(), report: rep}
 				break

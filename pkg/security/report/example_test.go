@@ -25,7 +25,7 @@ func exampleResult() *scan.Result {
 			DataSource: "https://security-tracker.debian.org/tracker/CVE-2099-0001",
 		}},
 		Counts:  scan.Counts{High: 1, Total: 1},
-		Verdict: scan.Verdict{Status: scan.Fail, FailOn: scan.High, WarnOn: scan.Medium, Failing: []string{"CVE-2099-0001"}},
+		Verdict: scan.Verdict{Status: scan.Fail, FailOn: scan.High, WarnOn: scan.Medium, Failing: []string{"CVE-2099-0001"}, FailingFindings: 1},
 	}
 }
 
@@ -37,7 +37,7 @@ func ExampleWriteSummary() {
 	// Output:
 	// ## Vulnerability scan of `registry.example/shop/api`
 	//
-	// **FAIL**: 1 vulnerability at or above high: CVE-2099-0001.
+	// **FAIL**: 1 finding at or above high: CVE-2099-0001.
 	//
 	// Image `registry.example/shop/api@sha256:749ba80b11e68a699101007845153a4d865489601a608fb5109e0d12fd0f832d`, scanned 2026-11-20 10:00 UTC with grype v0.121.2. Policy: fail on high, warn on medium.
 	//
@@ -103,6 +103,6 @@ func ExampleWriteTable() {
 	// ID             SEVERITY  PACKAGE  VERSION  FIXED IN  TYPE  FOUND BY
 	// CVE-2099-0001  high      openssl  3.0.11   3.0.12    deb   grype
 	//
-	// 1 vulnerabilities: 0 critical, 1 high, 0 medium, 0 low, 0 negligible, 0 unknown (0 set aside)
-	// Verdict: FAIL (fail on high, warn on medium): CVE-2099-0001
+	// 1 finding: 0 critical, 1 high, 0 medium, 0 low, 0 negligible, 0 unknown (0 set aside)
+	// Verdict: FAIL (fail on high, warn on medium): 1 finding at or above high: CVE-2099-0001
 }

@@ -160,8 +160,10 @@ func ordersResult() *scan.Result {
 		Verdict: scan.Verdict{
 			Status: scan.Fail, FailOn: scan.High, WarnOn: scan.Medium,
 			Scanners: map[string]scan.Thresholds{"trivy": {FailOn: scan.High, WarnOn: scan.Low}},
-			Failing:  []string{"CVE-2099-0001", "CVE-2099-0001", "CVE-2099-0002", "CVE-2099-3001"},
+			Failing:  []string{"CVE-2099-0001", "CVE-2099-0002", "CVE-2099-3001"},
 			Warning:  []string{"CVE-2099-2001"},
+			// CVE-2099-0001 in two packages: 4 findings of 3 vulnerabilities
+			FailingFindings: 4, WarningFindings: 1,
 		},
 		Notices: []scan.Notice{
 			{

@@ -77,7 +77,7 @@ func WritePRComment(w io.Writer, results []*scan.Result, opts ...Option) error {
 			continue
 		}
 		fmt.Fprintf(&b, "\n<details>\n<summary><code>%s</code>: %s, %s</summary>\n\n",
-			html.EscapeString(Repository(r.Image)), verdictWord(r.Verdict.Status), plural(len(r.Matches), "finding", "findings"))
+			html.EscapeString(Repository(r.Image)), verdictWord(r.Verdict.Status), scan.Findings(len(r.Matches)))
 		if len(r.Matches) > 0 {
 			b.WriteString(verdictSentence(&r.Verdict) + "\n\n")
 			findingsTable(&b, r.Matches, top, false)
@@ -118,6 +118,9 @@ func summarySection(b *strings.Builder, r *scan.Result, level string, top int) {
 	fmt.Fprintf(b, "Image %s", mdCode(r.Image))
 	if !r.ScannedAt.IsZero() {
 		fmt.Fprintf(b, ", scanned %s", r.ScannedAt.UTC().Format("2006-01-02 15:04 MST"))
+		if r.Cached {
+			b.WriteString(" (a report from the cache)")
+		}
 	}
 	if len(r.Scanners) > 0 {
 		var names []string
@@ -202,20 +205,20 @@ func verdictSentence(v *scan.Verdict) string {
 	switch v.Status {
 	case scan.Fail:
 		ids := distinct(v.Failing)
-		s := fmt.Sprintf("**FAIL**: %s at or above %s: %s.", plural(len(ids), "vulnerability", "vulnerabilities"), v.FailOn, idList(ids))
+		s := fmt.Sprintf("**FAIL**: %s at or above %s: %s.", scan.Findings(max(v.FailingFindings, len(ids))), v.FailOn, idList(ids))
 		if v.SoftFail {
 			s += " Soft fail: the scan does not fail the build."
 		}
 		return s
 	case scan.Warn:
 		ids := distinct(v.Warning)
-		return fmt.Sprintf("**WARN**: %s at or above %s: %s.", plural(len(ids), "vulnerability", "vulnerabilities"), v.WarnOn, idList(ids))
+		return fmt.Sprintf("**WARN**: %s at or above %s: %s.", scan.Findings(max(v.WarningFindings, len(ids))), v.WarnOn, idList(ids))
 	}
 	switch {
 	case v.WarnOn != "":
-		return fmt.Sprintf("**PASS**: no vulnerability at or above %s.", v.WarnOn)
+		return fmt.Sprintf("**PASS**: no finding at or above %s.", v.WarnOn)
 	case v.FailOn != "":
-		return fmt.Sprintf("**PASS**: no vulnerability at or above %s.", v.FailOn)
+		return fmt.Sprintf("**PASS**: no finding at or above %s.", v.FailOn)
 	}
 	return "**PASS**: the policy sets no threshold."
 }
@@ -292,13 +295,6 @@ func idList(ids []string) string {
 		ids = ids[:maxIDs]
 	}
 	return mdText(strings.Join(ids, ", ")) + more
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // idCell is a finding's ID, linked to its advisory, with a VEX status that

@@ -74,7 +74,7 @@ func TestMarkdownContent(t *testing.T) {
 	}
 	s := b.String()
 	for _, want := range []string{
-		"**FAIL**: 3 vulnerabilities at or above high: CVE-2099-0001, CVE-2099-0002, CVE-2099-3001.",
+		"**FAIL**: 4 findings at or above high: CVE-2099-0001, CVE-2099-0002, CVE-2099-3001.",
 		"| 1 | 3 | 1 | 1 | 1 | 1 | 8 | 3 |",
 		"[CVE-2099-0002]", // no advisory: no link
 		"CVE-2099-0002 (VEX: under investigation)",
@@ -127,11 +127,11 @@ func TestMarkdownVerdicts(t *testing.T) {
 		v    scan.Verdict
 		want string
 	}{
-		{"fail", scan.Verdict{Status: scan.Fail, FailOn: scan.High, Failing: []string{"CVE-1"}}, "**FAIL**: 1 vulnerability at or above high: CVE-1."},
+		{"fail", scan.Verdict{Status: scan.Fail, FailOn: scan.High, Failing: []string{"CVE-1"}}, "**FAIL**: 1 finding at or above high: CVE-1."},
 		{"soft fail", scan.Verdict{Status: scan.Fail, FailOn: scan.High, SoftFail: true, Failing: []string{"CVE-1"}}, "Soft fail: the scan does not fail the build."},
-		{"warn", scan.Verdict{Status: scan.Warn, FailOn: scan.High, WarnOn: scan.Medium, Warning: []string{"CVE-2", "CVE-3"}}, "**WARN**: 2 vulnerabilities at or above medium: CVE-2, CVE-3."},
-		{"pass", scan.Verdict{Status: scan.Pass, FailOn: scan.High, WarnOn: scan.Medium}, "**PASS**: no vulnerability at or above medium."},
-		{"pass, fail threshold only", scan.Verdict{Status: scan.Pass, FailOn: scan.Critical}, "**PASS**: no vulnerability at or above critical."},
+		{"warn", scan.Verdict{Status: scan.Warn, FailOn: scan.High, WarnOn: scan.Medium, Warning: []string{"CVE-2", "CVE-3"}}, "**WARN**: 2 findings at or above medium: CVE-2, CVE-3."},
+		{"pass", scan.Verdict{Status: scan.Pass, FailOn: scan.High, WarnOn: scan.Medium}, "**PASS**: no finding at or above medium."},
+		{"pass, fail threshold only", scan.Verdict{Status: scan.Pass, FailOn: scan.Critical}, "**PASS**: no finding at or above critical."},
 		{"pass, no threshold", scan.Verdict{Status: scan.Pass}, "**PASS**: the policy sets no threshold."},
 		{"many IDs", scan.Verdict{Status: scan.Fail, FailOn: scan.Low, Failing: strings.Split("A B C D E F G H I J K L", " ")}, "A, B, C, D, E, F, G, H, I, J and 2 more."},
 	} {

@@ -22,6 +22,9 @@ func WriteTable(w io.Writer, r *scan.Result) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Image:    %s\n", r.Image)
+	if r.Cached {
+		fmt.Fprintf(&b, "Scanned:  %s (a report from the cache; the policy is applied now)\n", r.ScannedAt.UTC().Format(time.RFC3339))
+	}
 	for i, s := range r.Scanners {
 		label := "Scanners:"
 		if i > 0 {
@@ -34,6 +37,9 @@ func WriteTable(w io.Writer, r *scan.Result) error {
 				b.WriteString(", STALE")
 			}
 			b.WriteString(")")
+		}
+		if s.Cached {
+			fmt.Fprintf(&b, ", report from the cache of %s", s.ScannedAt.UTC().Format(time.RFC3339))
 		}
 		b.WriteString("\n")
 	}
@@ -78,14 +84,17 @@ func WriteTable(w io.Writer, r *scan.Result) error {
 	}
 
 	c := r.Counts
-	fmt.Fprintf(&b, "\n%d vulnerabilities: %d critical, %d high, %d medium, %d low, %d negligible, %d unknown (%d set aside)\n",
-		c.Total, c.Critical, c.High, c.Medium, c.Low, c.Negligible, c.Unknown, c.Ignored)
+	fmt.Fprintf(&b, "\n%s: %d critical, %d high, %d medium, %d low, %d negligible, %d unknown (%d set aside)\n",
+		scan.Findings(c.Total), c.Critical, c.High, c.Medium, c.Low, c.Negligible, c.Unknown, c.Ignored)
 	b.WriteString(verdictLine(&r.Verdict))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// verdictLine is the table's last line: the verdict and the thresholds.
+// verdictLine is the table's last line: the verdict and the thresholds,
+// and how many findings (the unit of the counts line) met them, of which
+// vulnerabilities. A verdict made by hand without finding counts says at
+// least one finding per vulnerability.
 func verdictLine(v *scan.Verdict) string {
 	thresholds := fmt.Sprintf("fail on %s, warn on %s", orNone(v.FailOn), orNone(v.WarnOn))
 	if v.OnlyFixed {
@@ -93,13 +102,15 @@ func verdictLine(v *scan.Verdict) string {
 	}
 	switch v.Status {
 	case scan.Fail:
-		s := fmt.Sprintf("Verdict: FAIL (%s): %s", thresholds, strings.Join(v.Failing, ", "))
+		ids := distinct(v.Failing)
+		s := fmt.Sprintf("Verdict: FAIL (%s): %s at or above %s: %s", thresholds, scan.Findings(max(v.FailingFindings, len(ids))), v.FailOn, strings.Join(ids, ", "))
 		if v.SoftFail {
 			s += " — soft fail: not failing the scan"
 		}
 		return s + "\n"
 	case scan.Warn:
-		return fmt.Sprintf("Verdict: WARN (%s): %s\n", thresholds, strings.Join(v.Warning, ", "))
+		ids := distinct(v.Warning)
+		return fmt.Sprintf("Verdict: WARN (%s): %s at or above %s: %s\n", thresholds, scan.Findings(max(v.WarningFindings, len(ids))), v.WarnOn, strings.Join(ids, ", "))
 	}
 	return fmt.Sprintf("Verdict: PASS (%s)\n", thresholds)
 }

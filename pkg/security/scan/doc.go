@@ -39,10 +39,12 @@
 //	  "image": "registry.example/shop@sha256:…",   // scanned image, by digest
 //	  "digest": "sha256:…",
 //	  "platform": "linux/arm64",                   // a platform image of an index; else absent
-//	  "scannedAt": "2026-11-20T10:00:00Z",
+//	  "scannedAt": "2026-11-20T10:00:00Z",         // when matched: a cached report keeps its time
+//	  "cached": true,                              // optional: a report was replayed from the cache
 //	  "scanners": [                                // those whose findings are in
 //	    {"name": "grype", "version": "v0.121.2",
-//	     "db": {"built": "…", "schema": "v6.1.10", "source": "https://…|manual import", "stale": false}},
+//	     "db": {"built": "…", "schema": "v6.1.10", "source": "https://…|manual import", "stale": false},
+//	     "scannedAt": "…", "cached": true},        // optional: when its report was made; replayed
 //	    {"name": "trivy", "version": "0.74.0", "db": {"built": "…", "schema": "2", "source": "trivy-db"}}
 //	  ],
 //	  "matches": [                                 // counted findings, most severe first
@@ -50,15 +52,28 @@
 //	      "id": "CVE-2024-…",                      // a CVE when any scanner/alias names one
 //	      "aliases": ["GHSA-…"],                   // optional
 //	      "severity": "critical|high|medium|low|negligible|unknown",
-//	      "cvss": [{"source": "nvd", "version": "3.1", "vector": "CVSS:3.1/…", "baseScore": 9.8}], // optional
+//	      "cvss": [{"source": "nvd", "version": "3.1", "type": "Primary", "vector": "CVSS:3.1/…", "baseScore": 9.8,
+//	                "exploitabilityScore": 3.9, "impactScore": 5.9}], // optional
 //	      "description": "…",                      // optional
 //	      "package": {"name": "libssl3", "version": "3.0.11-1~deb12u2", "type": "deb",
-//	                  "purl": "pkg:deb/debian/libssl3@…", "locations": ["/var/lib/dpkg/status"]},
+//	                  "purl": "pkg:deb/debian/libssl3@…", "locations": ["/var/lib/dpkg/status"],
+//	                  "language": "", "cpes": ["cpe:2.3:…"]},  // language, cpes optional
 //	      "fix": {"state": "fixed|not-fixed|wont-fix|unknown", "versions": ["3.0.11-1~deb12u3"]},
 //	      "dataSource": "https://…",               // optional
 //	      "urls": ["https://…"],                   // optional
 //	      "foundBy": ["grype", "trivy"],
-//	      "vex": {…}                               // optional: a statement that did not suppress it
+//	      "vex": {…},                              // optional: a statement that did not suppress it
+//	      // optional, what grype's JSON carries per match (README: "Scan output for jq users"):
+//	      "namespace": "debian:distro:debian:12",
+//	      "cwes": [{"cve": "…", "cwe": "CWE-787", "source": "…", "type": "…"}],
+//	      "epss": [{"cve": "…", "epss": 0.01, "percentile": 0.5, "date": "YYYY-MM-DD"}],
+//	      "knownExploited": [{"cve": "…", "dateAdded": "YYYY-MM-DD", …}],
+//	      "risk": 1.2,
+//	      "advisories": [{"id": "DSA-…", "link": "https://…"}],
+//	      "relatedVulnerabilities": [{"id": "CVE-…", "dataSource": "…", "namespace": "nvd:cpe",
+//	                                  "severity": "high", "urls": […], "description": "…", "cvss": […]}],
+//	      "matchDetails": [{"type": "exact-indirect-match", "matcher": "dpkg-matcher",
+//	                        "searchedBy": {…}, "found": {…}, "suggestedVersion": "…"}]
 //	    }
 //	  ],
 //	  "ignored": [                                 // findings set aside: a match, plus
@@ -78,7 +93,8 @@
 //	    "scanners": {"trivy": {"failOn": "critical"}}, // optional per-scanner thresholds
 //	    "onlyFixed": false, "softFail": false,
 //	    "failing": ["CVE-…"],                      // IDs at or above failOn
-//	    "warning": ["CVE-…"]                       // IDs at or above warnOn, below failOn
+//	    "warning": ["CVE-…"],                      // IDs at or above warnOn, below failOn
+//	    "failingFindings": 2, "warningFindings": 0 // findings (as counts) at or above failOn; warnOn only
 //	  },
 //	  "notices": [                                 // how the result was made
 //	    {"kind": "expired-ignore-rule|scanner-failed|stale-db", "message": "…",
@@ -88,6 +104,11 @@
 //
 // Package report renders a Result: this JSON (report.WriteResultJSON), the
 // table `sc image scan` prints, SARIF, markdown and DefectDojo uploads.
+//
+// A finding is one vulnerability in one package, a row of the table (grype
+// calls it a match): counts, failingFindings and the messages of every
+// output count findings; failing and warning list the vulnerability IDs
+// they are of, once each.
 //
 // # Configuration
 //

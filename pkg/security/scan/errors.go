@@ -44,6 +44,9 @@ type PolicyError struct {
 	FailOn Severity
 	// IDs are the vulnerabilities at or above it, sorted.
 	IDs []string
+	// Findings counts the findings (a vulnerability in a package) at or
+	// above it; at least len(IDs) is said when it is smaller.
+	Findings int
 }
 
 func (e *PolicyError) Error() string {
@@ -54,9 +57,21 @@ func (e *PolicyError) Error() string {
 		more = fmt.Sprintf(" and %d more", len(ids)-show)
 		ids = ids[:show]
 	}
-	return fmt.Sprintf("%s: %s: %d vulnerabilities at or above %s: %s%s",
-		e.Image, ErrPolicyViolation, len(e.IDs), e.FailOn, strings.Join(ids, ", "), more)
+	return fmt.Sprintf("%s: %s: %s at or above %s, of %s: %s%s",
+		e.Image, ErrPolicyViolation, Findings(max(e.Findings, len(e.IDs))), e.FailOn, plural(len(e.IDs), "vulnerability", "vulnerabilities"),
+		strings.Join(ids, ", "), more)
 }
 
 // Unwrap returns ErrPolicyViolation.
 func (e *PolicyError) Unwrap() error { return ErrPolicyViolation }
+
+// Findings says n findings, the unit every count of sc's outputs is in: "1
+// finding", "3 findings". A finding is one vulnerability in one package.
+func Findings(n int) string { return plural(n, "finding", "findings") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -43,5 +43,5 @@ func ExampleEvaluate() {
 	// CVE-2099-1001 critical lodash [grype trivy]
 	// ignore rule for GHSA-2099-aaaa-0001 expired on 2026-12-31 (reason was: lodash is only used at build time) and no longer applies; it would have set aside 1 finding(s)
 	// fail
-	// registry.example/shop@sha256:0123: vulnerability policy violated: 1 vulnerabilities at or above high: CVE-2099-1001
+	// registry.example/shop@sha256:0123: vulnerability policy violated: 1 finding at or above high, of 1 vulnerability: CVE-2099-1001
 }

@@ -18,11 +18,13 @@ import (
 //   - the highest severity any scanner gave;
 //   - the union of fixed versions, CVSS scores, URLs and locations, and the
 //     "fixed" state when any scanner knows of a fix;
+//   - the union of CWEs, EPSS scores, KEV entries, advisories, CPEs,
+//     related records (by ID) and match details, and the highest risk;
 //   - every scanner that found it, in FoundBy.
 //
-// Fields that cannot be combined (description, data source, package type
-// and PURL) come from the first report that has them: pass grype's report
-// first. The result is sorted most severe first, then by ID and package.
+// Fields that cannot be combined (description, data source, namespace,
+// package type, language and PURL) come from the first report that has
+// them: pass grype's report first. The result is sorted most severe first, then by ID and package.
 func Merge(reports ...*Report) []Match {
 	type group struct {
 		matches []Match
@@ -112,6 +114,9 @@ func combine(ms []Match) Match {
 	out.FoundBy = nil
 	out.Fix = Fix{}
 	out.Package.Locations = nil
+	out.Package.CPEs = nil
+	out.CWEs, out.EPSS, out.KnownExploited, out.Advisories = nil, nil, nil, nil
+	out.RelatedVulnerabilities, out.MatchDetails = nil, nil
 
 	var ids []string
 	seenID := map[string]bool{}
@@ -161,6 +166,28 @@ func combine(ms []Match) Match {
 		if out.VEX == nil {
 			out.VEX = m.VEX
 		}
+		if out.Namespace == "" {
+			out.Namespace = m.Namespace
+		}
+		if out.Package.Language == "" {
+			out.Package.Language = m.Package.Language
+		}
+		out.Package.CPEs = appendNew(out.Package.CPEs, m.Package.CPEs...)
+		out.CWEs = appendComparable(out.CWEs, m.CWEs...)
+		out.EPSS = appendComparable(out.EPSS, m.EPSS...)
+		out.Advisories = appendComparable(out.Advisories, m.Advisories...)
+		for _, k := range m.KnownExploited {
+			if !slices.ContainsFunc(out.KnownExploited, func(e KnownExploited) bool { return e.CVE == k.CVE }) {
+				out.KnownExploited = append(out.KnownExploited, k)
+			}
+		}
+		for _, r := range m.RelatedVulnerabilities {
+			if !slices.ContainsFunc(out.RelatedVulnerabilities, func(e RelatedVulnerability) bool { return strings.EqualFold(e.ID, r.ID) }) {
+				out.RelatedVulnerabilities = append(out.RelatedVulnerabilities, r)
+			}
+		}
+		out.MatchDetails = append(out.MatchDetails, m.MatchDetails...)
+		out.Risk = max(out.Risk, m.Risk)
 	}
 	out.Fix.State = state
 	if out.Severity == "" {
@@ -186,6 +213,16 @@ func combine(ms []Match) Match {
 	}
 	slices.Sort(out.Aliases)
 	return out
+}
+
+// appendComparable appends the values of vs not in s yet.
+func appendComparable[T comparable](s []T, vs ...T) []T {
+	for _, v := range vs {
+		if !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	return s
 }
 
 // appendNew appends the values of vs not in s yet.

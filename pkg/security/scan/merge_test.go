@@ -77,3 +77,32 @@ func TestMergeKeepsDistinct(t *testing.T) {
 		}
 	}
 }
+
+// What grype's JSON carries per match survives a merge with another
+// scanner's finding of the same vulnerability: unions of the lists, the
+// first namespace, the highest risk.
+func TestMergeKeepsGrypeDetails(t *testing.T) {
+	pkg := scan.Package{Name: "lodash", Version: "4.17.20", Type: "npm", CPEs: []string{"cpe:2.3:a:lodash:lodash:4.17.20:*:*:*:*:*:*:*"}}
+	grype := &scan.Report{Scanner: scan.ScannerInfo{Name: "grype"}, Matches: []scan.Match{{
+		ID: "GHSA-35jh-r3h4-6jhm", Aliases: []string{"CVE-2021-23337"}, Severity: scan.High, Package: pkg,
+		Namespace: "github:language:javascript", Risk: 1.5,
+		CWEs:                   []scan.CWE{{CVE: "CVE-2021-23337", CWE: "CWE-94"}},
+		RelatedVulnerabilities: []scan.RelatedVulnerability{{ID: "CVE-2021-23337", Namespace: "nvd:cpe", Severity: scan.High}},
+		MatchDetails:           []scan.MatchDetail{{Type: "exact-direct-match", Matcher: "javascript-matcher", SuggestedVersion: "4.17.21"}},
+	}}}
+	pkg.CPEs = []string{"cpe:2.3:a:lodash:lodash:*:*:*:*:*:node.js:*:*"}
+	trivy := &scan.Report{Scanner: scan.ScannerInfo{Name: "trivy"}, Matches: []scan.Match{{
+		ID: "CVE-2021-23337", Severity: scan.High, Package: pkg, Risk: 3,
+		CWEs:           []scan.CWE{{CVE: "CVE-2021-23337", CWE: "CWE-94"}, {CVE: "CVE-2021-23337", CWE: "CWE-77"}},
+		KnownExploited: []scan.KnownExploited{{CVE: "CVE-2021-23337"}},
+	}}}
+	ms := scan.Merge(grype, trivy)
+	if len(ms) != 1 {
+		t.Fatalf("%d findings, want one", len(ms))
+	}
+	m := ms[0]
+	if m.ID != "CVE-2021-23337" || m.Namespace != "github:language:javascript" || m.Risk != 3 ||
+		len(m.CWEs) != 2 || len(m.KnownExploited) != 1 || len(m.RelatedVulnerabilities) != 1 || len(m.MatchDetails) != 1 || len(m.Package.CPEs) != 2 {
+		t.Errorf("merged %+v", m)
+	}
+}

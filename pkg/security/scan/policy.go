@@ -209,6 +209,11 @@ func Evaluate(image string, reports []*Report, p Policy, now time.Time) *Result 
 		}
 		res.Scanners = append(res.Scanners, r.Scanner)
 		res.Notices = append(res.Notices, r.Notices...)
+		res.Cached = res.Cached || r.Scanner.Cached
+		// findings replayed from a cache are as old as their report
+		if t := r.Scanner.ScannedAt.UTC().Truncate(time.Second); !t.IsZero() && t.Before(res.ScannedAt) {
+			res.ScannedAt = t
+		}
 	}
 
 	products := imageProducts(image)
@@ -306,8 +311,10 @@ func verdict(p *Policy, ms []Match) Verdict {
 		switch {
 		case fail:
 			v.Failing = appendNew(v.Failing, m.ID)
+			v.FailingFindings++
 		case warn:
 			v.Warning = appendNew(v.Warning, m.ID)
+			v.WarningFindings++
 		}
 	}
 	// an ID failing in one package and only warning in another is failing

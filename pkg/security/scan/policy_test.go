@@ -100,6 +100,27 @@ func TestThresholds(t *testing.T) {
 	}
 }
 
+// The verdict counts findings, the unit of Counts: a vulnerability in two
+// packages is one failing ID and two failing findings, and the error says
+// so in that unit.
+func TestVerdictCountsFindings(t *testing.T) {
+	r := findings()
+	r.Matches = append(r.Matches, match("CVE-2099-0001", scan.High, "libssl-dev", "3.0.11-1~deb12u2"),
+		match("CVE-2099-0003", scan.Medium, "zlib1g-dev", "1:1.2.13.dfsg-1"))
+	res := scan.Evaluate(image, []*scan.Report{r}, scan.DefaultPolicy(), now)
+	v := res.Verdict
+	if !slices.Equal(v.Failing, []string{"CVE-2099-0001", "CVE-2099-0002"}) || v.FailingFindings != 3 || v.WarningFindings != 2 {
+		t.Errorf("verdict failing %v (%d findings), warning %v (%d findings); want 2 IDs in 3 findings, 2 warning findings",
+			v.Failing, v.FailingFindings, v.Warning, v.WarningFindings)
+	}
+	if res.Counts.High+res.Counts.Critical != v.FailingFindings {
+		t.Errorf("counts %+v and failing findings %d are not in one unit", res.Counts, v.FailingFindings)
+	}
+	if err := res.Err(); err == nil || !strings.Contains(err.Error(), "3 findings at or above high, of 2 vulnerabilities: CVE-2099-0001, CVE-2099-0002") {
+		t.Errorf("Err = %v, want the findings counted", err)
+	}
+}
+
 func TestSoftFail(t *testing.T) {
 	p := scan.DefaultPolicy()
 	p.SoftFail = true

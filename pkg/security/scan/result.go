@@ -22,8 +22,14 @@ type Result struct {
 	// Platform is, for a platform image of an image index, its platform
 	// (os/arch[/variant]); empty for an image that is not an index.
 	Platform string `json:"platform,omitempty"`
-	// ScannedAt is when the policy was evaluated (UTC, seconds).
+	// ScannedAt is when the findings were matched (UTC, seconds): the
+	// oldest time a scanner says it matched (a report replayed from a
+	// cache keeps its own), else when the policy was evaluated.
 	ScannedAt time.Time `json:"scannedAt"`
+	// Cached is true when a scanner's report was replayed from a cache
+	// (Scanners says which): the findings are of ScannedAt, the policy is
+	// of now.
+	Cached bool `json:"cached,omitempty"`
 	// Scanners are the scanners whose findings are in the result, in the
 	// order they were given.
 	Scanners []ScannerInfo `json:"scanners"`
@@ -50,6 +56,11 @@ type ScannerInfo struct {
 	Version string `json:"version"`
 	// DB describes its vulnerability database, when it says.
 	DB *DBInfo `json:"db,omitempty"`
+	// ScannedAt is when it matched the SBOM, when known (UTC, seconds).
+	ScannedAt time.Time `json:"scannedAt,omitzero"`
+	// Cached is true when its report was replayed from a cache instead of
+	// matching again.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // DBInfo describes a vulnerability database.
@@ -94,6 +105,102 @@ type Match struct {
 	// VEX is a VEX statement about it that does not suppress it
 	// (under_investigation or affected), for the reader.
 	VEX *VEXStatement `json:"vex,omitempty"`
+
+	// The fields below carry what grype's JSON carries per match (see the
+	// package documentation for the mapping); a scanner that does not
+	// say leaves them empty.
+
+	// Namespace is the database namespace of the record matched
+	// ("debian:distro:debian:12", "github:language:javascript").
+	Namespace string `json:"namespace,omitempty"`
+	// CWEs are the weaknesses the record names.
+	CWEs []CWE `json:"cwes,omitempty"`
+	// EPSS are exploit prediction scores of the vulnerability.
+	EPSS []EPSS `json:"epss,omitempty"`
+	// KnownExploited are its entries in CISA's catalog of known exploited
+	// vulnerabilities.
+	KnownExploited []KnownExploited `json:"knownExploited,omitempty"`
+	// Risk is grype's risk score (0 to 100, from EPSS, CVSS and KEV); 0
+	// when not computed.
+	Risk float64 `json:"risk,omitempty"`
+	// Advisories are vendor advisories of the record (a DSA, an RHSA).
+	Advisories []Advisory `json:"advisories,omitempty"`
+	// RelatedVulnerabilities are the records of the same vulnerability
+	// under its other IDs (an NVD CVE of a GHSA), with their own severity,
+	// CVSS and references.
+	RelatedVulnerabilities []RelatedVulnerability `json:"relatedVulnerabilities,omitempty"`
+	// MatchDetails say how the scanner matched the package (exact or by
+	// CPE, direct or through its source package), and the fix it suggests.
+	MatchDetails []MatchDetail `json:"matchDetails,omitempty"`
+}
+
+// CWE is a weakness a vulnerability record names.
+type CWE struct {
+	CVE    string `json:"cve,omitempty"`
+	CWE    string `json:"cwe"`
+	Source string `json:"source,omitempty"`
+	Type   string `json:"type,omitempty"`
+}
+
+// EPSS is an exploit prediction score.
+type EPSS struct {
+	CVE        string  `json:"cve"`
+	EPSS       float64 `json:"epss"`
+	Percentile float64 `json:"percentile"`
+	// Date is the day of the score, YYYY-MM-DD.
+	Date string `json:"date,omitempty"`
+}
+
+// KnownExploited is an entry of CISA's Known Exploited Vulnerabilities
+// catalog. Dates are YYYY-MM-DD.
+type KnownExploited struct {
+	CVE                        string   `json:"cve"`
+	VendorProject              string   `json:"vendorProject,omitempty"`
+	Product                    string   `json:"product,omitempty"`
+	DateAdded                  string   `json:"dateAdded,omitempty"`
+	RequiredAction             string   `json:"requiredAction,omitempty"`
+	DueDate                    string   `json:"dueDate,omitempty"`
+	KnownRansomwareCampaignUse string   `json:"knownRansomwareCampaignUse,omitempty"`
+	Notes                      string   `json:"notes,omitempty"`
+	URLs                       []string `json:"urls,omitempty"`
+	CWEs                       []string `json:"cwes,omitempty"`
+}
+
+// Advisory is a vendor advisory.
+type Advisory struct {
+	ID   string `json:"id"`
+	Link string `json:"link,omitempty"`
+}
+
+// RelatedVulnerability is another record of the same vulnerability.
+type RelatedVulnerability struct {
+	ID          string   `json:"id"`
+	DataSource  string   `json:"dataSource,omitempty"`
+	Namespace   string   `json:"namespace,omitempty"`
+	Severity    Severity `json:"severity,omitempty"`
+	URLs        []string `json:"urls,omitempty"`
+	Description string   `json:"description,omitempty"`
+	CVSS        []CVSS   `json:"cvss,omitempty"`
+	CWEs        []CWE    `json:"cwes,omitempty"`
+	EPSS        []EPSS   `json:"epss,omitempty"`
+}
+
+// MatchDetail is how a scanner matched a package with a record, as grype
+// reports it.
+type MatchDetail struct {
+	// Type is how: "exact-direct-match", "exact-indirect-match" (through
+	// the source package), "cpe-match".
+	Type string `json:"type"`
+	// Matcher is the matcher that found it ("dpkg-matcher").
+	Matcher string `json:"matcher"`
+	// SearchedBy are the package's attributes searched with, as the
+	// matcher gives them.
+	SearchedBy any `json:"searchedBy,omitempty"`
+	// Found are the record's attributes that matched.
+	Found any `json:"found,omitempty"`
+	// SuggestedVersion is the fixed version to upgrade to, when there is
+	// one.
+	SuggestedVersion string `json:"suggestedVersion,omitempty"`
 }
 
 // identities returns the match's ID and aliases.
@@ -124,6 +231,11 @@ type Package struct {
 	PURL string `json:"purl,omitempty"`
 	// Locations are the files it was found in.
 	Locations []string `json:"locations,omitempty"`
+	// Language is its language ecosystem ("go", "javascript"), when it has
+	// one.
+	Language string `json:"language,omitempty"`
+	// CPEs are the CPEs it is known by.
+	CPEs []string `json:"cpes,omitempty"`
 }
 
 // FixState says whether a fix exists.
@@ -155,10 +267,17 @@ type CVSS struct {
 	Source string `json:"source,omitempty"`
 	// Version is the CVSS version ("3.1", "4.0").
 	Version string `json:"version,omitempty"`
+	// Type is "Primary" or "Secondary", when the source says.
+	Type string `json:"type,omitempty"`
 	// Vector is the CVSS vector.
 	Vector string `json:"vector"`
 	// BaseScore is the base score, 0 when not given.
 	BaseScore float64 `json:"baseScore,omitempty"`
+	// ExploitabilityScore is the exploitability subscore, 0 when not
+	// given.
+	ExploitabilityScore float64 `json:"exploitabilityScore,omitempty"`
+	// ImpactScore is the impact subscore, 0 when not given.
+	ImpactScore float64 `json:"impactScore,omitempty"`
 }
 
 // IgnoredMatch is a finding the policy set aside.
@@ -217,7 +336,9 @@ type VEXStatement struct {
 }
 
 // Counts counts findings by severity: one field per severity, counting
-// the Matches of that severity.
+// the Matches of that severity. A finding is one vulnerability in one
+// package (grype's match, a row of the table): an ID found in two packages
+// is two findings.
 type Counts struct {
 	Critical   int `json:"critical"`
 	High       int `json:"high"`
@@ -302,6 +423,12 @@ type Verdict struct {
 	// Warning are the IDs of the findings at or above warnOn and below
 	// failOn, sorted.
 	Warning []string `json:"warning"`
+	// FailingFindings counts the findings (a vulnerability in a package,
+	// the unit of Counts) at or above failOn.
+	FailingFindings int `json:"failingFindings"`
+	// WarningFindings counts the findings at or above warnOn and below
+	// failOn.
+	WarningFindings int `json:"warningFindings"`
 }
 
 // NoticeKind names a notice.
@@ -342,7 +469,7 @@ func (r *Result) Err() error {
 	if r == nil || r.Verdict.Status != Fail || r.Verdict.SoftFail {
 		return nil
 	}
-	return &PolicyError{Image: r.Image, FailOn: r.Verdict.FailOn, IDs: r.Verdict.Failing}
+	return &PolicyError{Image: r.Image, FailOn: r.Verdict.FailOn, IDs: r.Verdict.Failing, Findings: r.Verdict.FailingFindings}
 }
 
 // Report is what one scanner found in one image, before merging and

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/anchore/grype/grype"
 	v6 "github.com/anchore/grype/grype/db/v6"
@@ -163,7 +164,10 @@ func (d *DB) Scan(ctx context.Context, image string, s scan.SBOM) (*scan.Report,
 	return r, nil
 }
 
-// convert turns a grype match into sc's.
+// convert turns a grype match into sc's, with what grype's JSON presenter
+// writes of it (grype/presenter/models): CVSS with subscores, namespace,
+// CWEs, EPSS, KEV entries, risk, advisories, the related records and the
+// match details with grype's suggested fix.
 func (d *DB) convert(m match.Match) scan.Match {
 	md := m.Vulnerability.Metadata
 	if md == nil {
@@ -178,8 +182,25 @@ func (d *DB) convert(m match.Match) scan.Match {
 			Type:    string(m.Package.Type),
 			PURL:    m.Package.PURL,
 		},
-		Fix:      scan.Fix{State: fixState(m.Vulnerability.Fix.State), Versions: slices.Clone(m.Vulnerability.Fix.Versions)},
-		Severity: scan.Unknown,
+		Fix:       scan.Fix{State: fixState(m.Vulnerability.Fix.State), Versions: slices.Clone(m.Vulnerability.Fix.Versions)},
+		Severity:  scan.Unknown,
+		Namespace: m.Vulnerability.Namespace,
+	}
+	out.Package.Language = string(m.Package.Language)
+	for _, c := range m.Package.CPEs {
+		out.Package.CPEs = append(out.Package.CPEs, c.Attributes.String())
+	}
+	for _, a := range m.Vulnerability.Advisories {
+		out.Advisories = append(out.Advisories, scan.Advisory{ID: a.ID, Link: a.Link})
+	}
+	suggested := ""
+	if len(out.Fix.Versions) > 0 {
+		suggested = out.Fix.Versions[0]
+	}
+	for _, dt := range m.Details {
+		out.MatchDetails = append(out.MatchDetails, scan.MatchDetail{
+			Type: string(dt.Type), Matcher: string(dt.Matcher), SearchedBy: dt.SearchedBy, Found: dt.Found, SuggestedVersion: suggested,
+		})
 	}
 	for _, l := range m.Package.Locations.ToSlice() {
 		if !slices.Contains(out.Package.Locations, l.RealPath) {
@@ -191,9 +212,10 @@ func (d *DB) convert(m match.Match) scan.Match {
 		out.Description = md.Description
 		out.DataSource = md.DataSource
 		out.URLs = slices.Clone(md.URLs)
-		for _, c := range md.Cvss {
-			out.CVSS = append(out.CVSS, scan.CVSS{Source: c.Source, Version: c.Version, Vector: c.Vector, BaseScore: c.Metrics.BaseScore})
-		}
+		out.CVSS = cvss(md.Cvss)
+		out.CWEs, out.EPSS = cwes(md.CWEs), epss(md.EPSS)
+		out.KnownExploited = knownExploited(md.KnownExploited)
+		out.Risk = md.RiskScore()
 	}
 	for _, r := range m.Vulnerability.RelatedVulnerabilities {
 		if strings.EqualFold(r.ID, out.ID) {
@@ -202,17 +224,75 @@ func (d *DB) convert(m match.Match) scan.Match {
 		if !slices.Contains(out.Aliases, r.ID) {
 			out.Aliases = append(out.Aliases, r.ID)
 		}
+		rmd, err := d.provider.VulnerabilityMetadata(r) //nolint:staticcheck // as above
+		if err != nil || rmd == nil {
+			out.RelatedVulnerabilities = append(out.RelatedVulnerabilities, scan.RelatedVulnerability{ID: r.ID, Namespace: r.Namespace})
+			continue
+		}
+		out.RelatedVulnerabilities = append(out.RelatedVulnerabilities, scan.RelatedVulnerability{
+			ID: r.ID, DataSource: rmd.DataSource, Namespace: rmd.Namespace, Severity: severity(rmd.Severity),
+			URLs: slices.Clone(rmd.URLs), Description: rmd.Description, CVSS: cvss(rmd.Cvss), CWEs: cwes(rmd.CWEs), EPSS: epss(rmd.EPSS),
+		})
 		// a record without a severity of its own takes its related
 		// record's (an NVD CVE's), as grype's NVD fallback does
-		if out.Severity == scan.Unknown {
-			if rmd, err := d.provider.VulnerabilityMetadata(r); err == nil && rmd != nil { //nolint:staticcheck // as above
-				if s := severity(rmd.Severity); s.Rank() > out.Severity.Rank() {
-					out.Severity = s
-				}
-			}
+		if s := severity(rmd.Severity); out.Severity == scan.Unknown && s.Rank() > out.Severity.Rank() {
+			out.Severity = s
 		}
 	}
 	slices.Sort(out.Aliases)
+	return out
+}
+
+func cvss(cs []vulnerability.Cvss) []scan.CVSS {
+	var out []scan.CVSS
+	for _, c := range cs {
+		s := scan.CVSS{Source: c.Source, Type: c.Type, Version: c.Version, Vector: c.Vector, BaseScore: c.Metrics.BaseScore}
+		if c.Metrics.ExploitabilityScore != nil {
+			s.ExploitabilityScore = *c.Metrics.ExploitabilityScore
+		}
+		if c.Metrics.ImpactScore != nil {
+			s.ImpactScore = *c.Metrics.ImpactScore
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func cwes(cs []vulnerability.CWE) []scan.CWE {
+	var out []scan.CWE
+	for _, c := range cs {
+		out = append(out, scan.CWE{CVE: c.CVE, CWE: c.CWE, Source: c.Source, Type: c.Type})
+	}
+	return out
+}
+
+func epss(es []vulnerability.EPSS) []scan.EPSS {
+	var out []scan.EPSS
+	for _, e := range es {
+		s := scan.EPSS{CVE: e.CVE, EPSS: e.EPSS, Percentile: e.Percentile}
+		if !e.Date.IsZero() {
+			s.Date = e.Date.Format(time.DateOnly)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func knownExploited(ks []vulnerability.KnownExploited) []scan.KnownExploited {
+	date := func(t *time.Time) string {
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	}
+	var out []scan.KnownExploited
+	for _, k := range ks {
+		out = append(out, scan.KnownExploited{
+			CVE: k.CVE, VendorProject: k.VendorProject, Product: k.Product, DateAdded: date(k.DateAdded),
+			RequiredAction: k.RequiredAction, DueDate: date(k.DueDate), KnownRansomwareCampaignUse: k.KnownRansomwareCampaignUse,
+			Notes: k.Notes, URLs: slices.Clone(k.URLs), CWEs: slices.Clone(k.CWEs),
+		})
+	}
 	return out
 }
 

@@ -109,6 +109,20 @@ func TestScanFixture(t *testing.T) {
 		if m.ID == tv.LodashGHSA && (len(m.CVSS) != 1 || m.CVSS[0].Version != "3.1" || m.CVSS[0].BaseScore == 0) {
 			t.Errorf("lodash CVSS = %+v, want one 3.1 score", m.CVSS)
 		}
+		// what grype's JSON carries per match
+		if m.Namespace == "" || len(m.MatchDetails) == 0 || m.MatchDetails[0].Type == "" || m.MatchDetails[0].Matcher == "" {
+			t.Errorf("%s in %s: namespace %q, match details %+v; want grype's", m.ID, m.Package.Name, m.Namespace, m.MatchDetails)
+		}
+		for _, d := range m.MatchDetails {
+			if want := ""; m.Fix.State == scan.FixStateFixed && d.SuggestedVersion != m.Fix.Versions[0] || m.Fix.State != scan.FixStateFixed && d.SuggestedVersion != want {
+				t.Errorf("%s in %s: suggested version %q, fixed in %v", m.ID, m.Package.Name, d.SuggestedVersion, m.Fix.Versions)
+			}
+		}
+		for _, alias := range m.Aliases {
+			if !slices.ContainsFunc(m.RelatedVulnerabilities, func(r scan.RelatedVulnerability) bool { return r.ID == alias }) {
+				t.Errorf("%s: alias %s is not among the related records %+v", m.ID, alias, m.RelatedVulnerabilities)
+			}
+		}
 	}
 }
 
