@@ -16,6 +16,7 @@ import (
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/pipeline"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
@@ -27,6 +28,7 @@ func newScan(root *options.Root) *cobra.Command {
 		db  options.ScanDB
 		o   options.Scan
 		rep options.Report
+		pl  options.Platforms
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
@@ -42,6 +44,10 @@ The policy: a finding at or above --fail-on fails the scan (exit 1) unless
 set aside by --ignore-file rules (each with a reason, optionally a package glob
 and an expiry date), by OpenVEX not_affected/fixed statements (--vex), or for
 lack of a fix (--only-fixed); the output says what set each aside.
+
+An image index (buildx, ko) is scanned per platform image, each by its own
+digest (--platform chooses which; buildx's attestation manifests are skipped):
+the verdict is the worst of them, and the output shows each platform.
 
 The SBOM and grype's report are cached by image digest in --cache-dir, as 'sc
 release create' caches them: a second scan of an unchanged image with the same
@@ -65,6 +71,9 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if o.SBOM != "" && len(pl.Platforms) > 0 {
+				return outcome.Invalid("--platform chooses platform images of an index to read; with --sbom, the SBOM given is scanned")
 			}
 			if err := db.Validate(); err != nil {
 				return err
@@ -150,7 +159,11 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 				if err != nil {
 					return err
 				}
-				scanned, err := pipeline.ScanImage(ctx, client, args[0], tools, policy, pipeline.ScanOptions{Cache: c, Logger: logger})
+				platforms, err := registry.ParsePlatforms(pl.Platforms)
+				if err != nil {
+					return fmt.Errorf("--platform: %w", err)
+				}
+				scanned, err := pipeline.ScanImage(ctx, client, args[0], tools, policy, pipeline.ScanOptions{Cache: c, Logger: logger, Platforms: platforms})
 				if err != nil {
 					return err
 				}
@@ -170,6 +183,7 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 	db.AddFlags(cmd.Flags())
 	reg.AddFlags(cmd.Flags())
 	rep.AddFlags(cmd.Flags())
+	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 

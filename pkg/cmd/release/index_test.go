@@ -6,11 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
@@ -19,7 +16,6 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
-	"github.com/sc-project/sc/pkg/security/registry"
 )
 
 // pushTwoPlatforms pushes an OCI index of the fixture image as linux/amd64
@@ -33,41 +29,15 @@ func pushTwoPlatforms(t *testing.T, reg *testutil.Registry) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := []struct {
-		platform v1.Platform
-		img      v1.Image
-	}{
-		{v1.Platform{OS: "linux", Architecture: "amd64"}, testutil.FixtureImage(t, fixture.Options{})},
-		{v1.Platform{OS: "linux", Architecture: "arm64"}, arm},
-	}
 	ref := reg.Ref("shop/app:" + fixture.Version)
-	var adds []mutate.IndexAddendum
-	var digests []string
-	for _, im := range images {
-		adds = append(adds, mutate.IndexAddendum{Add: im.img, Descriptor: v1.Descriptor{Platform: &im.platform}})
-		att, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := im.img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		adds = append(adds, mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{
-			Platform:    &v1.Platform{OS: "unknown", Architecture: "unknown"},
-			Annotations: map[string]string{registry.AnnotationDockerReferenceType: "attestation-manifest", registry.AnnotationDockerReferenceDigest: h.String()},
-		}})
-		digests = append(digests, reg.Ref("shop/app@"+h.String()))
+	_, digests := testutil.PushIndex(t, ref, types.OCIImageIndex, true,
+		testutil.PlatformImage{Platform: "linux/amd64", Image: testutil.FixtureImage(t, fixture.Options{})},
+		testutil.PlatformImage{Platform: "linux/arm64", Image: arm})
+	var refs []string
+	for _, d := range digests {
+		refs = append(refs, d.String())
 	}
-	client := registry.New()
-	r, err := client.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, mutate.AppendManifests(empty.Index, adds...), client.RemoteOptions(context.Background())...); err != nil {
-		t.Fatal(err)
-	}
-	return ref, digests
+	return ref, refs
 }
 
 // The case: sc release create on a two-platform index. With a

@@ -11,8 +11,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -266,10 +264,7 @@ func keyAttestVerifier(t testing.TB, pub any, formats ...signing.Format) *attest
 }
 
 // platformImage is an image of an index and the platform it is for.
-type platformImage struct {
-	platform string
-	img      v1.Image
-}
+type platformImage = testutil.PlatformImage
 
 // randomImage is a small image without packages: nothing to find in it.
 func randomImage(t testing.TB) v1.Image {
@@ -282,46 +277,12 @@ func randomImage(t testing.TB) v1.Image {
 }
 
 // pushIndex pushes an index of media type mt holding imgs to host as
-// release/<repoTag> and returns the reference; with buildx, each
-// image is followed by an attestation manifest (platform unknown/unknown)
-// as buildx adds them.
+// release/<repoTag> and returns the reference; with buildx, each image is
+// followed by an attestation manifest as buildx adds them.
 func pushIndex(t testing.TB, host, repoTag string, mt types.MediaType, buildx bool, imgs ...platformImage) string {
 	t.Helper()
-	var adds []mutate.IndexAddendum
-	for _, pi := range imgs {
-		plat, err := registry.ParsePlatform(pi.platform)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img := pi.img
-		if mt == types.DockerManifestList {
-			img = mutate.MediaType(img, types.DockerManifestSchema2)
-		}
-		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &plat}})
-		if buildx {
-			h, err := img.Digest()
-			if err != nil {
-				t.Fatal(err)
-			}
-			adds = append(adds, mutate.IndexAddendum{Add: randomImage(t), Descriptor: v1.Descriptor{
-				Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
-				Annotations: map[string]string{
-					registry.AnnotationDockerReferenceType:   "attestation-manifest",
-					registry.AnnotationDockerReferenceDigest: h.String(),
-				},
-			}})
-		}
-	}
-	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), mt)
-	client := registry.New()
 	ref := fmt.Sprintf("%s/release/%s", host, repoTag)
-	r, err := client.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx, client.RemoteOptions(context.Background())...); err != nil {
-		t.Fatalf("pushing the index %s: %v", ref, err)
-	}
+	testutil.PushIndex(t, ref, mt, buildx, imgs...)
 	return ref
 }
 

@@ -58,9 +58,9 @@ func TestExecutorIndex(t *testing.T) {
 		format    signing.Format
 		platforms []platformImage
 	}{
-		{types.DockerManifestList, false, signing.FormatBundle, []platformImage{{"linux/amd64", fixtureImg}, {"linux/arm64", randomImage(t)}, {"linux/arm/v7", randomImage(t)}}},
-		{types.OCIImageIndex, true, signing.FormatBundle, []platformImage{{"linux/amd64", fixtureImg}, {"linux/arm64", randomImage(t)}}},
-		{types.OCIImageIndex, false, signing.FormatLegacy, []platformImage{{"linux/arm64", randomImage(t)}, {"linux/amd64", fixtureImg}}},
+		{types.DockerManifestList, false, signing.FormatBundle, []platformImage{{Platform: "linux/amd64", Image: fixtureImg}, {Platform: "linux/arm64", Image: randomImage(t)}, {Platform: "linux/arm/v7", Image: randomImage(t)}}},
+		{types.OCIImageIndex, true, signing.FormatBundle, []platformImage{{Platform: "linux/amd64", Image: fixtureImg}, {Platform: "linux/arm64", Image: randomImage(t)}}},
+		{types.OCIImageIndex, false, signing.FormatLegacy, []platformImage{{Platform: "linux/arm64", Image: randomImage(t)}, {Platform: "linux/amd64", Image: fixtureImg}}},
 	}
 	for i, k := range registryKinds() {
 		form := forms[i]
@@ -84,7 +84,7 @@ func TestExecutorIndex(t *testing.T) {
 			}
 			var want []string
 			for _, p := range form.platforms {
-				want = append(want, p.platform)
+				want = append(want, p.Platform)
 			}
 			var got []string
 			for _, p := range s.Platforms {
@@ -111,7 +111,7 @@ func TestExecutorIndex(t *testing.T) {
 					t.Errorf("%s: SBOM %+v, scan %+v: want both, the scan of %s naming its platform", p.Platform, p.SBOM, p.Scan, p.Digest)
 					continue
 				}
-				fixture := form.platforms[i].img == fixtureImg
+				fixture := form.platforms[i].Image == fixtureImg
 				if fixture != (p.Scan.Counts.Total > 0) || fixture != (p.SBOM.Packages > 0) {
 					t.Errorf("%s: %d packages, %d findings; want some for the fixture image only", p.Platform, p.SBOM.Packages, p.Scan.Counts.Total)
 				}
@@ -187,7 +187,7 @@ func TestExecutorIndexNotRecursive(t *testing.T) {
 	dir := t.TempDir()
 	key := newTestKey(t, dir)
 	ref := pushIndex(t, reg.Host, "shop:1", types.DockerManifestList, false,
-		platformImage{"linux/amd64", randomImage(t)}, platformImage{"linux/arm64", randomImage(t)})
+		platformImage{Platform: "linux/amd64", Image: randomImage(t)}, platformImage{Platform: "linux/arm64", Image: randomImage(t)})
 	security := strings.Replace(keySecurity(key, failCritical), "tlogUpload: false", "tlogUpload: false\n  recursive: false", 1)
 	res, err := indexExecutor(t, registry.New()).Run(ctx, loadRelease(t, dir, security, []string{ref}))
 	if err != nil {
@@ -216,7 +216,7 @@ func TestExecutorIndexViolationInOnePlatform(t *testing.T) {
 	dir := t.TempDir()
 	key := newTestKey(t, dir)
 	ref := pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, true,
-		platformImage{"linux/amd64", testutil.FixtureImage(t, fixture.Options{})}, platformImage{"linux/arm64", randomImage(t)})
+		platformImage{Platform: "linux/amd64", Image: testutil.FixtureImage(t, fixture.Options{})}, platformImage{Platform: "linux/arm64", Image: randomImage(t)})
 	services := loadRelease(t, dir, keySecurity(key, failCritical), []string{ref})
 
 	res, err := indexExecutor(t, registry.New()).Run(ctx, services)
@@ -253,8 +253,8 @@ func TestExecutorIndexSelection(t *testing.T) {
 	dir := t.TempDir()
 	key := newTestKey(t, dir)
 	ref := pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, true,
-		platformImage{"linux/amd64", testutil.FixtureImage(t, fixture.Options{})}, platformImage{"linux/arm64", randomImage(t)},
-		platformImage{"linux/arm/v7", randomImage(t)})
+		platformImage{Platform: "linux/amd64", Image: testutil.FixtureImage(t, fixture.Options{})}, platformImage{Platform: "linux/arm64", Image: randomImage(t)},
+		platformImage{Platform: "linux/arm/v7", Image: randomImage(t)})
 
 	t.Run("selected", func(t *testing.T) {
 		services := loadRelease(t, dir, keySecurity(key, failCritical+"platforms: [linux/arm]\n"), []string{ref})
@@ -322,7 +322,7 @@ func TestExecutorIndexUnreadablePlatformIsNotSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, false,
-		platformImage{"linux/amd64", randomImage(t)}, platformImage{"linux/arm64", broken})
+		platformImage{Platform: "linux/amd64", Image: randomImage(t)}, platformImage{Platform: "linux/arm64", Image: broken})
 	faults.Fail(testutil.On("GET", testutil.ClassBlob).PathContains(layer.Hex), 1000, 500)
 	services := loadRelease(t, dir, keySecurity(key, failCritical), []string{ref})
 
@@ -352,8 +352,8 @@ func TestExecutorSharedPlatformImageOnce(t *testing.T) {
 	key := newTestKey(t, dir)
 	shared := testutil.FixtureImage(t, fixture.Options{})
 	refs := []string{
-		pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, false, platformImage{"linux/amd64", shared}, platformImage{"linux/arm64", randomImage(t)}),
-		pushIndex(t, reg.Host, "shop:2", types.OCIImageIndex, false, platformImage{"linux/amd64", shared}, platformImage{"linux/arm64", randomImage(t)}),
+		pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, false, platformImage{Platform: "linux/amd64", Image: shared}, platformImage{Platform: "linux/arm64", Image: randomImage(t)}),
+		pushIndex(t, reg.Host, "shop:2", types.OCIImageIndex, false, platformImage{Platform: "linux/amd64", Image: shared}, platformImage{Platform: "linux/arm64", Image: randomImage(t)}),
 	}
 	services := loadRelease(t, dir, keySecurity(key, passCritical), refs)
 

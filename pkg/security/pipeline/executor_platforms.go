@@ -48,15 +48,11 @@ func (r *imageRun) subjects() []name.Digest {
 
 // parsePlatforms reads the platforms selection of the configuration.
 func parsePlatforms(list []string) ([]v1.Platform, error) {
-	var out []v1.Platform
-	for i, s := range list {
-		p, err := registry.ParsePlatform(s)
-		if err != nil {
-			return nil, fmt.Errorf("platforms[%d]: %w", i, err)
-		}
-		out = append(out, p)
+	sel, err := registry.ParsePlatforms(list)
+	if err != nil {
+		return nil, fmt.Errorf("platforms: %w", err)
 	}
-	return out, nil
+	return sel, nil
 }
 
 // describePlatforms is the resolve step's detail for an index: its digest,

@@ -127,7 +127,7 @@ func TestScanImageIndex(t *testing.T) {
 	ctx := context.Background()
 	reg := testutil.NewRegistry(t)
 	ref := pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, true,
-		platformImage{"linux/amd64", testutil.FixtureImage(t, fixture.Options{})}, platformImage{"linux/arm64", randomImage(t)})
+		platformImage{Platform: "linux/amd64", Image: testutil.FixtureImage(t, fixture.Options{})}, platformImage{Platform: "linux/arm64", Image: randomImage(t)})
 	c, err := cache.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

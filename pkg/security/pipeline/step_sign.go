@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/security/digest"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -117,4 +119,145 @@ func (r *imageRun) verifyDigest(ctx context.Context, sr *StepResult, d name.Dige
 	}
 	return fmt.Errorf("%w for %s: the signature sign wrote (%s) is not among the %d valid one(s)",
 		signing.ErrVerificationFailed, d, digest.Short(signed.Artifact), len(res.Verified))
+}
+
+// SignRegistry is what SignImage and VerifyImage need of a registry:
+// resolving, listing the platform images of an index, and reading and
+// writing signatures. pkg/security/registry's Client implements it.
+type SignRegistry interface {
+	signing.Registry
+	Platforms(ctx context.Context, d name.Digest, selection ...v1.Platform) (*registry.Platforms, error)
+}
+
+// SignOptions configure SignImage.
+type SignOptions struct {
+	signing.SignOptions
+	// Recursive also signs each platform image of an image index, as
+	// `cosign sign --recursive` and the executor's sign step with
+	// signing.recursive do. Default: false, the index alone.
+	Recursive bool
+	// Platforms selects the platform images Recursive signs (see
+	// registry.Client.Platforms). Default: every one.
+	Platforms []v1.Platform
+}
+
+// Signed is what SignImage signed: the image or the index (the embedded
+// result, whose JSON is signing.SignResult's), and with Recursive each
+// platform image of an index.
+type Signed struct {
+	*signing.SignResult
+	// Index is true when the image is an image index.
+	Index bool `json:"index,omitempty"`
+	// Platforms are the platform images' signatures, in index order.
+	Platforms []SignedPlatform `json:"platforms,omitempty"`
+	// Unsigned are the manifests of the index that were not signed, with
+	// the reason (buildx attestation manifests, platforms not selected).
+	// (Skipped, the embedded result's, says the index was already signed.)
+	Unsigned []registry.SkippedManifest `json:"unsigned,omitempty"`
+}
+
+// SignedPlatform is the signature of one platform image of an index.
+type SignedPlatform struct {
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform"`
+	*signing.SignResult
+}
+
+// SignImage signs the image ref names as the executor's sign step does: it
+// resolves ref once and signs the digest (signing.SignImage: nothing is
+// written when this signer already signed it with the same annotations);
+// for an image index with o.Recursive it lists the platform images first,
+// so that a selection the index does not have (registry.ErrNoPlatform)
+// writes nothing, then signs the index and each platform image, one after
+// the other. An error naming a platform leaves the signatures made before
+// it in place; signing again completes the set.
+func SignImage(ctx context.Context, reg SignRegistry, ref string, s signing.Signer, o SignOptions) (*Signed, error) {
+	d, err := reg.Resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var ps *registry.Platforms
+	if o.Recursive {
+		if ps, err = reg.Platforms(ctx, d, o.Platforms...); err != nil {
+			return nil, err
+		}
+	}
+	res, err := signing.SignImage(ctx, reg, d.String(), s, o.SignOptions)
+	if err != nil {
+		return nil, err
+	}
+	out := &Signed{SignResult: res}
+	if ps == nil || !ps.Index {
+		return out, nil
+	}
+	out.Index, out.Unsigned = true, ps.Skipped
+	for _, img := range ps.Images {
+		pr, err := signing.SignImage(ctx, reg, img.Digest.String(), s, o.SignOptions)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", img.Name(), err)
+		}
+		out.Platforms = append(out.Platforms, SignedPlatform{Platform: img.Name(), SignResult: pr})
+	}
+	return out, nil
+}
+
+// Verified is what VerifyImage found: the signatures of the image or the
+// index (the embedded result, whose JSON is signing.Result's), and when
+// asked each platform image's.
+type Verified struct {
+	*signing.Result
+	// Index is true when the image is an image index.
+	Index bool `json:"index,omitempty"`
+	// Platforms are the platform images' results, in index order.
+	Platforms []VerifiedPlatform `json:"platforms,omitempty"`
+	// Unverified are the manifests of the index that were not verified,
+	// with the reason.
+	Unverified []registry.SkippedManifest `json:"unverified,omitempty"`
+}
+
+// VerifiedPlatform is the verification of one platform image of an index.
+type VerifiedPlatform struct {
+	// Platform is os/arch[/variant].
+	Platform string `json:"platform"`
+	*signing.Result
+}
+
+// VerifyImage verifies the signatures of the image ref names with v, and
+// for an image index with recursive each selected platform image's too
+// (platforms; default every one), as `cosign verify` of each digest would.
+// The result holds whatever was verified; the error joins each digest's
+// (signing.ErrNotSigned, signing.ErrVerificationFailed, or why it could
+// not run), a platform's naming the platform. A selection the index does
+// not have is registry.ErrNoPlatform, before anything is verified.
+func VerifyImage(ctx context.Context, reg SignRegistry, v *signing.Verifier, ref string, recursive bool, platforms []v1.Platform) (*Verified, error) {
+	d, err := reg.Resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var ps *registry.Platforms
+	if recursive {
+		if ps, err = reg.Platforms(ctx, d, platforms...); err != nil {
+			return nil, err
+		}
+	}
+	res, err := v.VerifyDigest(ctx, d)
+	if res == nil {
+		return nil, err
+	}
+	out := &Verified{Result: res}
+	errs := []error{err}
+	if ps == nil || !ps.Index {
+		return out, err
+	}
+	out.Index, out.Unverified = true, ps.Skipped
+	for _, img := range ps.Images {
+		pr, err := v.VerifyDigest(ctx, img.Digest)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", img.Name(), err))
+		}
+		if pr != nil {
+			out.Platforms = append(out.Platforms, VerifiedPlatform{Platform: img.Name(), Result: pr})
+		}
+	}
+	return out, errors.Join(errs...)
 }

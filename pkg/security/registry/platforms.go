@@ -90,6 +90,20 @@ func ParsePlatform(s string) (v1.Platform, error) {
 	return *p, nil
 }
 
+// ParsePlatforms reads a selection of platforms (ParsePlatform each); an
+// error names the entry. An empty list is no selection.
+func ParsePlatforms(list []string) ([]v1.Platform, error) {
+	var out []v1.Platform
+	for _, s := range list {
+		p, err := ParsePlatform(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // Platforms lists the platform images of d. For an image it returns the
 // image itself; for an index, each platform manifest in index order, with
 // buildx attestation manifests (platform unknown/unknown, or annotated as

@@ -210,6 +210,19 @@ func TestParsePlatform(t *testing.T) {
 	}
 }
 
+func TestParsePlatforms(t *testing.T) {
+	got, err := registry.ParsePlatforms([]string{"linux/amd64", "linux/arm/v7"})
+	if err != nil || len(got) != 2 || got[1].Variant != "v7" {
+		t.Errorf("ParsePlatforms = %v, %v", got, err)
+	}
+	if got, err := registry.ParsePlatforms(nil); err != nil || got != nil {
+		t.Errorf("ParsePlatforms(nil) = %v, %v; want no selection", got, err)
+	}
+	if _, err := registry.ParsePlatforms([]string{"linux/amd64", "arm64"}); outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), `"arm64"`) {
+		t.Errorf("a bad entry: %v, want a usage error naming it", err)
+	}
+}
+
 func mustRandom(t *testing.T) v1.Image {
 	t.Helper()
 	img, err := random.Image(64, 1)
