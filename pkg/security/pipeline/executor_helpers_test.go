@@ -311,7 +311,7 @@ func registryKinds() []registryKind {
 func digestsOf(s *pipeline.SecurityResult) []string {
 	var out []string
 	for _, p := range s.Platforms {
-		out = append(out, p.Digest)
+		out = append(out, p.Reference)
 	}
 	return out
 }
@@ -321,9 +321,9 @@ func platformDigests(t testing.TB, s *pipeline.SecurityResult) []name.Digest {
 	t.Helper()
 	var out []name.Digest
 	for _, p := range s.Platforms {
-		d, err := name.NewDigest(p.Digest)
+		d, err := name.NewDigest(p.Reference)
 		if err != nil {
-			t.Fatalf("platform %s: digest %q: %v", p.Platform, p.Digest, err)
+			t.Fatalf("platform %s: reference %q: %v", p.Platform, p.Reference, err)
 		}
 		out = append(out, d)
 	}

@@ -107,8 +107,8 @@ func TestExecutorIndex(t *testing.T) {
 
 			// the scan of each platform is of its own digest
 			for i, p := range s.Platforms {
-				if p.SBOM == nil || p.Scan == nil || p.Scan.Platform != p.Platform || p.Scan.Image != p.Digest {
-					t.Errorf("%s: SBOM %+v, scan %+v: want both, the scan of %s naming its platform", p.Platform, p.SBOM, p.Scan, p.Digest)
+				if p.SBOM == nil || p.Scan == nil || p.Scan.Platform != p.Platform || p.Scan.Image != p.Reference || p.Digest != p.Scan.Digest {
+					t.Errorf("%s: SBOM %+v, scan %+v: want both, the scan of %s naming its platform", p.Platform, p.SBOM, p.Scan, p.Reference)
 					continue
 				}
 				fixture := form.platforms[i].Image == fixtureImg
@@ -238,7 +238,7 @@ func TestExecutorIndexViolationInOnePlatform(t *testing.T) {
 	if diff := cmp.Diff(map[string]scan.VerdictStatus{"linux/amd64": scan.Fail, "linux/arm64": scan.Pass}, verdicts); diff != "" {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
-	for _, d := range append([]string{s.Reference}, s.Platforms[0].Digest, s.Platforms[1].Digest) {
+	for _, d := range append([]string{s.Reference}, s.Platforms[0].Reference, s.Platforms[1].Reference) {
 		if err := verifyKeySignature(ctx, t, d, key.Public); !errors.Is(err, signing.ErrNotSigned) {
 			t.Errorf("%s: %v, want ErrNotSigned", d, err)
 		}
@@ -370,5 +370,26 @@ func TestExecutorSharedPlatformImageOnce(t *testing.T) {
 	a, b := res.Services[0].Platforms[0], res.Services[1].Platforms[0]
 	if a.Digest != b.Digest || a.SBOM == nil || b.SBOM == nil || a.SBOM.Digest != b.SBOM.Digest {
 		t.Errorf("the shared image's SBOMs %+v and %+v: want the same document", a.SBOM, b.SBOM)
+	}
+}
+
+// What every platform image of an index found is said once: two builds of
+// the fixture have the same findings, and the scan's warning about them is
+// one "all platforms" warning.
+func TestExecutorIndexSharedWarningsOnce(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t)
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	ref := pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, false,
+		platformImage{Platform: "linux/amd64", Image: testutil.FixtureImage(t, fixture.Options{})},
+		platformImage{Platform: "linux/arm64", Image: testutil.FixtureImage(t, fixture.Options{Variant: 1})})
+	res, err := indexExecutor(t, registry.New()).Run(ctx, loadRelease(t, dir, keySecurity(key, passCritical), []string{ref}))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, describe(res))
+	}
+	ws := res.Services[0].Step(pipeline.StepScan).Warnings
+	if len(ws) != 1 || !strings.HasPrefix(ws[0], "all platforms: ") || !strings.Contains(ws[0], "at or above high") {
+		t.Errorf("scan warnings %q: want one, for all platforms", ws)
 	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -101,9 +102,10 @@ func describePlatforms(ps *registry.Platforms) string {
 // nil where it succeeded. For an image that is not an index fn reports into
 // sr itself, so the step reads as it always has. For an index each platform
 // reports into a result of its own, folded into sr in index order: details
-// and warnings prefixed with the platform, artifacts naming the platform
-// and the digest they are about, cached only when every platform was, and
-// errors naming the platform.
+// and warnings prefixed with the platform (a warning every platform has
+// once, as "all platforms: …"), artifacts naming the platform and the
+// digest they are about, cached only when every platform was, and errors
+// naming the platform.
 func (r *imageRun) perPlatform(ctx context.Context, sr *StepResult, fn func(context.Context, *platformRun, *StepResult) error) []error {
 	if !r.isIndex {
 		return []error{fn(ctx, r.platforms[0], sr)}
@@ -121,6 +123,20 @@ func (r *imageRun) perPlatform(ctx context.Context, sr *StepResult, fn func(cont
 		})
 	}
 	_ = g.Wait()
+	// a warning every platform has is said once
+	everywhere := map[string]bool{}
+	if len(parts) > 1 {
+		for _, w := range parts[0].Warnings {
+			all := true
+			for _, part := range parts[1:] {
+				all = all && slices.Contains(part.Warnings, w)
+			}
+			if all && !everywhere[w] {
+				everywhere[w] = true
+				sr.Warnings = append(sr.Warnings, "all platforms: "+w)
+			}
+		}
+	}
 	var details []string
 	cached := true
 	for i, p := range r.platforms {
@@ -129,7 +145,9 @@ func (r *imageRun) perPlatform(ctx context.Context, sr *StepResult, fn func(cont
 			details = append(details, p.name()+": "+part.Detail)
 		}
 		for _, w := range part.Warnings {
-			sr.Warnings = append(sr.Warnings, p.name()+": "+w)
+			if !everywhere[w] {
+				sr.Warnings = append(sr.Warnings, p.name()+": "+w)
+			}
 		}
 		for _, a := range part.Artifacts {
 			if a.Platform == "" && a.Subject == "" {

@@ -204,8 +204,11 @@ type SBOMSummary struct {
 type PlatformResult struct {
 	// Platform is os/arch[/variant].
 	Platform string `json:"platform"`
-	// Digest is the platform image by digest, repo@sha256:….
+	// Digest is the platform image's digest, bare (sha256:…).
 	Digest string `json:"digest"`
+	// Reference is the platform image by digest, repo@sha256:…, what its
+	// steps worked on.
+	Reference string `json:"reference"`
 	// SBOM summarises its SBOM, when one was made or read from the cache.
 	SBOM *SBOMSummary `json:"sbom,omitempty"`
 	// Scan is its scan result, when the scan ran.
@@ -246,10 +249,10 @@ func (s *SBOM) summary() *SBOMSummary {
 // result is the platform's part of the image's result: what its steps
 // wrote, picked from steps by subject.
 func (p *platformRun) result(steps []StepResult) PlatformResult {
-	pr := PlatformResult{Platform: p.name(), Digest: p.image.Digest.String(), SBOM: p.sbom.summary(), Scan: p.scan}
+	pr := PlatformResult{Platform: p.name(), Digest: p.image.Digest.DigestStr(), Reference: p.image.Digest.String(), SBOM: p.sbom.summary(), Scan: p.scan}
 	for _, s := range steps {
 		for _, a := range s.Artifacts {
-			if a.Subject == pr.Digest {
+			if a.Subject == pr.Reference {
 				pr.Artifacts = append(pr.Artifacts, a)
 			}
 		}

@@ -52,11 +52,19 @@
 // upload does, so that DefectDojo does not open them. GitHub's limits are
 // kept: at most 20 runs (ErrTooManyImages beyond), 100 locations a result.
 //
+// A platform image of an image index (scan.Result.Platform set) is a run of
+// its own, category "sc/<repository>/<os>/<arch>[/<variant>]/", whose
+// results and locations name the platform and whose fingerprints include
+// it: a vulnerability in two platforms is two alerts, one per platform.
+//
 // # Markdown
 //
 // WriteSummary writes the report for $GITHUB_STEP_SUMMARY: per image, the
 // verdict as a plain word (PASS, WARN, FAIL), counts by severity, the most
-// severe findings, what was set aside and why, and the notices. WritePRComment
+// severe findings, what was set aside and why, and the notices. The
+// platform images of an index (consecutive results of one repository with
+// a Platform) are shown per platform, and the findings every one of them
+// has are listed once, before the platforms. WritePRComment
 // writes a compact variant that starts with PRCommentMarker, so that a bot can
 // find and update its own comment.
 //

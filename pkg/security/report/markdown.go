@@ -43,14 +43,83 @@ func WriteSummary(w io.Writer, results []*scan.Result, opts ...Option) error {
 		b.WriteString("\n")
 		level = "###"
 	}
-	for i, r := range results {
-		if i > 0 {
-			b.WriteString("\n")
+	first := true
+	for _, g := range platformGroups(results) {
+		shared := sharedMatches(g)
+		if len(shared) > 0 {
+			if !first {
+				b.WriteString("\n")
+			}
+			first = false
+			fmt.Fprintf(&b, "%s %s: %s shared by all %d platforms\n\n", level, mdCode(Repository(g[0].Image)),
+				scan.Findings(len(shared)), len(g))
+			findingsTable(&b, shared, top, true)
 		}
-		summarySection(&b, r, level, top)
+		for _, r := range g {
+			if !first {
+				b.WriteString("\n")
+			}
+			first = false
+			summarySection(&b, r, level, top, shared)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// platformGroups splits results into runs of consecutive platform images
+// of one index (Platform set, one repository); every other result is a run
+// of its own.
+func platformGroups(results []*scan.Result) [][]*scan.Result {
+	var out [][]*scan.Result
+	for _, r := range results {
+		if n := len(out); n > 0 && r.Platform != "" {
+			last := out[n-1]
+			if last[0].Platform != "" && Repository(last[0].Image) == Repository(r.Image) {
+				out[n-1] = append(last, r)
+				continue
+			}
+		}
+		out = append(out, []*scan.Result{r})
+	}
+	return out
+}
+
+// sharedMatches are the findings that every platform image of an index
+// has (the same vulnerability in the same package and version), in the
+// first one's order; none for a single image. A summary lists them once.
+func sharedMatches(g []*scan.Result) []scan.Match {
+	if len(g) < 2 {
+		return nil
+	}
+	var out []scan.Match
+	for _, m := range g[0].Matches {
+		all := true
+		for _, r := range g[1:] {
+			if !slices.ContainsFunc(r.Matches, func(o scan.Match) bool { return matchKey(o) == matchKey(m) }) {
+				all = false
+				break
+			}
+		}
+		if all {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// matchKey is what makes two platforms' findings the same one.
+func matchKey(m scan.Match) string {
+	return strings.Join([]string{m.ID, m.Package.Type, m.Package.Name, m.Package.Version}, "\x00")
+}
+
+// imageName names an image in headings and tables: its repository, and
+// the platform of a platform image of an index.
+func imageName(r *scan.Result) string {
+	if r.Platform == "" {
+		return Repository(r.Image)
+	}
+	return Repository(r.Image) + " " + r.Platform
 }
 
 // WritePRComment writes results as a compact pull-request comment: the
@@ -77,7 +146,7 @@ func WritePRComment(w io.Writer, results []*scan.Result, opts ...Option) error {
 			continue
 		}
 		fmt.Fprintf(&b, "\n<details>\n<summary><code>%s</code>: %s, %s</summary>\n\n",
-			html.EscapeString(Repository(r.Image)), verdictWord(r.Verdict.Status), scan.Findings(len(r.Matches)))
+			html.EscapeString(imageName(r)), verdictWord(r.Verdict.Status), scan.Findings(len(r.Matches)))
 		if len(r.Matches) > 0 {
 			b.WriteString(verdictSentence(&r.Verdict) + "\n\n")
 			findingsTable(&b, r.Matches, top, false)
@@ -101,17 +170,20 @@ func overview(b *strings.Builder, results []*scan.Result) {
 	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range results {
 		c := r.Counts
-		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d |\n", mdCode(Repository(r.Image)), verdictWord(r.Verdict.Status),
+		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %d | %d | %d | %d |\n", mdCode(imageName(r)), verdictWord(r.Verdict.Status),
 			c.Critical, c.High, c.Medium, c.Low, c.Negligible, c.Unknown, c.Ignored)
 	}
 }
 
-func summarySection(b *strings.Builder, r *scan.Result, level string, top int) {
+// summarySection writes one image's part of the summary. Its findings
+// table leaves out shared, the findings every platform of its index has,
+// which the summary lists once before the platforms.
+func summarySection(b *strings.Builder, r *scan.Result, level string, top int, shared []scan.Match) {
 	sub := level + "#"
 	if level == "##" {
-		fmt.Fprintf(b, "## Vulnerability scan of %s\n\n", mdCode(Repository(r.Image)))
+		fmt.Fprintf(b, "## Vulnerability scan of %s\n\n", mdCode(imageName(r)))
 	} else {
-		fmt.Fprintf(b, "%s %s: %s\n\n", level, mdCode(Repository(r.Image)), verdictWord(r.Verdict.Status))
+		fmt.Fprintf(b, "%s %s: %s\n\n", level, mdCode(imageName(r)), verdictWord(r.Verdict.Status))
 	}
 	b.WriteString(verdictSentence(&r.Verdict) + "\n\n")
 
@@ -145,10 +217,19 @@ func summarySection(b *strings.Builder, r *scan.Result, level string, top int) {
 	fmt.Fprintf(b, "| %d | %d | %d | %d | %d | %d | %d | %d |\n", c.Critical, c.High, c.Medium, c.Low, c.Negligible, c.Unknown, c.Total, c.Ignored)
 
 	fmt.Fprintf(b, "\n%s Findings\n\n", sub)
-	if len(r.Matches) == 0 {
+	own := slices.DeleteFunc(slices.Clone(r.Matches), func(m scan.Match) bool {
+		return slices.ContainsFunc(shared, func(s scan.Match) bool { return matchKey(s) == matchKey(m) })
+	})
+	switch {
+	case len(r.Matches) == 0:
 		b.WriteString("No vulnerabilities found.\n")
-	} else {
-		findingsTable(b, r.Matches, top, true)
+	case len(own) == 0:
+		b.WriteString("None beyond those all platforms share, listed above.\n")
+	default:
+		if n := len(r.Matches) - len(own); n > 0 {
+			fmt.Fprintf(b, "Besides the %s all platforms share, listed above:\n\n", scan.Findings(n))
+		}
+		findingsTable(b, own, top, true)
 	}
 
 	if len(r.Ignored) > 0 {

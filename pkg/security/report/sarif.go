@@ -75,6 +75,11 @@ func SARIF(results []*scan.Result, opts ...Option) (*sarif.Report, error) {
 	seen := map[string]bool{}
 	for i, r := range results {
 		category := SARIFCategoryPrefix + Repository(r.Image)
+		if r.Platform != "" {
+			// each platform image of an index is an analysis of its own,
+			// stable across builds
+			category += "/" + r.Platform
+		}
 		if seen[category] {
 			// two results of one repository (two platforms, two builds):
 			// keep their analyses apart
@@ -138,11 +143,11 @@ func sarifRun(r *scan.Result, category string, c *config) *sarif.Run {
 		run.Tool.Driver.AddRule(sarifRule(id, byID[id]))
 	}
 	for _, m := range r.Matches {
-		run.AddResult(sarifResult(repo, m))
+		run.AddResult(sarifResult(repo, r.Platform, m))
 	}
 	if !c.noSuppressed {
 		for _, m := range r.Ignored {
-			run.AddResult(suppressedResult(repo, m))
+			run.AddResult(suppressedResult(repo, r.Platform, m))
 		}
 	}
 
@@ -156,6 +161,9 @@ func sarifRun(r *scan.Result, category string, c *config) *sarif.Run {
 		"counts":     r.Counts,
 		"ignored":    ignoredSummary(r.Ignored),
 	}}
+	if r.Platform != "" {
+		run.PropertyBag.Properties["platform"] = r.Platform
+	}
 	return run
 }
 
@@ -269,17 +277,31 @@ func ruleHelp(id string, sev scan.Severity, ms []scan.Match, urls []string) (str
 	return strings.TrimSpace(t.String()), strings.TrimSpace(m.String())
 }
 
-func sarifResult(repo string, m scan.Match) *sarif.Result {
+// sarifResult is one finding. In a platform image of an index (platform
+// set) its message and each location name the platform, and so does its
+// fingerprint: the same finding in two platforms is two alerts.
+func sarifResult(repo, platform string, m scan.Match) *sarif.Result {
+	msg := resultMessage(m)
+	if platform != "" {
+		msg += " Platform " + platform + "."
+	}
 	res := sarif.NewRuleResult(m.ID).
 		WithLevel(level(m.Severity)).
-		WithMessage(sarif.NewTextMessage(resultMessage(m)))
+		WithMessage(sarif.NewTextMessage(msg))
 	uris := locationURIs(repo, m.Package.Locations)
 	for _, u := range uris {
-		res.AddLocation(sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
+		loc := sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
 			WithArtifactLocation(sarif.NewSimpleArtifactLocation(u)).
-			WithRegion(sarif.NewRegion().WithStartLine(1))))
+			WithRegion(sarif.NewRegion().WithStartLine(1)))
+		if platform != "" {
+			loc.WithMessage(sarif.NewTextMessage("in the " + platform + " image"))
+		}
+		res.AddLocation(loc)
 	}
 	fp := fingerprint(repo, m, uris[0])
+	if platform != "" {
+		fp = fingerprint(repo+" "+platform, m, uris[0])
+	}
 	res.WithPartialFingerPrints(map[string]any{
 		"primaryLocationLineHash": fp,
 		FingerprintKey:            fp,
@@ -308,6 +330,9 @@ func sarifResult(repo string, m scan.Match) *sarif.Result {
 	if m.VEX != nil {
 		props["vex"] = m.VEX
 	}
+	if platform != "" {
+		props["platform"] = platform
+	}
 	res.PropertyBag = sarif.PropertyBag{Properties: props}
 	return res
 }
@@ -319,8 +344,8 @@ func sarifResult(repo string, m scan.Match) *sarif.Result {
 // and guid to be a location and a GUID when present, and go-sarif writes
 // them present: the location is the result's, the guid derived from the
 // result's fingerprint, so that it is the same in every build.
-func suppressedResult(repo string, m scan.IgnoredMatch) *sarif.Result {
-	res := sarifResult(repo, m.Match)
+func suppressedResult(repo, platform string, m scan.IgnoredMatch) *sarif.Result {
+	res := sarifResult(repo, platform, m.Match)
 	s := m.SuppressedBy
 	justification := s.Reason
 	if justification == "" {

@@ -196,6 +196,10 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 		if image == "" {
 			image = s.Image
 		}
+		var platforms []string
+		for _, p := range s.Platforms {
+			platforms = append(platforms, p.Platform)
+		}
 		var notes []string
 		for _, r := range s.Steps {
 			switch {
@@ -207,7 +211,11 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 				}
 			}
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", mdCell(s.Service), mdCell(image), s.Outcome,
+		cell := "`" + mdCell(image) + "`"
+		if s.Index {
+			cell += " (index: " + mdCell(strings.Join(platforms, ", ")) + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Service), cell, s.Outcome,
 			word(s.Step(pipeline.StepVerify)), word(s.Step(pipeline.StepSBOMVerify)), word(s.Step(pipeline.StepProvenanceVerify)),
 			mdCell(strings.Join(notes, "; ")))
 	}
@@ -241,14 +249,12 @@ func mdCell(s string) string {
 }
 
 // ScanResults returns the scan results of the services that were scanned,
-// in the release's order: what the scan reports (SARIF, the PR comment,
+// in the release's order, an image index's one per platform image: what the scan reports (SARIF, the PR comment,
 // DefectDojo) of a release are made of.
 func ScanResults(res *pipeline.ReleaseResult) []*scan.Result {
 	var out []*scan.Result
 	for _, s := range res.Services {
-		if s.Scan != nil {
-			out = append(out, s.Scan)
-		}
+		out = append(out, s.ScanResults()...)
 	}
 	return out
 }

@@ -177,6 +177,39 @@ func TestScanResults(t *testing.T) {
 	}
 }
 
+// An image index: its platforms' scans are the release's, in index order,
+// and the summary names its platforms and lists the findings they share
+// once.
+func TestIndex(t *testing.T) {
+	amd, arm := ordersScan(), ordersScan()
+	amd.Platform, arm.Platform = "linux/amd64", "linux/arm64"
+	res := &pipeline.ReleaseResult{Outcome: pipeline.OutcomeFailed, Services: []*pipeline.SecurityResult{{
+		Service: "orders", Image: "registry.example/shop/orders:1.4.2", Reference: ordersDigest, Outcome: pipeline.OutcomeFailed, Index: true,
+		Platforms: []pipeline.PlatformResult{{Platform: "linux/amd64", Scan: amd}, {Platform: "linux/arm64", Scan: arm}},
+		Steps:     []pipeline.StepResult{{Name: pipeline.StepScan, Status: pipeline.StatusFailed, Error: "linux/amd64: 1 vulnerability at or above high"}},
+	}}}
+	if got := release.ScanResults(res); len(got) != 2 || got[0] != amd || got[1] != arm {
+		t.Errorf("ScanResults = %v, want each platform's scan in order", got)
+	}
+	var b bytes.Buffer
+	if err := release.WriteSummary(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"| orders | `" + ordersDigest + "` (index: linux/amd64, linux/arm64) | failed |",
+		"1 finding shared by all 2 platforms",
+		"None beyond those all platforms share, listed above.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if n := strings.Count(md, "| CVE-2099-0001 |"); n != 1 {
+		t.Errorf("the shared finding is listed %d times, want once:\n%s", n, md)
+	}
+}
+
 func TestWriteErrors(t *testing.T) {
 	want := errors.New("disk full")
 	w := failingWriter{want}
