@@ -34,6 +34,7 @@ func newAttach(root *options.Root) *cobra.Command {
 		o    options.Provenance
 		a    options.Attest
 		reg  options.Registry
+		pl   options.Platforms
 		file string
 	)
 	cmd := &cobra.Command{
@@ -51,7 +52,12 @@ Signing is as for "sc image sign": --key with a private key, or keylessly with
 an OIDC identity. --attestation-format bundle (default, cosign v3) stores a
 Sigstore bundle as an OCI 1.1 referrer; legacy (cosign v2) a layer of the
 sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
-"cosign verify-attestation --type slsaprovenance1". Earlier attestations stay.`,
+"cosign verify-attestation --type slsaprovenance1". Earlier attestations stay.
+
+An image index (buildx, ko) is not one image: give --platform to choose its
+platform image (an index of one platform needs none). The provenance is about
+the index and that platform image, as sc release create writes it, and is
+attached to the platform image.`,
 		Example: `  sc provenance attach registry.example.com/shop:1.4.0 --dockerfile Dockerfile   # keyless, in CI
   sc provenance attach registry.local/shop@sha256:… --provenance provenance.json \
     --key cosign.key --tlog-upload=false`,
@@ -77,7 +83,7 @@ sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
 					}
 				}
 			}
-			return runAttach(cmd, root, &o, &a, &reg, file, args[0], start)
+			return runAttach(cmd, root, &o, &a, &reg, &pl, file, args[0], start)
 		},
 	}
 	o.AddFlags(cmd.Flags())
@@ -85,10 +91,11 @@ sha256-<digest>.att tag. Both verify with "sc provenance verify" and with
 	reg.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&file, "provenance", "", "attach this provenance (statement or SLSA v1.0 predicate) instead of generating it")
 	cmd.Flags().Lookup("output").Usage = "also write the attached statement to this file"
+	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a *options.Attest, reg *options.Registry, file, image string, start time.Time) error {
+func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a *options.Attest, reg *options.Registry, pl *options.Platforms, file, image string, start time.Time) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	format, err := signing.ParseFormat(a.StorageFormat)
@@ -123,7 +130,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 		return err
 	}
 
-	subject, err := client.Resolve(ctx, image)
+	subject, subjects, err := subjectsOf(ctx, client, pl, image)
 	if err != nil {
 		return err
 	}
@@ -145,7 +152,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 			return err
 		}
 		g := provenance.NewGenerator(client, provenance.WithVersion(root.Version), provenance.WithLogger(logger))
-		st, err := g.Generate(ctx, subject, b)
+		st, err := generateFor(ctx, g, subject, subjects, b)
 		if err != nil {
 			return err
 		}
@@ -156,7 +163,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 
 	res, err := attest.Attach(ctx, client, signer, subject,
 		attest.Predicate{Type: provenance.PredicateType, Data: predicate},
-		attest.AttachOptions{Format: format, Logger: logger})
+		attest.AttachOptions{Format: format, Logger: logger, Subjects: subjects})
 	if err != nil {
 		return err
 	}

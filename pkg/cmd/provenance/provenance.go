@@ -7,18 +7,24 @@
 package provenance
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/runenv"
 )
 
@@ -40,6 +46,7 @@ func newGenerate(root *options.Root) *cobra.Command {
 	var (
 		o   options.Provenance
 		reg options.Registry
+		pl  options.Platforms
 	)
 	cmd := &cobra.Command{
 		Use:   "generate IMAGE",
@@ -56,7 +63,11 @@ their defaults and --build-arg. Build argument values are recorded only for the
 platform arguments, SOURCE_DATE_EPOCH and names given with --record-build-arg.
 
 startedOn is --started-on or when sc started; finishedOn is when the statement
-was written.`,
+was written.
+
+An image index (buildx, ko) is not one image: give --platform to choose its
+platform image (an index of one platform needs none). The provenance is about
+the index and that platform image, as sc release create writes it.`,
 		Example: `  sc provenance generate registry.example.com/shop:1.4.0 --dockerfile Dockerfile \
     --build-arg GO_VERSION=1.23 --record-build-arg GO_VERSION --output provenance.json`,
 		Args: cobra.ExactArgs(1),
@@ -68,15 +79,44 @@ was written.`,
 			if err := outfile.Writable(outfile.Output{Flag: "--output", Path: o.Output}); err != nil {
 				return err
 			}
-			return generate(cmd, root, &o, &reg, args[0], start)
+			return generate(cmd, root, &o, &reg, &pl, args[0], start)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	reg.AddFlags(cmd.Flags())
+	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg *options.Registry, image string, start time.Time) error {
+// subjectsOf resolves image to the image its provenance is attached to:
+// the image, or the platform image of an index --platform chooses. The
+// provenance of a platform image is about its index too, first, as sc
+// release create writes it; subjects is nil for an image that is not an
+// index.
+func subjectsOf(ctx context.Context, client *registry.Client, pl *options.Platforms, image string) (target name.Digest, subjects []name.Digest, err error) {
+	sel, err := registry.ParsePlatforms(pl.Platforms)
+	if err != nil {
+		return name.Digest{}, nil, fmt.Errorf("--platform: %w", err)
+	}
+	one, ps, err := client.ResolveOne(ctx, image, sel...)
+	if err != nil {
+		return name.Digest{}, nil, err
+	}
+	if ps.Index {
+		subjects = []name.Digest{ps.Digest, one.Digest}
+	}
+	return one.Digest, subjects, nil
+}
+
+// generateFor is g.Generate about target, or about subjects when set.
+func generateFor(ctx context.Context, g *provenance.Generator, target name.Digest, subjects []name.Digest, b provenance.Build) (*intoto.Statement, error) {
+	if len(subjects) == 0 {
+		return g.Generate(ctx, target, b)
+	}
+	return g.Generate(ctx, subjects[0], b, subjects[1:]...)
+}
+
+func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg *options.Registry, pl *options.Platforms, image string, start time.Time) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	client, err := reg.Client(root, logger, image)
@@ -102,7 +142,7 @@ func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg
 		return err
 	}
 
-	subject, err := client.Resolve(ctx, image)
+	subject, subjects, err := subjectsOf(ctx, client, pl, image)
 	if err != nil {
 		return err
 	}
@@ -120,7 +160,7 @@ func generate(cmd *cobra.Command, root *options.Root, o *options.Provenance, reg
 			"commit", b.Source.Commit)
 	}
 	g := provenance.NewGenerator(client, provenance.WithVersion(root.Version), provenance.WithLogger(logger))
-	st, err := g.Generate(ctx, subject, b)
+	st, err := generateFor(ctx, g, subject, subjects, b)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ func newVerify(root *options.Root) *cobra.Command {
 	var (
 		o   options.AttestVerification
 		reg options.Registry
+		pl  options.Platforms
 		exp provenance.Expectations
 	)
 	cmd := &cobra.Command{
@@ -42,7 +43,10 @@ Exit code 1 when there is no verified provenance or it does not match, 3 when
 verification could not run. With --output json, one JSON document is printed
 whatever the outcome: "verified" true or false, the "error" when false, and
 the "rejected" attestations (those that did not verify, and those that did
-but do not match) with the reason of each.`,
+but do not match) with the reason of each.
+
+An image index (buildx, ko) carries its provenance on its platform images:
+give --platform to choose one (an index of one platform needs none).`,
 		Example: `  sc provenance verify registry.example.com/shop:1.4.0 \
     --certificate-identity-regexp '^https://github.com/acme/shop/' \
     --certificate-oidc-issuer https://token.actions.githubusercontent.com \
@@ -51,7 +55,7 @@ but do not match) with the reason of each.`,
     --expected-builder-id https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVerify(cmd, root, &o, &reg, exp, args[0])
+			return runVerify(cmd, root, &o, &reg, &pl, exp, args[0])
 		},
 	}
 	o.AddFlags(cmd.Flags())
@@ -60,6 +64,7 @@ but do not match) with the reason of each.`,
 	cmd.Flags().StringVar(&exp.SourceURI, "expected-source-uri", "", "require the source repository to be this (https://github.com/org/repo)")
 	cmd.Flags().StringVar(&exp.Commit, "expected-commit", "", "require the source commit to be this (the full id, or a prefix of at least 7 hex digits)")
 	reg.AddFlags(cmd.Flags())
+	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -88,8 +93,8 @@ type verified struct {
 // runVerify verifies and prints the result: the text of a verified
 // provenance, or, with -o json, one document whatever the outcome (see
 // verified). The error sets the exit code.
-func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, exp provenance.Expectations, image string) error {
-	out, err := verifyProvenance(cmd, root, o, reg, exp, image)
+func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, pl *options.Platforms, exp provenance.Expectations, image string) error {
+	out, err := verifyProvenance(cmd, root, o, reg, pl, exp, image)
 	if err == nil || o.Output == options.OutputJSON {
 		if err != nil {
 			out.Verified, out.Error = false, err.Error()
@@ -103,7 +108,7 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerifica
 
 // verifyProvenance verifies the provenance of image. It always returns a
 // result, filled as far as verification went.
-func verifyProvenance(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, exp provenance.Expectations, image string) (*verified, error) {
+func verifyProvenance(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, pl *options.Platforms, exp provenance.Expectations, image string) (*verified, error) {
 	out := &verified{Image: image, Rejected: []attest.Rejected{}}
 	if err := o.Validate(); err != nil {
 		return out, err
@@ -121,7 +126,11 @@ func verifyProvenance(cmd *cobra.Command, root *options.Root, o *options.AttestV
 	if err != nil {
 		return out, err
 	}
-	res, err := v.Verify(ctx, image, provenance.PredicateType)
+	d, _, err := subjectsOf(ctx, client, pl, image)
+	if err != nil {
+		return out, err
+	}
+	res, err := v.VerifyDigest(ctx, d, provenance.PredicateType)
 	if res != nil {
 		out.Image = res.Image
 		out.Rejected = append(out.Rejected, res.Rejected...)

@@ -25,6 +25,7 @@ func newAttach(root *options.Root) *cobra.Command {
 		reg  options.Registry
 		o    options.SBOM
 		a    options.Attest
+		pl   options.Platforms
 		file string
 	)
 	cmd := &cobra.Command{
@@ -46,7 +47,12 @@ string, as cosign does.
 Signing is as for "sc image sign": --key with a private key, or keylessly with
 an OIDC identity. --attestation-format bundle (default, cosign v3) stores a
 Sigstore bundle as an OCI 1.1 referrer; legacy (cosign v2) a layer of the
-sha256-<digest>.att tag. Earlier attestations stay.`,
+sha256-<digest>.att tag. Earlier attestations stay.
+
+An image index (buildx, ko) is not one image: give --platform to choose its
+platform image (an index of one platform needs none); buildx's attestation
+manifests are never platforms. The SBOM is attached to
+that platform image, as buildx attaches its own.`,
 		Example: `  sc sbom attach registry.example.com/shop:1.4.0 --sbom sbom.spdx.json        # keyless, in CI
   sc sbom attach registry.local/shop@sha256:… --format spdx-tag-value \
     --key cosign.key --tlog-upload=false --attestation-format legacy`,
@@ -65,17 +71,18 @@ sha256-<digest>.att tag. Earlier attestations stay.`,
 					}
 				}
 			}
-			return runAttach(cmd, root, &reg, &o, &a, file, args[0])
+			return runAttach(cmd, root, &reg, &o, &a, &pl, file, args[0])
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	a.AddFlags(cmd.Flags())
 	reg.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&file, "sbom", "", "attach this SBOM document instead of generating one")
+	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o *options.SBOM, a *options.Attest, file, image string) error {
+func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o *options.SBOM, a *options.Attest, pl *options.Platforms, file, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	storage, err := signing.ParseFormat(a.StorageFormat)
@@ -104,7 +111,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	if err != nil {
 		return err
 	}
-	d, err := client.Resolve(ctx, image)
+	d, err := resolveOne(ctx, client, pl, image)
 	if err != nil {
 		return err
 	}

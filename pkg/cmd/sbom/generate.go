@@ -1,15 +1,18 @@
 package sbom
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
@@ -17,6 +20,7 @@ func newGenerate(root *options.Root) *cobra.Command {
 	var (
 		reg    options.Registry
 		o      options.SBOM
+		pl     options.Platforms
 		output string
 	)
 	cmd := &cobra.Command{
@@ -30,7 +34,11 @@ format, document digest) goes to standard error.
 
 Formats: cyclonedx-json (CycloneDX 1.6 by default; --spec-version 1.5 or 1.7),
 cyclonedx-xml, spdx-json and spdx-tag-value (SPDX 2.3), and syft-json (syft's own
-document, the most complete). Files are not listed unless --files asks for them.`,
+document, the most complete). Files are not listed unless --files asks for them.
+
+An image index (buildx, ko) is not one image: give --platform to choose its
+platform image (an index of one platform needs none); buildx's attestation
+manifests are never platforms.`,
 		Example: `  sc sbom generate registry.example.com/shop:1.4.0 > sbom.cdx.json
   sc sbom generate registry.example.com/shop@sha256:… --format spdx-json --output sbom.spdx.json`,
 		Args: cobra.ExactArgs(1),
@@ -50,7 +58,7 @@ document, the most complete). Files are not listed unless --files asks for them.
 				return err
 			}
 			ctx := cmd.Context()
-			d, err := client.Resolve(ctx, args[0])
+			d, err := resolveOne(ctx, client, &pl, args[0])
 			if err != nil {
 				return err
 			}
@@ -81,7 +89,22 @@ document, the most complete). Files are not listed unless --files asks for them.
 	o.AddFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the SBOM to this file instead of standard output")
 	reg.AddFlags(cmd.Flags())
+	pl.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// resolveOne resolves image to the one image the command works on: the
+// image, or the platform image of an index --platform chooses.
+func resolveOne(ctx context.Context, client *registry.Client, pl *options.Platforms, image string) (name.Digest, error) {
+	sel, err := registry.ParsePlatforms(pl.Platforms)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("--platform: %w", err)
+	}
+	one, _, err := client.ResolveOne(ctx, image, sel...)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	return one.Digest, nil
 }
 
 // writeFile writes doc to path through a temporary file in the same

@@ -21,6 +21,7 @@ func newVerify(root *options.Root) *cobra.Command {
 	var (
 		o       options.AttestVerification
 		reg     options.Registry
+		pl      options.Platforms
 		format  string
 		typ     string
 		outFile string
@@ -48,7 +49,10 @@ could not run.
 instead, whatever the outcome: "verified" true with the "attestation", its
 "format" and the "sbom" (the document, or a JSON string for XML and
 tag-value), or false with the "error"; and the "rejected" attestations with
-the reason of each. To write the SBOM to a file named json, give ./json.`,
+the reason of each. To write the SBOM to a file named json, give ./json.
+
+An image index (buildx, ko) carries its SBOMs on its platform images: give
+--platform to choose one (an index of one platform needs none).`,
 		Example: `  sc sbom verify registry.example.com/shop:1.4.0 --format spdx-json --output sbom.spdx.json \
     --certificate-identity-regexp '^https://github.com/acme/shop/' \
     --certificate-oidc-issuer https://token.actions.githubusercontent.com
@@ -94,7 +98,7 @@ the reason of each. To write the SBOM to a file named json, give ./json.`,
 				default:
 					types = []string{sbom.PredicateCycloneDX, sbom.PredicateSPDX, sbom.PredicateSyft}
 				}
-				return runVerify(cmd, root, &o, &reg, want, types, outFile, out)
+				return runVerify(cmd, root, &o, &reg, &pl, want, types, outFile, out)
 			}()
 			if o.Output != options.OutputJSON {
 				return err
@@ -113,6 +117,7 @@ the reason of each. To write the SBOM to a file named json, give ./json.`,
 	cmd.Flags().StringVar(&typ, "type", "", "the predicate type to verify: a URI, or cyclonedx, spdx, spdxjson (default: any SBOM type)")
 	cmd.Flags().StringVarP(&outFile, "output", "o", "", "write the verified SBOM to this file instead of standard output; json prints the verification result as JSON")
 	reg.AddFlags(cmd.Flags())
+	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -140,7 +145,7 @@ type sbomVerified struct {
 // runVerify verifies the SBOMs of image and writes the one picked, to
 // outFile or standard output, unless the result goes out as JSON; out is
 // filled as far as verification went.
-func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, want sbom.Format, types []string, outFile string, out *sbomVerified) (*sbomVerified, error) {
+func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerification, reg *options.Registry, pl *options.Platforms, want sbom.Format, types []string, outFile string, out *sbomVerified) (*sbomVerified, error) {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	client, err := reg.Client(root, logger, out.Image)
@@ -151,7 +156,11 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerifica
 	if err != nil {
 		return out, err
 	}
-	res, err := v.Verify(ctx, out.Image, types...)
+	d, err := resolveOne(ctx, client, pl, out.Image)
+	if err != nil {
+		return out, err
+	}
+	res, err := v.VerifyDigest(ctx, d, types...)
 	if res != nil {
 		out.Image = res.Image
 		out.Rejected = append(out.Rejected, res.Rejected...)

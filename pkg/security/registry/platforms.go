@@ -31,6 +31,11 @@ const (
 // help.
 var ErrNoPlatform = outcome.Invalid("no matching platform")
 
+// ErrSeveralPlatforms: a command that works on one image was given an
+// index of several platform images and no selection that leaves one.
+// Invalid usage: the caller has to choose.
+var ErrSeveralPlatforms = outcome.Invalid("an image index of several platforms")
+
 // Platforms is what a digest holds in terms of content to secure: the image
 // itself, or for an image index (OCI index or Docker manifest list) each of
 // its platform images.
@@ -74,6 +79,42 @@ type SkippedManifest struct {
 	Platform string `json:"platform,omitempty"`
 	// Reason says why it is skipped.
 	Reason string `json:"reason"`
+}
+
+// One returns the one image to work on: the image itself, or the single
+// platform image of an index that the selection left. An index of several
+// is ErrSeveralPlatforms, naming them.
+func (ps *Platforms) One() (PlatformImage, error) {
+	if len(ps.Images) == 1 {
+		return ps.Images[0], nil
+	}
+	names := make([]string, len(ps.Images))
+	for i, img := range ps.Images {
+		names[i] = img.Name()
+	}
+	return PlatformImage{}, fmt.Errorf("%w: %s holds %s; choose one with --platform", ErrSeveralPlatforms, ps.Digest, strings.Join(names, ", "))
+}
+
+// ResolveOne resolves ref to the one image a command that works on a
+// single image reads, signs or attests: the image itself, or the single
+// platform image of an index that selection leaves (Resolve, Platforms,
+// then Platforms.One). An index of several platform images without a
+// selection that leaves one is ErrSeveralPlatforms. The listing says
+// whether ref is an index, and which digest that is.
+func (c *Client) ResolveOne(ctx context.Context, ref string, selection ...v1.Platform) (PlatformImage, *Platforms, error) {
+	d, err := c.Resolve(ctx, ref)
+	if err != nil {
+		return PlatformImage{}, nil, err
+	}
+	ps, err := c.Platforms(ctx, d, selection...)
+	if err != nil {
+		return PlatformImage{}, nil, err
+	}
+	img, err := ps.One()
+	if err != nil {
+		return PlatformImage{}, nil, err
+	}
+	return img, ps, nil
 }
 
 // ParsePlatform reads os/arch[/variant] (linux/amd64, linux/arm/v7) as

@@ -210,6 +210,19 @@ func TestParsePlatform(t *testing.T) {
 	}
 }
 
+func TestPlatformsOne(t *testing.T) {
+	d := mustDigest(t, "registry.example/app@sha256:"+strings.Repeat("a", 64))
+	amd, arm := v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "arm64"}
+	one := &registry.Platforms{Digest: d, Index: true, Images: []registry.PlatformImage{{Digest: d, Platform: &arm}}}
+	if img, err := one.One(); err != nil || img.Name() != "linux/arm64" {
+		t.Errorf("one platform: %v, %v", img, err)
+	}
+	two := &registry.Platforms{Digest: d, Index: true, Images: []registry.PlatformImage{{Digest: d, Platform: &amd}, {Digest: d, Platform: &arm}}}
+	if _, err := two.One(); !errors.Is(err, registry.ErrSeveralPlatforms) || outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), "linux/amd64, linux/arm64") {
+		t.Errorf("two platforms: %v, want ErrSeveralPlatforms naming them", err)
+	}
+}
+
 func TestParsePlatforms(t *testing.T) {
 	got, err := registry.ParsePlatforms([]string{"linux/amd64", "linux/arm/v7"})
 	if err != nil || len(got) != 2 || got[1].Variant != "v7" {
