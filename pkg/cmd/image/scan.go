@@ -51,6 +51,12 @@ The database is updated when missing or older than --db-max-age; without
 network, install one with 'sc scan db import'. Exit codes: 0 pass or warn, 1
 policy violation, 2 usage, 3 the scan could not run.
 
+Output (-o): a table; json, sc's result (its fields and how grype's JSON maps
+onto them are in the README); sarif, the SARIF of --sarif on standard output;
+cyclonedx, a CycloneDX 1.6 document of the vulnerabilities, each with the
+package it affects and, for findings set aside, the VEX analysis or rule that
+set it aside.
+
 Reports: --sarif FILE (SARIF 2.1.0 for GitHub code scanning), --summary FILE
 (markdown; appended to $GITHUB_STEP_SUMMARY when that is set), --pr-comment
 FILE, and a DefectDojo reimport (--defectdojo-url, API key from
@@ -151,9 +157,14 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 			}
 			res := scanned.Result
 			w := cmd.OutOrStdout()
-			if o.Output == "json" {
+			switch o.Output {
+			case "json":
 				err = report.WriteResultJSON(w, res)
-			} else {
+			case "sarif":
+				err = report.WriteSARIF(w, []*scan.Result{res}, report.WithToolVersion(root.Version))
+			case "cyclonedx":
+				err = report.WriteCycloneDX(w, res, report.WithToolVersion(root.Version))
+			default:
 				err = report.WriteTable(w, res)
 			}
 			if err != nil {

@@ -52,6 +52,17 @@
 // upload does, so that DefectDojo does not open them. GitHub's limits are
 // kept: at most 20 runs (ErrTooManyImages beyond), 100 locations a result.
 //
+// # CycloneDX
+//
+// WriteCycloneDX writes one image's result as a CycloneDX 1.6 vulnerability
+// document (what CycloneDX calls VEX), built with cyclonedx-go: the image as
+// the metadata component, each affected package as a component, and one
+// vulnerability per finding, counted ones first, with sc's severity and the
+// CVSS scores as ratings, the fix as a recommendation and, for a finding set
+// aside, the analysis of the VEX statement (not_affected with its
+// justification in CycloneDX's words, resolved) or the rule that set it
+// aside.
+//
 // # Markdown
 //
 // WriteSummary writes the report for $GITHUB_STEP_SUMMARY: per image, the
