@@ -14,6 +14,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -146,7 +147,7 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 				}
 				// the SBOM and the reports cached as `sc release create`
 				// caches them: an unchanged image is not read again
-				c, err := db.Cache.Open(root)
+				c, err := db.Cache.Open(root, cache.WithLogger(logger))
 				if err != nil {
 					return err
 				}

@@ -469,3 +469,29 @@ func TestScanOutputFormats(t *testing.T) {
 		})
 	}
 }
+
+// --log-level debug says what happens: each registry request, where the
+// credentials came from, cache misses and hits, the database used.
+func TestScanDebugLog(t *testing.T) {
+	env := scanEnv(t)
+	reg := testutil.NewRegistry(t)
+	ref := pushFixture(t, reg)
+	scanDebug := func() string {
+		t.Helper()
+		_, stderr, err := run(t, env, "image", "scan", "--log-level", "debug", "--allow-insecure-registry", "--soft-fail", ref)
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		return stderr
+	}
+	cold := scanDebug()
+	for _, want := range []string{`msg="registry request" method=HEAD host=` + reg.Host, "attempt=1", "status=200",
+		`msg="registry credentials"`, `msg="cache miss"`, `msg="cache store"`, `msg="using vulnerability database"`} {
+		if !strings.Contains(cold, want) {
+			t.Errorf("cold scan's debug log lacks %q:\n%s", want, cold)
+		}
+	}
+	if warm := scanDebug(); !strings.Contains(warm, `msg="cache hit"`) {
+		t.Errorf("warm scan's debug log has no cache hit:\n%s", warm)
+	}
+}

@@ -118,8 +118,10 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithLogger sets where retries and oddities are logged. Credentials are
-// never logged. Default: a logger that discards everything.
+// WithLogger sets where retries and oddities are logged and, at debug
+// level, every request and where each registry's credentials come from
+// (see logging.go). Credentials, headers and query strings are never
+// logged. Default: a logger that discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) {
 		if l != nil {
@@ -161,13 +163,14 @@ func New(opts ...Option) *Client {
 	c.rt = &policyTransport{
 		insecure:  c.insecure,
 		userAgent: c.userAgent,
-		inner: &retryTransport{
+		// debug logging of each attempt: logging.go
+		inner: &attemptCounter{log: c.log, inner: &retryTransport{
 			attempts: c.attempts,
 			initial:  c.backoff,
 			log:      c.log,
 			now:      c.now,
-			inner:    &timeoutTransport{d: c.timeout, inner: c.base},
-		},
+			inner:    &requestLogger{log: c.log, now: c.now, inner: &timeoutTransport{d: c.timeout, inner: c.base}},
+		}},
 	}
 	return c
 }
@@ -179,9 +182,9 @@ func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { r
 
 func (c *Client) authKeychain() authn.Keychain {
 	if c.basic != nil {
-		return staticKeychain{auth: c.basic}
+		return loggingKeychain{inner: staticKeychain{auth: c.basic}, basic: true, log: c.log}
 	}
-	return c.keychain
+	return loggingKeychain{inner: c.keychain, log: c.log}
 }
 
 // NameOptions are the options for parsing references the way the client
