@@ -142,19 +142,22 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncBuffer collects the registry's output for the test log.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer many goroutines may write to at once: the
+// registry's output for the test log, a logger's lines.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns what was written.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -177,7 +180,7 @@ func startDockerRegistry(t testing.TB, bin, dir string, try int) (*DockerRegistr
 		return nil, err
 	}
 
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd := exec.Command(bin, "serve", config)
 	// A clean environment: REGISTRY_* variables would override the config.
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir}

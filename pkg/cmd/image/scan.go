@@ -15,6 +15,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/report"
@@ -57,6 +58,12 @@ given with --sbom is not cached.
 The database is updated when missing or older than --db-max-age; without
 network, install one with 'sc scan db import'. Exit codes: 0 pass or warn, 1
 policy violation, 2 usage, 3 the scan could not run.
+
+Output (-o): a table; json, sc's result (its fields and how grype's JSON maps
+onto them are in the README); sarif, the SARIF of --sarif on standard output;
+cyclonedx, a CycloneDX 1.6 document of the vulnerabilities, each with the
+package it affects and, for findings set aside, the VEX analysis or rule that
+set it aside.
 
 Reports: --sarif FILE (SARIF 2.1.0 for GitHub code scanning), --summary FILE
 (markdown; appended to $GITHUB_STEP_SUMMARY when that is set), --pr-comment
@@ -155,7 +162,7 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 				// the SBOM and the reports cached as `sc release create`
 				// caches them: an unchanged image is not read again; an
 				// index is scanned per platform image
-				c, err := db.Cache.Open(root)
+				c, err := db.Cache.Open(root, cache.WithLogger(logger))
 				if err != nil {
 					return err
 				}
@@ -169,7 +176,7 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 				}
 				results, verdict = scanned.Results(), scanned.Err()
 			}
-			err = writeScan(cmd.OutOrStdout(), o.Output, results)
+			err = writeScan(cmd.OutOrStdout(), o.Output, root.Version, results)
 			if err != nil {
 				err = outcome.Operationalf("writing the scan result: %w", err)
 			}
@@ -190,14 +197,20 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 // writeScan writes the scan result of an image, or of each platform image
 // of an index: as JSON, one result (or a report document of all, with the
 // worst verdict), or as tables, one per platform under its name.
-func writeScan(w io.Writer, format string, results []*scan.Result) error {
-	if len(results) == 1 {
-		if format == "json" {
-			return report.WriteResultJSON(w, results[0])
-		}
+func writeScan(w io.Writer, format, version string, results []*scan.Result) error {
+	switch {
+	case format == "sarif":
+		// one run per image or platform image
+		return report.WriteSARIF(w, results, report.WithToolVersion(version))
+	case format == "cyclonedx" && len(results) == 1:
+		return report.WriteCycloneDX(w, results[0], report.WithToolVersion(version))
+	case format == "cyclonedx":
+		return outcome.Invalidf("-o cyclonedx writes one image's result; choose a platform with --platform (this index has %d)", len(results))
+	case len(results) == 1 && format == "json":
+		return report.WriteResultJSON(w, results[0])
+	case len(results) == 1:
 		return report.WriteTable(w, results[0])
-	}
-	if format == "json" {
+	case format == "json":
 		return report.WriteJSON(w, results)
 	}
 	for i, r := range results {

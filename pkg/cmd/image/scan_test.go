@@ -205,7 +205,7 @@ func TestScanUsage(t *testing.T) {
 		{"fail-on", []string{"--fail-on", "severe"}},
 		{"warn-on", []string{"--warn-on", "HIGHEST"}},
 		{"warn above fail", []string{"--fail-on", "medium", "--warn-on", "high"}},
-		{"output", []string{"-o", "sarif"}},
+		{"output", []string{"-o", "spdx"}},
 		{"tool", []string{"--tool", "snyk"}},
 		{"missing sbom", []string{"--sbom", filepath.Join(t.TempDir(), "none.json")}},
 		{"malformed sbom", []string{"--sbom", garbage}},
@@ -431,5 +431,67 @@ func TestScanReportFailureKeepsVerdict(t *testing.T) {
 	_, _, err = run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--soft-fail", "--sarif", "/dev/full", fixtureRef)
 	if outcome.Code(err) != outcome.ExitOperational || !strings.Contains(err.Error(), "--sarif") {
 		t.Errorf("scan --soft-fail = %v (exit %d), want exit 3 naming --sarif", err, outcome.Code(err))
+	}
+}
+
+// -o sarif and -o cyclonedx print the documents, with the exit code of the
+// verdict.
+func TestScanOutputFormats(t *testing.T) {
+	env := scanEnv(t)
+	for _, tc := range []struct {
+		format string
+		check  func(t *testing.T, doc map[string]any)
+	}{
+		{"sarif", func(t *testing.T, doc map[string]any) {
+			runs, _ := doc["runs"].([]any)
+			if doc["version"] != "2.1.0" || len(runs) != 1 {
+				t.Errorf("SARIF version %v with %d runs", doc["version"], len(runs))
+			}
+		}},
+		{"cyclonedx", func(t *testing.T, doc map[string]any) {
+			vulns, _ := doc["vulnerabilities"].([]any)
+			if doc["bomFormat"] != "CycloneDX" || doc["specVersion"] != "1.6" || len(vulns) == 0 {
+				t.Errorf("CycloneDX %v %v with %d vulnerabilities", doc["bomFormat"], doc["specVersion"], len(vulns))
+			}
+		}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "-o", tc.format, fixtureRef)
+			if outcome.Code(err) != outcome.ExitCheckFailed {
+				t.Fatalf("scan -o %s = %v, want the policy violation, exit 1", tc.format, err)
+			}
+			var doc map[string]any
+			testutil.DecodeOneJSON(t, stdout, &doc)
+			tc.check(t, doc)
+			if !strings.Contains(stdout, tv.XTextCVE) {
+				t.Errorf("-o %s does not name %s", tc.format, tv.XTextCVE)
+			}
+		})
+	}
+}
+
+// --log-level debug says what happens: each registry request, where the
+// credentials came from, cache misses and hits, the database used.
+func TestScanDebugLog(t *testing.T) {
+	env := scanEnv(t)
+	reg := testutil.NewRegistry(t)
+	ref := pushFixture(t, reg)
+	scanDebug := func() string {
+		t.Helper()
+		_, stderr, err := run(t, env, "image", "scan", "--log-level", "debug", "--allow-insecure-registry", "--soft-fail", ref)
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		return stderr
+	}
+	cold := scanDebug()
+	for _, want := range []string{`msg="registry request" method=HEAD host=` + reg.Host, "attempt=1", "status=200",
+		`msg="registry credentials"`, `msg="cache miss"`, `msg="cache store"`, `msg="using vulnerability database"`} {
+		if !strings.Contains(cold, want) {
+			t.Errorf("cold scan's debug log lacks %q:\n%s", want, cold)
+		}
+	}
+	if warm := scanDebug(); !strings.Contains(warm, `msg="cache hit"`) {
+		t.Errorf("warm scan's debug log has no cache hit:\n%s", warm)
 	}
 }

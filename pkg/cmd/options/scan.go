@@ -109,7 +109,7 @@ type Scan struct {
 	IgnoreFile string
 	// VEX is --vex, repeatable.
 	VEX []string
-	// Output is --output: table or json. Default: table.
+	// Output is --output: table, json, sarif or cyclonedx. Default: table.
 	Output string
 }
 
@@ -128,7 +128,8 @@ func (s *Scan) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.IgnoreFile, "ignore-file", "",
 		"YAML file of accepted findings: ignore: [{id, package (glob), reason, expires (YYYY-MM-DD)}]")
 	fs.StringArrayVar(&s.VEX, "vex", nil, "OpenVEX document whose not_affected and fixed statements suppress findings (repeatable)")
-	fs.StringVarP(&s.Output, "output", "o", "table", "output format: table or json")
+	fs.StringVarP(&s.Output, "output", "o", "table",
+		"output format: table, json (sc's result), sarif (SARIF 2.1.0) or cyclonedx (a CycloneDX 1.6 vulnerability/VEX document)")
 }
 
 // severityFlag reads a threshold flag: a severity, or "none" / "" for no
@@ -208,9 +209,9 @@ func (s *Scan) Validate() error {
 		return outcome.Invalidf("--tool %q: want grype, trivy or all", s.Tool)
 	}
 	switch s.Output {
-	case "table", "json":
+	case "table", "json", "sarif", "cyclonedx":
 	default:
-		return outcome.Invalidf("--output %q: want table or json", s.Output)
+		return outcome.Invalidf("--output %q: want table, json, sarif or cyclonedx", s.Output)
 	}
 	if _, err := severityFlag("fail-on", s.FailOn); err != nil {
 		return err

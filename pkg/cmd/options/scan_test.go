@@ -107,7 +107,7 @@ func TestScanConfigErrors(t *testing.T) {
 		{"unknown severity", []string{"--fail-on", "severe"}, `--fail-on: unknown severity "severe"; valid: critical, high, medium, low, negligible, unknown`},
 		{"unknown warn severity", []string{"--warn-on", "HIGHEST"}, "--warn-on"},
 		{"unknown tool", []string{"--tool", "snyk"}, "--tool"},
-		{"unknown output", []string{"-o", "sarif"}, "--output"},
+		{"unknown output", []string{"-o", "cyclonedx-xml"}, "--output"},
 		{"missing ignore file", []string{"--ignore-file", filepath.Join(t.TempDir(), "none.yaml")}, "--ignore-file"},
 		{"unknown field", []string{"--ignore-file", write("ignore:\n  - id: CVE-1\n    reason: r\n    until: 2026-01-01\n")}, "until"},
 		{"malformed date", []string{"--ignore-file", write("ignore:\n  - id: CVE-1\n    reason: r\n    expires: 31.01.2027\n")}, "YYYY-MM-DD"},

@@ -28,6 +28,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 	"github.com/sc-project/sc/pkg/security/runenv"
@@ -219,7 +220,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 	if err != nil {
 		return nil, cleanup, err
 	}
-	c, err := f.db.Cache.Open(root)
+	c, err := f.db.Cache.Open(root, cache.WithLogger(logger))
 	if err != nil {
 		return nil, cleanup, err
 	}

@@ -92,7 +92,8 @@ func WithClock(now func() time.Time) Option {
 	return func(c *Cache) { c.now = now }
 }
 
-// WithLogger sets the logger for removed corrupt entries. Default: discard.
+// WithLogger sets the logger for removed corrupt entries and, at debug
+// level, every hit, miss and store. Default: discard.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Cache) { c.logger = l }
 }
@@ -153,6 +154,7 @@ func (c *Cache) Get(ctx context.Context, key Key) (payload []byte, ok bool, err 
 	path := c.path(key.ID())
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		c.miss(ctx, key, "no entry")
 		return nil, false, nil
 	}
 	if err != nil {
@@ -176,12 +178,21 @@ func (c *Cache) Get(ctx context.Context, key Key) (payload []byte, ok bool, err 
 	}
 	if err != nil {
 		c.removeBad(path, info, err)
+		c.miss(ctx, key, "corrupt entry removed")
 		return nil, false, nil
 	}
 	if c.expired(h.Key.Operation, h.Created) {
+		c.miss(ctx, key, "expired")
 		return nil, false, nil
 	}
+	c.logger.DebugContext(ctx, "cache hit", "operation", key.Operation, "digest", key.Digest, "tool", key.ToolVersion,
+		"created", h.Created.UTC().Format(time.RFC3339), "bytes", len(payload))
 	return payload, true, nil
+}
+
+// miss logs a miss at debug level.
+func (c *Cache) miss(ctx context.Context, key Key, why string) {
+	c.logger.DebugContext(ctx, "cache miss", "operation", key.Operation, "digest", key.Digest, "tool", key.ToolVersion, "reason", why)
 }
 
 // Put stores payload under key, replacing any entry, atomically: readers see
@@ -235,6 +246,7 @@ func (c *Cache) Put(ctx context.Context, key Key, payload []byte) error {
 		}
 		_ = d.Close()
 	}
+	c.logger.DebugContext(ctx, "cache store", "operation", key.Operation, "digest", key.Digest, "tool", key.ToolVersion, "bytes", len(payload))
 	return nil
 }
 

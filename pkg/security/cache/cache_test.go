@@ -858,3 +858,34 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// At debug level every miss (with why), store and hit is logged, naming the
+// operation and digest, never the payload.
+func TestDebugLogsHitsAndMisses(t *testing.T) {
+	var logs bytes.Buffer
+	clk := newClock()
+	c := newCache(t, clk, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	k := key("sbom", "shop")
+	mustGet(t, c, k)
+	if err := c.Put(t.Context(), k, []byte("the payload")); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, c, k)
+	clk.Add(c.TTL(k.Operation) + time.Second)
+	mustGet(t, c, k)
+	out := logs.String()
+	for _, want := range []string{
+		`msg="cache miss" operation=` + k.Operation + ` digest=` + k.Digest,
+		`reason="no entry"`,
+		`msg="cache store"`,
+		`msg="cache hit"`,
+		`reason=expired`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "the payload") {
+		t.Errorf("the payload is in the log:\n%s", out)
+	}
+}

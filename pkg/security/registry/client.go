@@ -114,8 +114,10 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithLogger sets where retries and oddities are logged. Credentials are
-// never logged. Default: a logger that discards everything.
+// WithLogger sets where retries and oddities are logged and, at debug
+// level, every request and where each registry's credentials come from
+// (see logging.go). Credentials, headers and query strings are never
+// logged. Default: a logger that discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) {
 		if l != nil {
@@ -154,17 +156,20 @@ func New(opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
-	c.keychain = newScopedKeychain(c.creds, c.keychain)
+	// explicit credentials only for their registry; debug lines say
+	// where each registry's credentials came from
+	c.keychain = loggingKeychain{inner: newScopedKeychain(c.creds, c.keychain), log: c.log}
 	c.rt = &policyTransport{
 		insecure:  c.insecure,
 		userAgent: c.userAgent,
-		inner: &retryTransport{
+		// debug logging of each attempt: logging.go
+		inner: &attemptCounter{log: c.log, inner: &retryTransport{
 			attempts: c.attempts,
 			initial:  c.backoff,
 			log:      c.log,
 			now:      c.now,
-			inner:    &timeoutTransport{d: c.timeout, inner: c.base},
-		},
+			inner:    &requestLogger{log: c.log, now: c.now, inner: &timeoutTransport{d: c.timeout, inner: c.base}},
+		}},
 	}
 	// Above the stack of transport.go, outermost first: explicit
 	// credentials stay in their registry's domain (credentials.go), bodies

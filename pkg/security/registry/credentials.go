@@ -132,6 +132,23 @@ func (k *scopedKeychain) ResolveContext(ctx context.Context, r authn.Resource) (
 	return authn.Resolve(ctx, k.fallback, r)
 }
 
+// Describe says whether target gets explicit credentials or those of the
+// fallback keychain, for debug lines; never the secret.
+func (k *scopedKeychain) Describe(target authn.Resource) string {
+	if _, ok := k.explicit[canonicalHost(target.RegistryStr())]; ok {
+		return "the credentials given for " + canonicalHost(target.RegistryStr()) + " (username and password)"
+	}
+	if k.fallback == authn.DefaultKeychain {
+		return dockerConfigSource(target.RegistryStr())
+	}
+	if d, ok := k.fallback.(KeychainDescriber); ok {
+		return d.Describe(target)
+	}
+	return fmt.Sprintf("keychain %T", k.fallback)
+}
+
+var _ KeychainDescriber = (*scopedKeychain)(nil)
+
 // credentialGuard keeps explicit credentials on their registry's side of
 // the network. go-containerregistry sends the credentials it resolved for a
 // registry to the token realm that registry names in its Bearer challenge,

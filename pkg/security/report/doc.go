@@ -57,6 +57,17 @@
 // results and locations name the platform and whose fingerprints include
 // it: a vulnerability in two platforms is two alerts, one per platform.
 //
+// # CycloneDX
+//
+// WriteCycloneDX writes one image's result as a CycloneDX 1.6 vulnerability
+// document (what CycloneDX calls VEX), built with cyclonedx-go: the image as
+// the metadata component, each affected package as a component, and one
+// vulnerability per finding, counted ones first, with sc's severity and the
+// CVSS scores as ratings, the fix as a recommendation and, for a finding set
+// aside, the analysis of the VEX statement (not_affected with its
+// justification in CycloneDX's words, resolved) or the rule that set it
+// aside.
+//
 // # Markdown
 //
 // WriteSummary writes the report for $GITHUB_STEP_SUMMARY: per image, the

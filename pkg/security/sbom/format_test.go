@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
@@ -29,47 +30,7 @@ var schemaDir = filepath.Join("testdata", "schema")
 // resolve without the network.
 func compileSchema(t *testing.T, file string) *jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	entries, err := os.ReadDir(schemaDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var main string
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		f, err := os.Open(filepath.Join(schemaDir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		url := "file:///schema/" + e.Name()
-		if m, ok := doc.(map[string]any); ok {
-			if id, ok := m["$id"].(string); ok && strings.HasPrefix(id, "http") {
-				url = id
-			}
-		}
-		if err := c.AddResource(url, doc); err != nil {
-			t.Fatalf("adding %s: %v", e.Name(), err)
-		}
-		if e.Name() == file {
-			main = url
-		}
-	}
-	if main == "" {
-		t.Fatalf("no schema %s in %s (see its README)", file, schemaDir)
-	}
-	s, err := c.Compile(main)
-	if err != nil {
-		t.Fatalf("compiling %s: %v", file, err)
-	}
-	return s
+	return testutil.CompileSchema(t, schemaDir, file)
 }
 
 // withFiles is an SBOM of the fixture with file entries, so that the

@@ -330,5 +330,7 @@ func (s *Store) Open(ctx context.Context) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening %s: %w", ErrInvalidDatabase, filepath.Join(s.dir), err)
 	}
+	s.logger.DebugContext(ctx, "using vulnerability database", "path", st.Path, "built", st.Built.UTC().Format(time.RFC3339),
+		"age", s.now().Sub(st.Built).Round(time.Minute), "schema", st.Schema, "source", st.Source, "stale", st.Stale, "autoUpdate", s.autoUpdate)
 	return newDB(rdr, st), nil
 }

@@ -3,6 +3,7 @@ package vulndb_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -245,6 +246,26 @@ func TestSample(t *testing.T) {
 	for _, a := range vulndb.SampleAdvisories() {
 		if !got[a.ID] {
 			t.Errorf("sample advisory %s matches nothing in the fixture image", a.ID)
+		}
+	}
+}
+
+// At debug level, Open says which database a scan uses.
+func TestOpenLogsDatabase(t *testing.T) {
+	var logs strings.Builder
+	store := vulndb.NewStore(t.TempDir(), vulndb.WithAutoUpdate(false),
+		vulndb.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if _, err := store.Import(context.Background(), fixtureArchive.Path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, want := range []string{`msg="using vulnerability database"`, "schema=", `source="manual import"`, "autoUpdate=false"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
 	}
 }
