@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/sc-project/sc/pkg/cmd"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
+	scversion "github.com/sc-project/sc/pkg/version"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
@@ -45,12 +45,4 @@ func run() int {
 	return outcome.Code(err)
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
+func buildVersion() string { return scversion.Read(version).Version }

@@ -75,6 +75,30 @@ func Tracked() []string {
 	}
 }
 
+// Linked is the version of any module linked into the running binary (the
+// replacement's when a replace directive applies), or "unknown" when the
+// binary carries no module information or does not link path. Cache keys
+// and scanner descriptions use it.
+func Linked(path string) string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, d := range bi.Deps {
+		if d.Path != path {
+			continue
+		}
+		if d.Replace != nil {
+			if d.Replace.Version == "" {
+				return "(devel)"
+			}
+			return d.Replace.Version
+		}
+		return d.Version
+	}
+	return "unknown"
+}
+
 // Read returns the running binary's Info. mainVersion is the version
 // stamped at link time (-ldflags "-X main.version=…"), "" when there is
 // none.

@@ -180,3 +180,10 @@ func TestRead(t *testing.T) {
 		t.Errorf("Read lists %d modules, want %d", len(info.Modules), len(version.Tracked()))
 	}
 }
+
+func TestLinkedUnknown(t *testing.T) {
+	// a test binary records no dependencies, and nothing links this path
+	if got := version.Linked("example.com/not/linked"); got != "unknown" {
+		t.Errorf("Linked of a module not linked = %q, want unknown", got)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/version"
 )
 
 // Cache operations the executor uses. Their TTLs are the cache's
@@ -39,23 +39,7 @@ func sbomCacheKey(d name.Digest, f sbom.Format, scope sbom.Scope) (cache.Key, er
 	if err != nil {
 		return cache.Key{}, err
 	}
-	return cache.Key{Operation: cacheOpSBOM, Digest: d.DigestStr(), ConfigHash: h, ToolVersion: "syft " + moduleVersion("github.com/anchore/syft")}, nil
-}
-
-// moduleVersion is the version of a module linked into this binary, or
-// "unknown".
-func moduleVersion(path string) string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == path {
-				if d.Replace != nil {
-					return d.Replace.Version
-				}
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
+	return cache.Key{Operation: cacheOpSBOM, Digest: d.DigestStr(), ConfigHash: h, ToolVersion: "syft " + version.Linked("github.com/anchore/syft")}, nil
 }
 
 // describedScanner is a scanner that can say which version and database it

@@ -3,7 +3,6 @@ package vulndb
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 
 	"github.com/sc-project/sc/pkg/security/scan"
+	scversion "github.com/sc-project/sc/pkg/version"
 )
 
 // DB is the vulnerability database, opened once and shared: it is grype's
@@ -64,19 +64,7 @@ func newDB(rdr v6.Reader, st *Status) *DB {
 
 // GrypeVersion is the version of the grype module linked into this binary
 // ("v0.121.2"), or "unknown" when the binary carries no module information.
-func GrypeVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/anchore/grype" {
-				if d.Replace != nil {
-					return d.Replace.Version
-				}
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
-}
+func GrypeVersion() string { return scversion.Linked("github.com/anchore/grype") }
 
 // Name returns "grype".
 func (d *DB) Name() string { return "grype" }
