@@ -69,11 +69,11 @@ const (
 	AttestationSuffix = "att"
 
 	// AnnotationBundlePredicateType is the referrer manifest annotation
-	// naming a bundle's predicate type (not signed).
-	AnnotationBundlePredicateType = "dev.sigstore.bundle.predicateType"
+	// naming a bundle's predicate type (not signed); the registry's.
+	AnnotationBundlePredicateType = registry.AnnotationBundlePredicateType
 	// AnnotationCreated is the referrer manifest annotation saying when a
-	// bundle was stored (not signed).
-	AnnotationCreated = "org.opencontainers.image.created"
+	// bundle was stored (not signed); the registry's.
+	AnnotationCreated = registry.AnnotationCreated
 	// AnnotationPredicateType is the layer annotation naming a legacy
 	// attestation's predicate type (not signed).
 	AnnotationPredicateType = "predicateType"
