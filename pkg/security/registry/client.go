@@ -33,7 +33,8 @@ const (
 // Client talks to OCI registries for sc: it resolves references, opens
 // images and stores or lists the artifacts attached to a digest. It is safe
 // for concurrent use; it remembers, per repository, whether the registry
-// serves the referrers API.
+// serves the referrers API, and, per digest it resolved, whether it is an
+// image or an index (a digest's content never changes).
 type Client struct {
 	keychain  authn.Keychain
 	creds     []Credential
@@ -47,6 +48,10 @@ type Client struct {
 	now       func() time.Time
 
 	rt http.RoundTripper
+
+	// kinds maps the digests Resolve saw to their media type, so that
+	// Platforms of a single image needs no second manifest request.
+	kinds sync.Map // string (repo@digest) → types.MediaType
 
 	mu        sync.Mutex
 	referrers map[string]bool
@@ -289,7 +294,11 @@ func (c *Client) Resolve(ctx context.Context, ref string) (name.Digest, error) {
 		}
 		return name.Digest{}, annotate(err, "resolving %s", ref)
 	}
-	return r.Context().Digest(desc.Digest.String()), nil
+	d := r.Context().Digest(desc.Digest.String())
+	if desc.MediaType != "" {
+		c.kinds.Store(d.String(), desc.MediaType)
+	}
+	return d, nil
 }
 
 // Image returns the image at d without downloading its layers: the manifest

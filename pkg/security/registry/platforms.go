@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -155,6 +156,10 @@ func ParsePlatforms(list []string) ([]v1.Platform, error) {
 // manifests, is ErrMalformed: sc will not sign an index whose content it
 // cannot read. Only the index manifest is fetched.
 func (c *Client) Platforms(ctx context.Context, d name.Digest, selection ...v1.Platform) (*Platforms, error) {
+	if mt, ok := c.kinds.Load(d.String()); ok && mt.(types.MediaType).IsImage() {
+		// Resolve already saw an image manifest here: nothing to list
+		return &Platforms{Digest: d, Images: []PlatformImage{{Digest: d}}}, nil
+	}
 	desc, err := c.Descriptor(ctx, d)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -243,4 +244,39 @@ func mustRandom(t *testing.T) v1.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// Resolving a single image and listing its platforms reads its manifest
+// once: the HEAD that resolved it already said it is no index.
+func TestPlatformsOfAResolvedImageReadNoManifest(t *testing.T) {
+	f := testutil.NewFaults()
+	reg := testutil.NewRegistry(t, testutil.WithHandler(f.Wrap))
+	c := newClient()
+	pushImage(t, c, reg.Ref("single:1"))
+	f.Reset()
+	ctx := context.Background()
+	d, err := c.Resolve(ctx, reg.Ref("single:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := c.Platforms(ctx, d)
+	if err != nil || ps.Index || len(ps.Images) != 1 {
+		t.Fatalf("Platforms = %+v, %v", ps, err)
+	}
+	if n := f.Count(http.MethodGet, testutil.ClassManifest); n != 0 {
+		t.Errorf("%d manifest GETs after the resolving HEAD, want 0", n)
+	}
+	// an index still gets its manifest read
+	idx := platformIndex(t, types.OCIImageIndex, false, "linux/amd64", "linux/arm64")
+	r, _ := c.ParseReference(reg.Ref("multi:1"))
+	if err := remote.WriteIndex(r, idx, c.RemoteOptions(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	di, err := c.Resolve(ctx, reg.Ref("multi:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := c.Platforms(ctx, di); err != nil || !ps.Index || len(ps.Images) != 2 {
+		t.Errorf("Platforms of the index = %+v, %v", ps, err)
+	}
 }
