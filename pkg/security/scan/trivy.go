@@ -155,6 +155,9 @@ func (t *Trivy) version(ctx context.Context, exe string) (*TrivyVersion, error) 
 // ErrScannerFailed carrying the end of Trivy's standard error.
 func (t *Trivy) run(ctx context.Context, exe string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, exe, args...)
+	// Cancelling kills trivy, but a child it started may still hold its
+	// output open: stop waiting for that after trivyWaitDelay.
+	cmd.WaitDelay = trivyWaitDelay
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -167,6 +170,10 @@ func (t *Trivy) run(ctx context.Context, exe string, args ...string) ([]byte, er
 	}
 	return stdout.Bytes(), nil
 }
+
+// trivyWaitDelay is how long a cancelled or finished trivy's output pipes
+// are waited for before they are closed.
+const trivyWaitDelay = 2 * time.Second
 
 // tail returns the last n bytes of s, trimmed.
 func tail(s string, n int) string {

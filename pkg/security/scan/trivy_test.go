@@ -241,3 +241,22 @@ func TestRealTrivy(t *testing.T) {
 	}
 	t.Logf("trivy %s found %d vulnerabilities in the fixture image", r.Scanner.Version, len(r.Matches))
 }
+
+// A trivy that hangs and leaves a child holding its output open does not
+// hold sc past its deadline: the pipes are closed soon after it is killed.
+func TestTrivyHangWithChild(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "trivy")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 30 &\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := scan.NewTrivy(t.TempDir(), scan.WithTrivyPath(script)).Version(ctx)
+	if err == nil {
+		t.Fatal("Version of a hanging trivy succeeded")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Version returned after %s: the child's open pipe held it", d)
+	}
+}
