@@ -19,7 +19,7 @@ func ExampleAttach() {
 	if err != nil {
 		panic(err)
 	}
-	pemBytes, err := signing.ReadKeyRef("cosign.key", os.Getenv)
+	pemBytes, err := os.ReadFile("cosign.key")
 	if err != nil {
 		panic(err)
 	}

@@ -5,8 +5,8 @@
 // The pipeline:
 //
 //   - Keys: GenerateKeyPair makes an encrypted ECDSA P-256 key pair in
-//     cosign's format; ReadKeyRef reads key material from a file, an
-//     env://VAR reference or PEM content; LoadPrivateKey decrypts a key
+//     cosign's format; LoadPrivateKey decrypts a key (key references —
+//     files, env://VAR, ${env:…} — are read by pkg/api's KeyRef)
 //     (keys from `cosign generate-key-pair` load as they are).
 //   - Signers: a Signer signs content (a message or a DSSE envelope) into a
 //     Sigstore bundle. KeySigner signs with a private key; KeylessSigner

@@ -13,7 +13,7 @@ import (
 // bundle format, and check that what was written verifies.
 func ExampleSignImage() {
 	ctx := context.Background()
-	pemBytes, err := signing.ReadKeyRef("cosign.key", os.Getenv)
+	pemBytes, err := os.ReadFile("cosign.key")
 	if err != nil {
 		panic(err)
 	}

@@ -6,10 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/sigstore/cosign/v3/pkg/cosign"
@@ -32,10 +29,6 @@ var (
 	ErrInvalidKey = outcome.Invalid("invalid key")
 )
 
-// envPrefix marks a key reference that names an environment variable
-// holding PEM content.
-const envPrefix = "env://"
-
 // KeyPair is a private key encrypted in cosign's format ("ENCRYPTED
 // SIGSTORE PRIVATE KEY", scrypt + secretbox, as written by `cosign
 // generate-key-pair`) and its public key, both PEM-encoded.
@@ -57,48 +50,6 @@ func GenerateKeyPair(password []byte) (*KeyPair, error) {
 		return nil, fmt.Errorf("generating key pair: %w", err)
 	}
 	return &KeyPair{PrivatePEM: kp.PrivatePEM, PublicPEM: kp.PublicPEM}, nil
-}
-
-// ReadKeyRef returns the key material a reference names. A reference is one
-// of:
-//
-//   - env://NAME: PEM content in the environment variable NAME, read with
-//     getenv (sc passes its own environment reader; this package never
-//     reads the process environment);
-//   - PEM content itself (anything containing "-----BEGIN"), as resolved from
-//     a configuration secret;
-//   - a path to a file holding PEM content.
-//
-// A reference that names nothing readable is an outcome.ErrInvalid error.
-func ReadKeyRef(ref string, getenv func(string) string) ([]byte, error) {
-	switch {
-	case ref == "":
-		return nil, fmt.Errorf("%w: empty key reference", ErrInvalidKey)
-	case strings.HasPrefix(ref, envPrefix):
-		name := strings.TrimPrefix(ref, envPrefix)
-		if name == "" {
-			return nil, fmt.Errorf("%w: %q names no environment variable", ErrInvalidKey, ref)
-		}
-		if getenv == nil {
-			return nil, fmt.Errorf("%w: cannot read %s: no environment given", ErrInvalidKey, ref)
-		}
-		v := getenv(name)
-		if strings.TrimSpace(v) == "" {
-			return nil, fmt.Errorf("%w: environment variable %s is empty or unset", ErrInvalidKey, name)
-		}
-		return []byte(v), nil
-	case strings.Contains(ref, "-----BEGIN"):
-		return []byte(ref), nil
-	default:
-		b, err := os.ReadFile(ref)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%w: key file %s does not exist", ErrInvalidKey, ref)
-			}
-			return nil, outcome.Operationalf("reading key file %s: %w", ref, err)
-		}
-		return b, nil
-	}
 }
 
 // LoadPrivateKey decrypts a private key in cosign's encrypted PEM format

@@ -6,9 +6,6 @@ import (
 	"crypto/elliptic"
 	"encoding/pem"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/sigstore/cosign/v3/pkg/cosign"
@@ -128,49 +125,6 @@ func TestLoadPrivateKeyErrors(t *testing.T) {
 			_, err := signing.LoadPrivateKey(tt.priv, []byte(tt.password))
 			if !errors.Is(err, tt.want) || outcome.Code(err) != outcome.ExitInvalid {
 				t.Errorf("LoadPrivateKey = %v, want %v (exit 2)", err, tt.want)
-			}
-		})
-	}
-}
-
-func TestReadKeyRef(t *testing.T) {
-	kp, err := signing.GenerateKeyPair([]byte("p"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "cosign.key")
-	if err := os.WriteFile(file, kp.PrivatePEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"SIGNING_KEY": string(kp.PrivatePEM), "BLANK": "  "}
-	getenv := func(k string) string { return env[k] }
-	tests := []struct {
-		name string
-		ref  string
-		want []byte
-		code int
-	}{
-		{"file", file, kp.PrivatePEM, outcome.ExitOK},
-		{"env", "env://SIGNING_KEY", kp.PrivatePEM, outcome.ExitOK},
-		{"PEM content", string(kp.PrivatePEM), kp.PrivatePEM, outcome.ExitOK},
-		{"missing file", filepath.Join(dir, "nope.key"), nil, outcome.ExitInvalid},
-		{"unset env", "env://NOPE", nil, outcome.ExitInvalid},
-		{"blank env", "env://BLANK", nil, outcome.ExitInvalid},
-		{"env without a name", "env://", nil, outcome.ExitInvalid},
-		{"empty", "", nil, outcome.ExitInvalid},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := signing.ReadKeyRef(tt.ref, getenv)
-			if code := outcome.Code(err); code != tt.code {
-				t.Fatalf("ReadKeyRef(%q) error %v: exit %d, want %d", tt.ref, err, code, tt.code)
-			}
-			if !bytes.Equal(got, tt.want) {
-				t.Errorf("ReadKeyRef(%q) = %q, want %q", tt.ref, got, tt.want)
-			}
-			if err != nil && strings.Contains(err.Error(), "PRIVATE KEY") {
-				t.Errorf("error %q leaks key material", err)
 			}
 		})
 	}
