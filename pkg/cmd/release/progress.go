@@ -14,6 +14,7 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/security/pipeline"
+	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 )
 
 // progress shows the executor's progress on stderr.
@@ -73,7 +74,7 @@ func (l *lines) Observe(e pipeline.Event) {
 			line += ": " + r.Detail
 		}
 		if r.Error != "" {
-			line += ": " + oneLine(r.Error)
+			line += ": " + releasereport.OneLine(r.Error)
 		}
 	case pipeline.EventImageFinished:
 		line = fmt.Sprintf("%s %-8s done in %s", e.Service, e.Image.Outcome, e.Image.Duration.Round(time.Millisecond))
@@ -162,12 +163,4 @@ func (b *bars) wait() {
 		}
 	}
 	b.p.Wait()
-}
-
-// oneLine keeps the first line of a message.
-func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }
