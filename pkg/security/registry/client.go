@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sc-project/sc/pkg/security/httpretry"
 )
 
 // Defaults of the options.
@@ -223,11 +224,11 @@ func retryOperation(err error) bool {
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		return terr.Request != nil && uploadSession(terr.Request.Method, terr.Request.URL.Path) &&
-			(retryableStatus(terr.StatusCode) || terr.Temporary())
+			(httpretry.TransientStatus(terr.StatusCode) || terr.Temporary())
 	}
 	var rerr *requestError
 	if errors.As(err, &rerr) {
-		return uploadSession(rerr.method, rerr.path) && transient(rerr.err)
+		return uploadSession(rerr.method, rerr.path) && httpretry.Transient(rerr.err)
 	}
 	return false
 }

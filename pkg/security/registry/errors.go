@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/httpretry"
 )
 
 // Sentinels for the outcomes callers branch on. Every error returned by a
@@ -108,7 +109,7 @@ func classify(err error) error {
 	}
 	var operr *net.OpError
 	var dnserr *net.DNSError
-	if transient(err) || errors.As(err, &operr) || errors.As(err, &dnserr) ||
+	if httpretry.Transient(err) || errors.As(err, &operr) || errors.As(err, &dnserr) ||
 		errors.Is(err, syscall.ECONNREFUSED) {
 		return ErrUnreachable
 	}

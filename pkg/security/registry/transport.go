@@ -170,12 +170,6 @@ func uploadSession(method, path string) bool {
 	return false
 }
 
-// retryableStatus and transient are httpretry's policy, under the names
-// that the operation-level retry (retryOperation) and classify use.
-func retryableStatus(code int) bool { return httpretry.TransientStatus(code) }
-
-func transient(err error) bool { return httpretry.Transient(err) }
-
 // timeoutTransport cancels a request that makes no progress for d: no
 // response headers within d of the last byte of request body sent, or a read
 // of the response body that waits d without a byte. A slow but moving

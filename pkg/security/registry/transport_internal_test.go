@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sc-project/sc/pkg/security/httpretry"
 )
 
 func TestNextLink(t *testing.T) {
@@ -239,7 +240,7 @@ func TestTimeoutTransport(t *testing.T) {
 	t.Run("no headers", func(t *testing.T) {
 		_, err := client.Get(srv.URL + "/stall-headers")
 		var te *timeoutError
-		if !errors.As(err, &te) || !transient(err) {
+		if !errors.As(err, &te) || !httpretry.Transient(err) {
 			t.Fatalf("GET = %v, want a transient timeoutError", err)
 		}
 	})
