@@ -195,6 +195,14 @@ type Verifier struct {
 	keyMaterial root.TrustedMaterial
 }
 
+// NeedsTrustedMaterial is the one rule for trusted material: a certificate
+// identity always needs the Fulcio CAs, and a transparency log entry the
+// log's keys; only a public key whose signatures are accepted without a
+// log (ignoreTlog) needs none.
+func NeedsTrustedMaterial(keyPolicy, ignoreTlog bool) bool {
+	return !keyPolicy || !ignoreTlog
+}
+
 // NewVerifier returns a verifier reading signatures through reg. trusted is
 // the Sigstore trusted material (Fulcio CAs, Rekor and CT log keys, TSAs;
 // see PublicGoodTrustedRoot and LoadTrustedRoot); it may be nil only for a
@@ -218,7 +226,7 @@ func NewVerifier(reg Reader, trusted root.TrustedMaterial, policy Policy, opts .
 			return nil, err
 		}
 	}
-	if trusted == nil && (policy.Key == nil || !v.ignoreTlog) {
+	if trusted == nil && NeedsTrustedMaterial(policy.Key != nil, v.ignoreTlog) {
 		if policy.Key == nil {
 			return nil, outcome.Invalid("keyless verification needs trusted material (a Sigstore trusted root)")
 		}

@@ -54,11 +54,9 @@ func UsesDefaultPassword(cfg *api.Signing) bool {
 	return cfg != nil && !cfg.IsKeyless() && cfg.Password.IsZero()
 }
 
-// needsTrust is the one rule for trusted material: a certificate identity
-// always needs the Fulcio CAs, and a transparency log entry the log's keys;
-// only a public key whose signatures are accepted without a log needs none.
+// needsTrust is signing's rule for trusted material.
 func needsTrust(keyPolicy, ignoreTlog bool) bool {
-	return !keyPolicy || !ignoreTlog
+	return signing.NeedsTrustedMaterial(keyPolicy, ignoreTlog)
 }
 
 // Signers builds the signers of signing blocks: a signing.KeySigner from
