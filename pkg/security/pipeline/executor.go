@@ -167,7 +167,8 @@ func NewExecutor(reg Registry, opts ...ExecutorOption) *Executor {
 // context.Canceled in the operational class.
 func (e *Executor) Run(ctx context.Context, services []api.Service) (*ReleaseResult, error) {
 	start := e.now()
-	rl := &release{e: e, started: start, locks: map[string]*sync.Mutex{}, sboms: map[string]*sbomFlight{}}
+	rl := &release{e: e, started: start, locks: map[string]*sync.Mutex{}, sboms: map[string]*sbomFlight{},
+		bases: &onceResolver{inner: e.reg}}
 	runs := make([]*imageRun, len(services))
 	for i, svc := range services {
 		r, err := rl.plan(ctx, i, svc)
@@ -230,6 +231,9 @@ type release struct {
 
 	sbomMu sync.Mutex
 	sboms  map[string]*sbomFlight
+
+	// bases resolves the Dockerfiles' base images, once each per release
+	bases *onceResolver
 }
 
 // sbomContext returns ctx carrying what every SBOM generation shares (syft's

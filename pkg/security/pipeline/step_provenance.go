@@ -25,7 +25,7 @@ func (r *imageRun) generateProvenance(ctx context.Context, sr *StepResult) error
 	if err != nil {
 		return err
 	}
-	g := provenance.NewGenerator(e.reg, provenance.WithVersion(e.version), provenance.WithLogger(e.logger))
+	g := provenance.NewGenerator(r.rl.bases, provenance.WithVersion(e.version), provenance.WithLogger(e.logger))
 	var platforms []name.Digest
 	if r.isIndex {
 		platforms = r.subjects()[1:]
