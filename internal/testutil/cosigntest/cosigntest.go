@@ -3,9 +3,10 @@
 // verify-attestation --key --type`, without a transparency log
 // (--insecure-ignore-tlog), against a registry reached over plain HTTP.
 //
-// It does not sign, and it does not verify keylessly: the interop tests of
-// pkg/security/signing and pkg/security/attest cover those with the
-// virtual Sigstore (sigstoretest).
+// Signer signs as the CLI does, for the interop tests of
+// pkg/security/signing and pkg/security/attest, key-based or keylessly
+// against the virtual Sigstore (sigstoretest). It does not verify
+// keylessly: those tests use cosign's verification functions directly.
 package cosigntest
 
 import (

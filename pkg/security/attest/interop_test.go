@@ -24,12 +24,12 @@ import (
 	"github.com/sigstore/cosign/v3/pkg/oci/static"
 	ctypes "github.com/sigstore/cosign/v3/pkg/types"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/sc-project/sc/internal/testutil/cosigntest"
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/signing"
@@ -249,40 +249,26 @@ func keylessSigner(t testing.TB, ss *sigstoretest.Sigstore, id string) *signing.
 	return s
 }
 
-// cosignSigner signs the way the cosign CLI does: a sigstore-go key pair,
-// and for keyless an identity token plus a signing config naming Fulcio
-// and Rekor.
-type cosignSigner struct {
-	keypair sign.Keypair
-	idToken string
-	config  *root.SigningConfig
-	trusted root.TrustedMaterial
-}
+// cosignSigner signs the way the cosign CLI does (cosigntest.Signer); its
+// methods write what it signs with cosign's writers.
+type cosignSigner struct{ *cosigntest.Signer }
 
 func cosignKeySigner(t *testing.T) (*cosignSigner, crypto.PublicKey) {
 	t.Helper()
-	kp, err := sign.NewEphemeralKeypair(nil)
+	s, pub, err := cosigntest.NewKeySigner()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := root.NewSigningConfig(root.SigningConfigMediaType02, nil, nil, nil, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cosignSigner{keypair: kp, config: cfg}, kp.GetPublicKey()
+	return &cosignSigner{s}, pub
 }
 
 func cosignKeylessSigner(t *testing.T, ss *sigstoretest.Sigstore) *cosignSigner {
 	t.Helper()
-	kp, err := sign.NewEphemeralKeypair(nil)
+	s, err := cosigntest.NewKeylessSigner(ss.SigningConfigJSON(), ss.Token(cosignIdentity), ss.TrustedRoot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := root.NewSigningConfigFromJSON(ss.SigningConfigJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cosignSigner{keypair: kp, idToken: ss.Token(cosignIdentity), config: cfg, trusted: ss.TrustedRoot()}
+	return &cosignSigner{s}
 }
 
 // attest is `cosign attest --type typ --predicate FILE` in format f.
@@ -305,8 +291,7 @@ func (c *cosignSigner) attest(t *testing.T, d name.Digest, typ string, predicate
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := cbundle.SignData(context.Background(), &sign.DSSEData{Data: payload, PayloadType: ctypes.IntotoPayloadType},
-		c.keypair, c.idToken, nil, nil, c.config, c.trusted, cbundle.SignOptions{})
+	raw, err := c.SignData(context.Background(), &sign.DSSEData{Data: payload, PayloadType: ctypes.IntotoPayloadType})
 	if err != nil {
 		t.Fatalf("cosign SignData: %v", err)
 	}

@@ -18,7 +18,6 @@ import (
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 	"github.com/sigstore/cosign/v3/pkg/oci/static"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -26,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/sc-project/sc/internal/testutil/cosigntest"
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
@@ -42,46 +42,31 @@ func cosignRemote() []ociremote.Option {
 	}
 }
 
-// cosignSigner signs the way the cosign CLI does: a sigstore-go key pair,
-// and for keyless an identity token plus a signing config naming Fulcio
-// and Rekor.
-type cosignSigner struct {
-	keypair sign.Keypair
-	idToken string
-	config  *root.SigningConfig
-	trusted root.TrustedMaterial
-}
+// cosignSigner signs the way the cosign CLI does (cosigntest.Signer); its
+// methods write what it signs with cosign's writers.
+type cosignSigner struct{ *cosigntest.Signer }
 
 func cosignKeySigner(t *testing.T) (*cosignSigner, crypto.PublicKey) {
 	t.Helper()
-	kp, err := sign.NewEphemeralKeypair(nil)
+	s, pub, err := cosigntest.NewKeySigner()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := root.NewSigningConfig(root.SigningConfigMediaType02, nil, nil, nil, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cosignSigner{keypair: kp, config: cfg}, kp.GetPublicKey()
+	return &cosignSigner{s}, pub
 }
 
 func cosignKeylessSigner(t *testing.T, ss *sigstoretest.Sigstore) *cosignSigner {
 	t.Helper()
-	kp, err := sign.NewEphemeralKeypair(nil)
+	s, err := cosigntest.NewKeylessSigner(ss.SigningConfigJSON(), ss.Token(identity), ss.TrustedRoot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// cosign's NewSigningConfigFromKeyOpts with --fulcio-url and --rekor-url.
-	cfg, err := root.NewSigningConfigFromJSON(ss.SigningConfigJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cosignSigner{keypair: kp, idToken: ss.Token(identity), config: cfg, trusted: ss.TrustedRoot()}
+	return &cosignSigner{s}
 }
 
 func (c *cosignSigner) bundle(t *testing.T, content sign.Content) *protobundle.Bundle {
 	t.Helper()
-	b, err := cbundle.SignData(context.Background(), content, c.keypair, c.idToken, nil, nil, c.config, c.trusted, cbundle.SignOptions{})
+	b, err := c.SignData(context.Background(), content)
 	if err != nil {
 		t.Fatalf("cosign SignData: %v", err)
 	}
