@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -195,6 +196,17 @@ func WithGitHubRetry(r Retrier) GitHubTokenOption {
 	return func(s *GitHubTokenSource) { s.retry = r }
 }
 
+// loopbackHost reports whether host is on the loopback interface
+// (127.0.0.0/8, ::1, localhost): the only place plain http may carry a
+// token.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // NewGitHubTokenSource returns a source for GitHub Actions' OIDC endpoint at
 // requestURL (ACTIONS_ID_TOKEN_REQUEST_URL) with requestToken
 // (ACTIONS_ID_TOKEN_REQUEST_TOKEN) as the bearer.
@@ -246,6 +258,11 @@ func (s *GitHubTokenSource) fetch(ctx context.Context) (string, error) {
 	u, err := url.Parse(s.requestURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", outcome.Invalidf("%s: ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL", githubTokenContext)
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		// the request token, and the identity token in the answer, would
+		// travel in clear
+		return "", outcome.Invalidf("%s: ACTIONS_ID_TOKEN_REQUEST_URL uses plain http to %s; only https (or a loopback address) is accepted", githubTokenContext, u.Host)
 	}
 	q := u.Query()
 	q.Set("audience", s.audience)

@@ -293,7 +293,9 @@ func TestGitHubTokenSourceHonoursContextDuringBackoff(t *testing.T) {
 }
 
 func TestGitHubTokenSourceBadURL(t *testing.T) {
-	for _, u := range []string{"", "not a url", "ftp://example.com/x", "/relative"} {
+	// plain http outside loopback would send the request token in clear;
+	// nothing is sent there (the host does not exist)
+	for _, u := range []string{"", "not a url", "ftp://example.com/x", "/relative", "http://token.example.com/x"} {
 		t.Run(u, func(t *testing.T) {
 			_, err := NewGitHubTokenSource(u, requestToken).Token(t.Context())
 			if !errors.Is(err, outcome.ErrInvalid) {

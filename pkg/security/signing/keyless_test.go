@@ -9,6 +9,7 @@ import (
 
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -200,5 +201,32 @@ func TestKeylessExpiredCertificateWithoutTlog(t *testing.T) {
 				t.Errorf("reason %q does not say the certificate was not valid", rj.Reason)
 			}
 		}
+	}
+}
+
+// Sigstore services over plain http outside loopback would carry the
+// identity token and the signature in clear: refused before any request.
+func TestServicesValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		s    signing.Services
+		ok   bool
+	}{
+		{"https", signing.Services{FulcioURL: "https://fulcio.example.com", RekorURL: "https://rekor.example.com", TSAURL: "https://tsa.example.com/api/v1/timestamp"}, true},
+		{"loopback http", signing.Services{FulcioURL: "http://127.0.0.1:5555", RekorURL: "http://localhost:3000", TSAURL: "http://[::1]:8080/ts"}, true},
+		{"none", signing.Services{}, true},
+		{"http fulcio", signing.Services{FulcioURL: "http://fulcio.example.com", RekorURL: "https://rekor.example.com"}, false},
+		{"http rekor", signing.Services{FulcioURL: "https://fulcio.example.com", RekorURL: "http://rekor.example.com"}, false},
+		{"http tsa", signing.Services{TSAURL: "http://10.0.0.1/ts"}, false},
+		{"not a URL", signing.Services{RekorURL: "rekor.example.com"}, false},
+	} {
+		err := tt.s.Validate()
+		if (err == nil) != tt.ok || (err != nil && outcome.Code(err) != outcome.ExitInvalid) {
+			t.Errorf("%s: Validate = %v, want ok %v (else exit 2)", tt.name, err, tt.ok)
+		}
+	}
+	tokens := runenv.NewStaticToken("eyJ.e.y", "test")
+	if _, err := signing.NewKeylessSigner(tokens, signing.Services{FulcioURL: "http://fulcio.example.com", RekorURL: "https://rekor.example.com"}); outcome.Code(err) != outcome.ExitInvalid {
+		t.Errorf("NewKeylessSigner with http Fulcio = %v, want exit 2", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/registry"
 )
 
 // serviceTimeout bounds each request to Fulcio, Rekor or a timestamp
@@ -56,6 +58,27 @@ type Services struct {
 	// TSAURL is the full URL of an RFC 3161 timestamp authority endpoint.
 	// Empty: no signed timestamp.
 	TSAURL string
+}
+
+// Validate checks the services' URLs without changing them: each must be an
+// absolute https URL, or http to a loopback address (a local Sigstore for
+// tests). Plain http elsewhere would carry the identity token and the
+// signature in clear, and let anyone on the path hand back a certificate or
+// log entry of their choosing. Invalid usage.
+func (s Services) Validate() error {
+	for _, u := range []struct{ name, raw string }{{"Fulcio", s.FulcioURL}, {"Rekor", s.RekorURL}, {"timestamp authority", s.TSAURL}} {
+		if u.raw == "" {
+			continue
+		}
+		p, err := url.Parse(u.raw)
+		switch {
+		case err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http"):
+			return outcome.Invalidf("%s URL %q: want an absolute https URL", u.name, u.raw)
+		case p.Scheme == "http" && !registry.IsLoopback(p.Hostname()):
+			return outcome.Invalidf("%s URL %s uses plain http: the identity token and signature would travel in clear; use https (http only for a loopback address)", u.name, u.raw)
+		}
+	}
+	return nil
 }
 
 // Identity is who a Signer signs as, the way a verifier sees it.
@@ -129,11 +152,14 @@ type KeySigner struct {
 // NewKeySigner returns a signer for sv (see LoadPrivateKey). Services.RekorURL
 // and Services.TSAURL are used when set; FulcioURL is ignored.
 func NewKeySigner(sv signature.SignerVerifier, services Services) (*KeySigner, error) {
+	services.FulcioURL = ""
+	if err := services.Validate(); err != nil {
+		return nil, err
+	}
 	kp, err := newKeypair(sv)
 	if err != nil {
 		return nil, err
 	}
-	services.FulcioURL = ""
 	return &KeySigner{kp: kp, services: services}, nil
 }
 
@@ -179,6 +205,9 @@ func NewKeylessSigner(tokens TokenSource, services Services) (*KeylessSigner, er
 	}
 	if services.RekorURL == "" && services.TSAURL == "" {
 		return nil, outcome.Invalid("keyless signing needs a transparency log (Rekor) or a timestamp authority: without either the short-lived certificate cannot be verified later")
+	}
+	if err := services.Validate(); err != nil {
+		return nil, err
 	}
 	return &KeylessSigner{
 		tokens:   tokens,
