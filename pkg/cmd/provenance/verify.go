@@ -160,6 +160,10 @@ func verifyProvenance(cmd *cobra.Command, root *options.Root, o *options.AttestV
 			}
 			continue
 		}
+		if att.SignedAt == nil && len(res.Verified) > 1 {
+			logger.Warn("several valid provenance attestations and no verified signing time to tell which is newest: showing the one stored last",
+				"valid", len(res.Verified), "undated", res.Undated(), "artifact", att.Artifact)
+		}
 		out.Verified, out.Attestation, out.Statement = true, att, att.Statement
 		out.BuilderID, out.SourceURI, out.Commit = describe(pred)
 		return out, nil

@@ -154,3 +154,22 @@ func TestVerifyJSON(t *testing.T) {
 		})
 	}
 }
+
+// Two provenance attestations signed without a log carry no verified time:
+// verify says it cannot tell the newest, instead of trusting the registry's
+// unsigned creation annotation.
+func TestVerifySeveralUndated(t *testing.T) {
+	reg, env, image, pub, _ := attached(t)
+	priv := strings.TrimSuffix(pub, ".pub") + ".key"
+	if _, stderr, err := run(t, env, "provenance", "attach", image, "--key", priv, "--tlog-upload=false",
+		"--dockerfile", "Dockerfile", "--build-arg", "REGISTRY="+reg.Host, "--build-arg", "GO_VERSION=1.23"); err != nil {
+		t.Fatalf("second attach: %v\n%s", err, stderr)
+	}
+	_, stderr, err := run(t, env, "provenance", "verify", image, "--key", pub, "--insecure-ignore-tlog")
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "no verified signing time to tell which is newest") {
+		t.Errorf("verify of two undated attestations does not say it cannot tell the newest:\n%s", stderr)
+	}
+}

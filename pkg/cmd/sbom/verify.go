@@ -188,6 +188,10 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerifica
 		}
 		return out, outcome.CheckFailedf("no verified %s SBOM for %s: the verified ones are %s", want, res.Image, strings.Join(have, ", "))
 	}
+	if att.SignedAt == nil && len(res.Verified) > 1 {
+		logger.Warn("several valid SBOM attestations and no verified signing time to tell which is newest: showing the one stored last",
+			"valid", len(res.Verified), "undated", res.Undated(), "artifact", att.Artifact)
+	}
 	out.Verified, out.Attestation, out.Format = true, att, formatName(*att)
 	if o.Output == options.OutputJSON {
 		out.SBOM = att.Predicate

@@ -116,9 +116,11 @@ func (v *Verifier) Verify(ctx context.Context, ref string, predicateTypes ...str
 // type is one of predicateTypes (URIs, or cosign --type names; at least
 // one). Attestations of other types, and image signatures, are left alone.
 //
-// Verified attestations come newest first: by the verified signing time
-// (log entry or timestamp), else the bundle's creation annotation, else the
-// order of the legacy layers; times are in whole seconds.
+// Verified attestations come newest first by the verified signing time (log
+// entry or timestamp), in whole seconds. Those without one follow in
+// storage order (later first): the bundle's creation annotation is not
+// signed, so it orders nothing; callers that pick one of several undated
+// attestations should say so (see Result.Undated).
 //
 // It returns the result, and an error wrapping ErrNoAttestation or
 // ErrVerificationFailed (exit 1) when none verifies, naming the reason for
@@ -347,18 +349,15 @@ func sameRepository(subjectName string, repo name.Repository) bool {
 	return err == nil && r.Name() == repo.Name()
 }
 
-// result orders the verified attestations newest first: by the verified
-// signing time, else the stored creation time, else storage order (later
-// is newer; legacy layers, which have no time, come after bundles). Both
-// times are in whole seconds: bundles written within the same second and
-// without a log entry keep the registry's order (by digest).
+// result orders the verified attestations newest first by the verified
+// signing time, in whole seconds; attestations with the same time or none
+// keep storage order (later first; legacy layers come after bundles). The
+// unsigned creation annotation is reported (Created) but orders nothing: a
+// registry, or anyone who can push, could set it to win.
 func (r *run) result() *Result {
 	key := func(a Attestation) time.Time {
-		switch {
-		case a.SignedAt != nil:
+		if a.SignedAt != nil {
 			return *a.SignedAt
-		case a.Created != nil:
-			return *a.Created
 		}
 		return time.Time{}
 	}
@@ -377,6 +376,19 @@ func (r *run) result() *Result {
 	}
 	sort.Strings(r.res.Others)
 	return r.res
+}
+
+// Undated counts the verified attestations that carry no verified signing
+// time: when more than one of a kind is valid and they are undated, which
+// is "newest" cannot be told, only which was stored last.
+func (r *Result) Undated() int {
+	n := 0
+	for _, a := range r.Verified {
+		if a.SignedAt == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // err is the outcome of a result: nil when an attestation verified.
