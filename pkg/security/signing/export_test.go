@@ -10,3 +10,6 @@ func NewKeyForTest(t testing.TB, services Services) (*KeySigner, crypto.PublicKe
 	t.Helper()
 	return testKeySigner(t, services)
 }
+
+// VerifiedLogIndex gives the external tests verifiedLogIndex.
+var VerifiedLogIndex = verifiedLogIndex

@@ -11,6 +11,11 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/signing"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	"google.golang.org/protobuf/proto"
 )
 
 const identity = "ci@example.com"
@@ -228,5 +233,39 @@ func TestServicesValidate(t *testing.T) {
 	tokens := runenv.NewStaticToken("eyJ.e.y", "test")
 	if _, err := signing.NewKeylessSigner(tokens, signing.Services{FulcioURL: "http://fulcio.example.com", RekorURL: "https://rekor.example.com"}); outcome.Code(err) != outcome.ExitInvalid {
 		t.Errorf("NewKeylessSigner with http Fulcio = %v, want exit 2", err)
+	}
+}
+
+// The reported log index is that of the entry verification checked, not
+// simply the first of the bundle: with an entry of another log in front,
+// the verified one is found by its integrated time, and with no way to
+// tell, none is reported.
+func TestVerifiedLogIndex(t *testing.T) {
+	ss := sigstoretest.New(t)
+	s := keylessSigner(t, ss, identity, false)
+	sig, err := s.Sign(context.Background(), &sign.PlainData{Data: []byte("payload")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := sig.Bundle.GetVerificationMaterial().GetTlogEntries()[0]
+	other := proto.Clone(real).(*protorekor.TransparencyLogEntry)
+	other.LogIndex, other.IntegratedTime = real.LogIndex+1000, real.IntegratedTime+3600
+	entries := make([]*tlog.Entry, 0, 2)
+	for _, tle := range []*protorekor.TransparencyLogEntry{other, real} {
+		e, err := tlog.NewTlogEntry(tle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	verified := []verify.TimestampVerificationResult{{Type: "Tlog", Timestamp: time.Unix(real.IntegratedTime, 0)}}
+	if got := signing.VerifiedLogIndex(entries, verified); got == nil || *got != real.LogIndex {
+		t.Errorf("VerifiedLogIndex = %v, want the verified entry's %d (not the first, %d)", got, real.LogIndex, other.LogIndex)
+	}
+	if got := signing.VerifiedLogIndex(entries, nil); got != nil {
+		t.Errorf("VerifiedLogIndex without a verified time = %d, want none", *got)
+	}
+	if got := signing.VerifiedLogIndex(entries[1:], nil); got == nil || *got != real.LogIndex {
+		t.Errorf("VerifiedLogIndex of the one entry = %v, want %d", got, real.LogIndex)
 	}
 }

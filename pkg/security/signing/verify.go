@@ -26,6 +26,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -193,6 +194,32 @@ type Verifier struct {
 	keyVerifier signature.Verifier // key policy
 	keyID       string             // key policy
 	keyMaterial root.TrustedMaterial
+}
+
+// verifiedLogIndex is the log index of the entry sigstore-go verified
+// (called only after verification that required a log entry passed).
+// sigstore-go does not say which entry that was, and a bundle may carry
+// entries it skipped (another log, no trusted key): with one entry it is
+// that one; with several, the one whose integrated time sigstore-go reports
+// as a verified "Tlog" timestamp; else nil rather than the index of an
+// entry nobody checked.
+func verifiedLogIndex(entries []*tlog.Entry, verified []verify.TimestampVerificationResult) *int64 {
+	if len(entries) == 1 {
+		idx := entries[0].LogIndex()
+		return &idx
+	}
+	for _, ts := range verified {
+		if ts.Type != "Tlog" {
+			continue
+		}
+		for _, e := range entries {
+			if e.IntegratedTime().Equal(ts.Timestamp) {
+				idx := e.LogIndex()
+				return &idx
+			}
+		}
+	}
+	return nil
 }
 
 // NeedsTrustedMaterial is the one rule for trusted material: a certificate
@@ -447,9 +474,8 @@ func (v *Verifier) verifyBundle(b *bundle.Bundle, d name.Digest, extra ...verify
 			return nil, err
 		}
 	}
-	if entries, err := b.TlogEntries(); err == nil && len(entries) > 0 && !v.ignoreTlog {
-		idx := entries[0].LogIndex()
-		out.TlogIndex = &idx
+	if entries, err := b.TlogEntries(); err == nil && !v.ignoreTlog {
+		out.TlogIndex = verifiedLogIndex(entries, vr.VerifiedTimestamps)
 	}
 	for _, t := range vr.VerifiedTimestamps {
 		tt := t.Timestamp.UTC()
