@@ -13,6 +13,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
+	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -144,13 +145,14 @@ func writeVerified(b *strings.Builder, res *signing.Result, prefix string) {
 		if s.Subject != "" {
 			signer = fmt.Sprintf("%s (issuer %s, key %s)", s.Subject, s.Issuer, s.KeyID)
 		}
-		fmt.Fprintf(b, "  ok        %-6s  %s  %s", s.Format, s.Artifact, signer)
+		fmt.Fprintf(b, "  ok        %-6s  %s  %s", s.Format, s.Artifact, report.OneLine(signer))
 		if s.TlogIndex != nil {
 			fmt.Fprintf(b, "  tlog index %d", *s.TlogIndex)
 		}
 		b.WriteString("\n")
 	}
 	for _, r := range res.Rejected {
-		fmt.Fprintf(b, "  rejected  %-6s  %s  %s\n", r.Format, r.Artifact, r.Reason)
+		// reasons quote what the registry served: one escaped line each
+		fmt.Fprintf(b, "  rejected  %-6s  %s  %s\n", r.Format, r.Artifact, report.OneLine(r.Reason))
 	}
 }

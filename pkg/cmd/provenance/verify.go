@@ -15,6 +15,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
 	"github.com/sc-project/sc/pkg/security/provenance"
+	"github.com/sc-project/sc/pkg/security/report"
 )
 
 func newVerify(root *options.Root) *cobra.Command {
@@ -198,7 +199,7 @@ func printVerified(w io.Writer, output string, v *verified) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Verified SLSA provenance of %s\n", v.Image)
-	fmt.Fprintf(&b, "  signed by   %s (%s, %s", signer, a.Format, a.Artifact)
+	fmt.Fprintf(&b, "  signed by   %s (%s, %s", report.OneLine(signer), a.Format, a.Artifact)
 	if a.TlogIndex != nil {
 		fmt.Fprintf(&b, ", tlog index %d", *a.TlogIndex)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/security/pipeline"
-	releasereport "github.com/sc-project/sc/pkg/security/report/release"
+	"github.com/sc-project/sc/pkg/security/report"
 )
 
 // progress shows the executor's progress on stderr.
@@ -74,7 +74,7 @@ func (l *lines) Observe(e pipeline.Event) {
 			line += ": " + r.Detail
 		}
 		if r.Error != "" {
-			line += ": " + releasereport.OneLine(r.Error)
+			line += ": " + report.OneLine(r.Error)
 		}
 	case pipeline.EventImageFinished:
 		line = fmt.Sprintf("%s %-8s done in %s", e.Service, e.Image.Outcome, e.Image.Duration.Round(time.Millisecond))

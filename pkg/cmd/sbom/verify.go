@@ -14,6 +14,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/attest"
+	"github.com/sc-project/sc/pkg/security/report"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
@@ -218,7 +219,7 @@ func runVerify(cmd *cobra.Command, root *options.Root, o *options.AttestVerifica
 	if att.Subject != "" {
 		signer = fmt.Sprintf("%s (issuer %s)", att.Subject, att.Issuer)
 	}
-	line := fmt.Sprintf("%s: verified %s SBOM (%s attestation %s, signed by %s", res.Image, out.Format, att.Format, att.Artifact, signer)
+	line := fmt.Sprintf("%s: verified %s SBOM (%s attestation %s, signed by %s", res.Image, out.Format, att.Format, att.Artifact, report.OneLine(signer))
 	if att.TlogIndex != nil {
 		line += fmt.Sprintf(", tlog index %d", *att.TlogIndex)
 	}

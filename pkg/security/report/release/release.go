@@ -17,11 +17,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/sc-project/sc/pkg/security/digest"
 	"github.com/sc-project/sc/pkg/security/pipeline"
@@ -121,10 +119,10 @@ func WriteTable(w io.Writer, res *pipeline.ReleaseResult) error {
 		for _, r := range s.Steps {
 			switch {
 			case r.Status == pipeline.StatusFailed || (r.Status == pipeline.StatusWarned && r.Error != ""):
-				fmt.Fprintf(&notes, "  %s %s %s: %s\n", s.Service, r.Name, r.Status, OneLine(r.Error))
+				fmt.Fprintf(&notes, "  %s %s %s: %s\n", s.Service, r.Name, r.Status, report.OneLine(r.Error))
 			case r.Status == pipeline.StatusWarned:
 				for _, wn := range r.Warnings {
-					fmt.Fprintf(&notes, "  %s %s: %s\n", s.Service, r.Name, OneLine(wn))
+					fmt.Fprintf(&notes, "  %s %s: %s\n", s.Service, r.Name, report.OneLine(wn))
 				}
 			}
 		}
@@ -206,10 +204,10 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 		for _, r := range s.Steps {
 			switch {
 			case r.Status == pipeline.StatusFailed || (r.Status == pipeline.StatusWarned && r.Error != ""):
-				notes = append(notes, fmt.Sprintf("%s %s: %s", r.Name, r.Status, OneLine(r.Error)))
+				notes = append(notes, fmt.Sprintf("%s %s: %s", r.Name, r.Status, report.OneLine(r.Error)))
 			case r.Status == pipeline.StatusWarned:
 				for _, wn := range r.Warnings {
-					notes = append(notes, fmt.Sprintf("%s: %s", r.Name, OneLine(wn)))
+					notes = append(notes, fmt.Sprintf("%s: %s", r.Name, report.OneLine(wn)))
 				}
 			}
 		}
@@ -259,30 +257,4 @@ func ScanResults(res *pipeline.ReleaseResult) []*scan.Result {
 		out = append(out, s.ScanResults()...)
 	}
 	return out
-}
-
-// OneLine is a message as one line of text output: its first line, with
-// every other control character escaped (\x1b, \r…), so that a value read
-// from a registry (a digest in a statement, a certificate's SAN) cannot
-// move the cursor or forge a line of its own.
-func OneLine(s string) string {
-	more := ""
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s, more = s[:i], " …"
-	}
-	return escapeControls(s) + more
-}
-
-// escapeControls writes each control character of s as a Go escape.
-func escapeControls(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
