@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -185,6 +186,35 @@ func FuzzHosts(f *testing.F) {
 		}
 		if mayReceive([]string{"registry.example.com"}, "https", host) && !strings.HasSuffix(strings.ToLower(hostname(host)), "example.com") {
 			t.Fatalf("credentials for registry.example.com may go to %q", host)
+		}
+	})
+}
+
+// FuzzIndexPlatforms: whatever a registry serves as an index, listing its
+// platforms returns a listing or an error, never panics, keeps within
+// MaxIndexManifests, and lists only image manifests that name a platform.
+func FuzzIndexPlatforms(f *testing.F) {
+	plat := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[` +
+		`{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":7,"digest":"` + seedDigest + `","platform":{"os":"linux","architecture":"arm","variant":"v7"}},` +
+		`{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":7,"digest":"` + seedDigest + `","platform":{"os":"unknown","architecture":"unknown"},` +
+		`"annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}`
+	addSeeds(f, seedIndex, plat)
+	d, err := name.NewDigest("registry.example.com/app@" + seedDigest)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ps, err := indexPlatforms(d, raw, nil)
+		if err != nil {
+			return
+		}
+		if len(ps.Images) == 0 || len(ps.Images)+len(ps.Skipped) > MaxIndexManifests {
+			t.Fatalf("listing of %d images, %d skipped", len(ps.Images), len(ps.Skipped))
+		}
+		for _, img := range ps.Images {
+			if img.Platform == nil || img.Digest.Context() != d.Context() {
+				t.Fatalf("image %+v: no platform, or another repository", img)
+			}
 		}
 	})
 }

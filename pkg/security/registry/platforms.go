@@ -164,13 +164,18 @@ func (c *Client) Platforms(ctx context.Context, d name.Digest, selection ...v1.P
 	if err != nil {
 		return nil, err
 	}
-	out := &Platforms{Digest: d}
 	if !desc.MediaType.IsIndex() {
-		out.Images = []PlatformImage{{Digest: d}}
-		return out, nil
+		return &Platforms{Digest: d, Images: []PlatformImage{{Digest: d}}}, nil
 	}
+	return indexPlatforms(d, desc.Manifest, selection)
+}
+
+// indexPlatforms lists the platform images of the index manifest raw at d
+// (see Platforms): the parser of what a registry serves as an index.
+func indexPlatforms(d name.Digest, raw []byte, selection []v1.Platform) (*Platforms, error) {
+	out := &Platforms{Digest: d}
 	out.Index = true
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("reading the index %s: %w: %w", d, ErrMalformed, err)
 	}
