@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 	// the quickstart's own steps, and every step of the executor's graph
 	// (the scan warns: the sample data has findings, reported with softFail)
 	for _, step := range []string{"registry", "push", "key", "db", "resolve", "sbom-generate", "provenance-generate",
-		"sign", "verify", "sbom-attach", "sbom-verify", "provenance-attach", "provenance-verify", "tree"} {
+		"sign", "verify", "sbom-attach", "sbom-verify", "provenance-attach", "provenance-verify", "vuln-attach", "vuln-verify", "tree"} {
 		if !strings.Contains(out.String(), "✓ "+step+" ") {
 			t.Errorf("step %s missing from output:\n%s", step, out.String())
 		}
@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 	if strings.Contains(out.String(), "✗") {
 		t.Errorf("a step failed:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), "Summary: orders-api warned, 10 steps: 9 ok, 1 warned, 0 failed, 0 skipped") {
+	if !strings.Contains(out.String(), "Summary: orders-api warned, 12 steps: 11 ok, 1 warned, 0 failed, 0 skipped") {
 		t.Errorf("summary missing or wrong:\n%s", out.String())
 	}
 

@@ -185,6 +185,12 @@ type Scan struct {
 	// DBMaxAge is the oldest vulnerability database a scanner may use, as
 	// a duration ("120h", "5d"). Default: 120h.
 	DBMaxAge Duration `yaml:"dbMaxAge,omitzero" json:"dbMaxAge,omitzero"`
+	// Attest attaches the scan result to the image (each platform image of
+	// an index) as a signed vulnerability attestation in cosign's vuln
+	// predicate, which `cosign verify-attestation --type vuln` and
+	// Kyverno's attestation conditions read. Default: true when signing is
+	// on (attestations are signed, so without signing there is none).
+	Attest *bool `yaml:"attest,omitempty" json:"attest,omitempty"`
 }
 
 // Tool is one scanner.
@@ -350,6 +356,13 @@ func (s *Security) VerifyEnabled() bool {
 // SBOMEnabled reports whether an SBOM is generated.
 func (s *Security) SBOMEnabled() bool {
 	return s.Active() && (s.SBOM == nil || boolOr(s.SBOM.Enabled, true))
+}
+
+// VulnAttestEnabled reports whether the scan result is attached as a
+// signed vulnerability attestation: scanning and signing are on and
+// scan.attest is not false.
+func (s *Security) VulnAttestEnabled() bool {
+	return s.ScanEnabled() && s.SigningEnabled() && (s.Scan == nil || boolOr(s.Scan.Attest, true))
 }
 
 // ProvenanceEnabled reports whether provenance is generated.

@@ -69,7 +69,8 @@ the steps it needs are done, several images at once (--jobs):
   resolve ─┬─ sbom-generate ── scan ─┐ (the scan gate, unless softFail)
            ├─ provenance-generate ───┼─ sign ── verify
            │                         ├─ sbom-attach ── sbom-verify
-           │                         └─ provenance-attach ── provenance-verify
+           │                         ├─ provenance-attach ── provenance-verify
+           │                         └─ vuln-attach ── vuln-verify (needs scan)
 
 A violating image is never signed. Each step is fail-open (it warns when it
 cannot run) unless the configuration says required: true; a check that fails

@@ -13,7 +13,8 @@
 //	resolve ─┬─ sbom-generate ── scan ─┐ gate (unless scan.softFail)
 //	         ├─ provenance-generate ───┼─ sign ── verify
 //	         │                         ├─ sbom-attach ── sbom-verify
-//	         │                         └─ provenance-attach ── provenance-verify
+//	         │                         ├─ provenance-attach ── provenance-verify
+//	         │                         └─ vuln-attach ── vuln-verify (needs scan)
 //
 // resolve turns the reference into a digest once; everything after works on
 // the digest. An image index (an OCI index or a Docker manifest list, as
@@ -28,7 +29,9 @@
 // each platform image too, as `cosign sign --recursive` does; the SBOM and
 // provenance attestations are attached to each platform image, as buildx
 // attaches them, and verified there, the provenance naming the index and
-// every platform image as its subjects. sign waits for the scan's verdict unless softFail, so a
+// every platform image as its subjects. vuln-attach attaches each platform
+// image's scan result (VulnPredicate, cosign's vuln predicate) when
+// scan.attest is on, as Kyverno's attestation conditions read it. sign waits for the scan's verdict unless softFail, so a
 // violating image is never signed; the attachments need the signature (and
 // their documents), and every written signature and attestation is read
 // back and verified under signing.verify's policy. A step that is turned

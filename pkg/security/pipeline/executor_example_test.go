@@ -94,6 +94,8 @@ func ExampleExecutor_Run() {
 	//   sbom-verify         ok
 	//   provenance-attach   ok
 	//   provenance-verify   ok
+	//   vuln-attach         skipped
+	//   vuln-verify         skipped
 }
 
 // One image scanned as `sc image scan` scans it: with the cache, a second

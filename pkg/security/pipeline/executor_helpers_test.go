@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -179,7 +180,31 @@ func violationStatuses() map[pipeline.StepName]pipeline.StepStatus {
 		pipeline.StepSign: pipeline.StatusSkipped, pipeline.StepVerify: pipeline.StatusSkipped,
 		pipeline.StepSBOMAttach: pipeline.StatusSkipped, pipeline.StepSBOMVerify: pipeline.StatusSkipped,
 		pipeline.StepProvenanceAttach: pipeline.StatusSkipped, pipeline.StepProvenanceVerify: pipeline.StatusSkipped,
+		pipeline.StepVulnAttach: pipeline.StatusSkipped, pipeline.StepVulnVerify: pipeline.StatusSkipped,
 	}
+}
+
+// vulnResultDigest returns the digest of the scan result inside a vuln
+// attestation's statement: the image its findings are of.
+func vulnResultDigest(t *testing.T, statement []byte) string {
+	t.Helper()
+	var st struct {
+		PredicateType string `json:"predicateType"`
+		Predicate     struct {
+			Scanner struct {
+				Result struct {
+					Digest string `json:"digest"`
+				} `json:"result"`
+			} `json:"scanner"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(statement, &st); err != nil {
+		t.Fatalf("vuln statement: %v", err)
+	}
+	if st.PredicateType != pipeline.VulnPredicateType {
+		t.Fatalf("predicate type %q, want %q", st.PredicateType, pipeline.VulnPredicateType)
+	}
+	return st.Predicate.Scanner.Result.Digest
 }
 
 // describe renders a release result for failure messages.

@@ -132,6 +132,7 @@ func (r *imageRun) graph() []*step {
 	}
 	scans := sec.ScanEnabled()
 	provOn := sec.ProvenanceEnabled()
+	vulnOn := sec.VulnAttestEnabled()
 
 	// reason returns why a step is turned off: the first of offs that
 	// applies, "" when none does
@@ -194,6 +195,10 @@ func (r *imageRun) graph() []*step {
 			skip: reason(off{!provOn, "provenance is disabled"}, off{!signs, noSigning})},
 		{name: StepProvenanceVerify, required: provRequired, needs: []StepName{StepProvenanceAttach}, run: r.verifyProvenance,
 			skip: reason(off{!provOn, "provenance is disabled"}, off{!signs, noSigning}, off{!verifies, noVerify})},
+		{name: StepVulnAttach, required: scanRequired, needs: []StepName{StepSign, StepScan}, run: r.attachVuln,
+			skip: reason(off{!scans, "scan is disabled"}, off{!signs, noSigning}, off{!vulnOn, "scan.attest is false"})},
+		{name: StepVulnVerify, required: scanRequired, needs: []StepName{StepVulnAttach}, run: r.verifyVuln,
+			skip: reason(off{!scans, "scan is disabled"}, off{!signs, noSigning}, off{!vulnOn, "scan.attest is false"}, off{!verifies, noVerify})},
 	}
 }
 

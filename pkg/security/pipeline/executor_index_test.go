@@ -167,11 +167,22 @@ func TestExecutorIndex(t *testing.T) {
 				if n, err := cosigntest.VerifyAttestation(ctx, d.String(), key.Public, form.format == signing.FormatBundle, provenance.PredicateType); err != nil || n != 1 {
 					t.Errorf("%s: cosign verified %d provenance attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
 				}
+				// the scan result of each platform, attested in cosign's
+				// vuln predicate, names that platform's findings
+				vuln, err := v.VerifyDigest(ctx, d, "vuln")
+				if err != nil {
+					t.Errorf("%s: vuln attestation: %v", s.Platforms[i].Platform, err)
+				} else if got := vulnResultDigest(t, vuln.Verified[0].Statement); got != d.DigestStr() {
+					t.Errorf("%s: vuln attestation's result is of %s, want %s", s.Platforms[i].Platform, got, d.DigestStr())
+				}
+				if n, err := cosigntest.VerifyAttestation(ctx, d.String(), key.Public, form.format == signing.FormatBundle, pipeline.VulnPredicateType); err != nil || n != 1 {
+					t.Errorf("%s: cosign verified %d vuln attestation(s): %v; want 1", s.Platforms[i].Platform, n, err)
+				}
 				var kinds []string
 				for _, a := range s.Platforms[i].Artifacts {
 					kinds = append(kinds, a.Kind+" "+a.PredicateType)
 				}
-				wantKinds := []string{"sbom-file ", "signature ", "attestation " + attest.PredicateCycloneDX, "attestation " + provenance.PredicateType}
+				wantKinds := []string{"sbom-file ", "signature ", "attestation " + attest.PredicateCycloneDX, "attestation " + provenance.PredicateType, "attestation " + pipeline.VulnPredicateType}
 				if diff := cmp.Diff(wantKinds, kinds); diff != "" {
 					t.Errorf("%s: artifacts (-want +got):\n%s", s.Platforms[i].Platform, diff)
 				}

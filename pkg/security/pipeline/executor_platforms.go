@@ -29,6 +29,7 @@ type platformRun struct {
 
 	sbomAttested       string // sbom-attach: the attestation's artifact digest
 	provenanceAttested string // provenance-attach: the same
+	vulnAttested       string // vuln-attach: the same
 }
 
 // name is the platform, os/arch[/variant]; "" for an image that is not an

@@ -50,6 +50,7 @@ func TestExecutorRelease(t *testing.T) {
 		pipeline.StepSign: pipeline.StatusOK, pipeline.StepVerify: pipeline.StatusOK,
 		pipeline.StepSBOMAttach: pipeline.StatusOK, pipeline.StepSBOMVerify: pipeline.StatusOK,
 		pipeline.StepProvenanceAttach: pipeline.StatusOK, pipeline.StepProvenanceVerify: pipeline.StatusOK,
+		pipeline.StepVulnAttach: pipeline.StatusOK, pipeline.StepVulnVerify: pipeline.StatusOK,
 	}
 	for i, s := range res.Services {
 		if diff := cmp.Diff(want, statuses(s)); diff != "" {
@@ -67,7 +68,7 @@ func TestExecutorRelease(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := attest.NewVerifier(registry.New(), sv)
-		for _, pt := range []string{"cyclonedx", provenance.PredicateType} {
+		for _, pt := range []string{"cyclonedx", provenance.PredicateType, "vuln"} {
 			if _, err := v.VerifyDigest(ctx, d, pt); err != nil {
 				t.Errorf("%s: %s attestation does not verify independently: %v", s.Service, pt, err)
 			}
@@ -94,7 +95,7 @@ func TestExecutorRelease(t *testing.T) {
 // repository.
 func checkStored(ctx context.Context, t *testing.T, s *pipeline.SecurityResult, d name.Digest) {
 	t.Helper()
-	for _, step := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach, pipeline.StepProvenanceAttach} {
+	for _, step := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach, pipeline.StepProvenanceAttach, pipeline.StepVulnAttach} {
 		arts := s.Step(step).Artifacts
 		if len(arts) != 1 {
 			t.Errorf("%s: %s artifacts %+v, want one", s.Service, step, arts)
@@ -202,7 +203,9 @@ func TestExecutorWarmRunReadsNoLayers(t *testing.T) {
 				t.Errorf("%s: %s did not come from the cache\n%s", s.Service, name, describe(warm))
 			}
 		}
-		for _, name := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach} {
+		// the replayed scan makes the same vuln statement: reused, not
+		// written again
+		for _, name := range []pipeline.StepName{pipeline.StepSign, pipeline.StepSBOMAttach, pipeline.StepVulnAttach} {
 			a := s.Step(name).Artifacts
 			if len(a) != 1 || !a[0].Existing || a[0].Location == "" {
 				t.Errorf("%s: %s artifacts %+v, want the existing one reused, with its location", s.Service, name, a)

@@ -26,6 +26,8 @@ const (
 	StepSBOMVerify       StepName = "sbom-verify"
 	StepProvenanceAttach StepName = "provenance-attach"
 	StepProvenanceVerify StepName = "provenance-verify"
+	StepVulnAttach       StepName = "vuln-attach"
+	StepVulnVerify       StepName = "vuln-verify"
 )
 
 // Steps lists every step in graph order: a step comes after everything it
@@ -34,6 +36,7 @@ func Steps() []StepName {
 	return []StepName{
 		StepResolve, StepSBOM, StepScan, StepProvenance, StepSign, StepVerify,
 		StepSBOMAttach, StepSBOMVerify, StepProvenanceAttach, StepProvenanceVerify,
+		StepVulnAttach, StepVulnVerify,
 	}
 }
 

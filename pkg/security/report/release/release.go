@@ -52,6 +52,8 @@ var columns = []struct {
 	{pipeline.StepSBOMVerify, "SBOM-VER"},
 	{pipeline.StepProvenanceAttach, "PROV-ATT"},
 	{pipeline.StepProvenanceVerify, "PROV-VER"},
+	{pipeline.StepVulnAttach, "VULN-ATT"},
+	{pipeline.StepVulnVerify, "VULN-VER"},
 }
 
 // Legend explains the marks of WriteTable's step columns.
