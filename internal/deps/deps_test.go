@@ -117,6 +117,8 @@ func TestImportRules(t *testing.T) {
 			"`sc cache` needs no scanner or signer", false},
 		{mod + "pkg/cmd/key", []string{"github.com/anchore/", "github.com/sigstore/"},
 			"`sc key` makes keys with pkg/security/signing/keyfile, not cosign", false},
+		{mod + "pkg/cmd/attest", []string{"github.com/anchore/"},
+			"`sc attest` and `sc verify-attestation` sign and verify documents they are given: no cataloguer or scanner", false},
 	}
 	for _, r := range rules {
 		for _, p := range list(t, r.pattern) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	attestcmd "github.com/sc-project/sc/pkg/cmd/attest"
 	cachecmd "github.com/sc-project/sc/pkg/cmd/cache"
 	configcmd "github.com/sc-project/sc/pkg/cmd/config"
 	"github.com/sc-project/sc/pkg/cmd/image"
@@ -31,6 +32,8 @@ import (
 // outcome.ErrInvalid.
 func New(root *options.Root) *cobra.Command {
 	return rootcmd.New(root,
+		attestcmd.NewAttest(root),
+		attestcmd.NewVerify(root),
 		cachecmd.New(root),
 		configcmd.New(root),
 		image.New(root),

@@ -5,8 +5,10 @@
 //
 // Signer signs as the CLI does, for the interop tests of
 // pkg/security/signing and pkg/security/attest, key-based or keylessly
-// against the virtual Sigstore (sigstoretest). It does not verify
-// keylessly: those tests use cosign's verification functions directly.
+// against the virtual Sigstore (sigstoretest), and Signer.Attest writes an
+// attestation as `cosign attest` does. VerifyAttestationKeyless is `cosign
+// verify-attestation` by certificate identity; other keyless checks use
+// cosign's verification functions directly.
 package cosigntest
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	"github.com/sigstore/cosign/v3/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -69,6 +72,30 @@ func VerifyAttestation(ctx context.Context, ref string, pub crypto.PublicKey, bu
 	return count(atts, predicateType)
 }
 
+// VerifyAttestationKeyless is `cosign verify-attestation
+// --certificate-identity identity --certificate-oidc-issuer issuer
+// --trusted-root … --type predicateType ref`: how many attestations of that
+// predicate type verified, with their transparency log entries, against
+// trusted.
+func VerifyAttestationKeyless(ctx context.Context, ref string, trusted root.TrustedMaterial, identity, issuer string, bundle bool, predicateType string) (int, error) {
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return 0, err
+	}
+	co := &cosign.CheckOpts{
+		RegistryClientOpts: remoteOptions(),
+		TrustedMaterial:    trusted,
+		Identities:         []cosign.Identity{{Subject: identity, Issuer: issuer}},
+		NewBundleFormat:    bundle,
+		ClaimVerifier:      cosign.IntotoSubjectClaimVerifier,
+	}
+	atts, _, err := cosign.VerifyImageAttestations(ctx, r, co, name.Insecure)
+	if err != nil {
+		return 0, err
+	}
+	return count(atts, predicateType)
+}
+
 func checkOpts(ref string, pub crypto.PublicKey) (*cosign.CheckOpts, name.Reference, error) {
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
@@ -79,13 +106,19 @@ func checkOpts(ref string, pub crypto.PublicKey) (*cosign.CheckOpts, name.Refere
 		return nil, nil, err
 	}
 	return &cosign.CheckOpts{
-		RegistryClientOpts: []ociremote.Option{
-			ociremote.WithRemoteOptions(remote.WithAuth(authn.Anonymous)),
-			ociremote.WithNameOptions(name.Insecure),
-		},
-		SigVerifier: sv,
-		IgnoreTlog:  true,
+		RegistryClientOpts: remoteOptions(),
+		SigVerifier:        sv,
+		IgnoreTlog:         true,
 	}, r, nil
+}
+
+// remoteOptions are cosign's registry options for the tests' registries:
+// anonymous, plain HTTP.
+func remoteOptions() []ociremote.Option {
+	return []ociremote.Option{
+		ociremote.WithRemoteOptions(remote.WithAuth(authn.Anonymous)),
+		ociremote.WithNameOptions(name.Insecure),
+	}
 }
 
 // count counts the verified signatures whose DSSE envelope holds a

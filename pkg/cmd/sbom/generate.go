@@ -3,8 +3,6 @@ package sbom
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
@@ -107,47 +105,7 @@ func resolveOne(ctx context.Context, client *registry.Client, pl *options.Platfo
 	return one.Digest, nil
 }
 
-// writeFile writes doc to path through a temporary file in the same
-// directory, so that path holds either the whole document or what it held
-// before, never a part. A path that exists and is not a regular file (a
-// device such as /dev/null or /dev/stdout, a named pipe) is written to
-// directly: renaming over it would replace the device with a file.
-func writeFile(path string, doc []byte) (err error) {
-	if fi, statErr := os.Stat(path); statErr == nil && !fi.Mode().IsRegular() {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-		}
-		if _, err := f.Write(doc); err != nil {
-			_ = f.Close()
-			return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-		}
-		if err := f.Close(); err != nil {
-			return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-		}
-		return nil
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(doc); err != nil {
-		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return outcome.Operationalf("writing the SBOM to %s: %w", path, err)
-	}
-	return nil
+// writeFile writes an SBOM to path (outfile.Write).
+func writeFile(path string, doc []byte) error {
+	return outfile.Write(path, "the SBOM", doc)
 }

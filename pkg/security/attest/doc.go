@@ -36,7 +36,11 @@
 // Predicate types are URIs; PredicateType also takes the names `cosign
 // attest --type` uses (cyclonedx, spdxjson, slsaprovenance1, …), so that
 // `cosign verify-attestation --type` with the same name accepts what sc
-// attached, and sc verifies what cosign attested.
+// attached, and sc verifies what cosign attested. CosignPredicate turns a
+// document into the predicate `cosign attest --type` would sign for it,
+// with cosign's own statement generator (the custom type's wrapping, the
+// shapes of the provenance and vuln predicates), for attestations of any
+// type.
 //
 // What it does not do: it does not generate SBOMs or provenance (their
 // packages do), interpret predicates beyond telling a JSON object from a

@@ -1,11 +1,9 @@
 package attest_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -17,17 +15,9 @@ import (
 	"github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	"github.com/sigstore/cosign/v3/pkg/cosign/attestation"
-	cbundle "github.com/sigstore/cosign/v3/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v3/pkg/oci"
-	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
-	"github.com/sigstore/cosign/v3/pkg/oci/static"
-	ctypes "github.com/sigstore/cosign/v3/pkg/types"
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"github.com/sigstore/sigstore-go/pkg/sign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sc-project/sc/internal/testutil/cosigntest"
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
@@ -278,66 +268,8 @@ func (c *cosignSigner) attest(t *testing.T, d name.Digest, typ string, predicate
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := attestation.GenerateStatement(attestation.GenerateOpts{
-		Predicate: bytes.NewReader(predicate),
-		Type:      typ,
-		Digest:    strings.TrimPrefix(d.DigestStr(), "sha256:"),
-		Repo:      d.Repository.String(),
-	})
-	if err != nil {
-		t.Fatalf("cosign GenerateStatement --type %s: %v", typ, err)
-	}
-	payload, err := sh.MarshalJSON()
-	if err != nil {
+	if err := c.Attest(context.Background(), d, typ, uri, predicate, f == signing.FormatBundle); err != nil {
 		t.Fatal(err)
-	}
-	raw, err := c.SignData(context.Background(), &sign.DSSEData{Data: payload, PayloadType: ctypes.IntotoPayloadType})
-	if err != nil {
-		t.Fatalf("cosign SignData: %v", err)
-	}
-	if f == signing.FormatBundle {
-		if err := ociremote.WriteAttestationNewBundleFormat(d, raw, uri, cosignRemote()...); err != nil {
-			t.Fatalf("cosign WriteAttestationNewBundleFormat: %v", err)
-		}
-		return
-	}
-	var pb protobundle.Bundle
-	if err := protojson.Unmarshal(raw, &pb); err != nil {
-		t.Fatal(err)
-	}
-	env, err := json.Marshal(pb.GetDsseEnvelope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []static.Option{
-		static.WithLayerMediaType(ctypes.DssePayloadType),
-		static.WithAnnotations(map[string]string{"predicateType": uri}),
-	}
-	if cert := pb.GetVerificationMaterial().GetCertificate(); cert != nil {
-		opts = append(opts, static.WithCertChain(cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, cert.GetRawBytes()), nil))
-	}
-	if entries := pb.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
-		e := entries[0]
-		opts = append(opts, static.WithBundle(&cbundle.RekorBundle{
-			SignedEntryTimestamp: e.GetInclusionPromise().GetSignedEntryTimestamp(),
-			Payload: cbundle.RekorPayload{
-				Body:           e.GetCanonicalizedBody(),
-				IntegratedTime: e.GetIntegratedTime(),
-				LogIndex:       e.GetLogIndex(),
-				LogID:          hex.EncodeToString(e.GetLogId().GetKeyId()),
-			},
-		}))
-	}
-	sig, err := static.NewAttestation(env, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err := mutate.AttachAttestationToEntity(ociremote.SignedUnknown(d, cosignRemote()...), sig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteAttestations(d.Repository, se, cosignRemote()...); err != nil {
-		t.Fatalf("cosign WriteAttestations: %v", err)
 	}
 }
 

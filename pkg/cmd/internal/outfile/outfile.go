@@ -3,10 +3,11 @@
 // usage error at once instead of an operational failure after minutes of
 // scanning and signing (and, worse, one that hides the verdict).
 //
-// It does not write the files: each command writes its own, the reports
-// through pkg/cmd/internal/reportflags. A check is a probe, not a promise:
-// a disk that fills up, or a directory removed in between, still fails the
-// write later, and the command must keep the verdict visible then too.
+// Write writes one document to a file, whole or not at all; the reports
+// are written through pkg/cmd/internal/reportflags. A check is a probe, not
+// a promise: a disk that fills up, or a directory removed in between, still
+// fails the write later, and the command must keep the verdict visible
+// then too.
 package outfile
 
 import (
@@ -154,4 +155,51 @@ func cannot(o Output, err error) error {
 		err = fmt.Errorf("%s: %w", pe.Op, pe.Err) // the path is said once, before
 	}
 	return outcome.Invalidf("%s %s: cannot be written: %w", o.Flag, o.Path, err)
+}
+
+// Write writes doc, which is what ("the SBOM", for messages), to path
+// through a temporary file in the same directory, so that path holds
+// either the whole document or what it held before, never a part. A path
+// that exists and is not a regular file (a device such as /dev/null or
+// /dev/stdout, a named pipe) is written to directly: renaming over it would
+// replace the device with a file. Errors are operational.
+func Write(path, what string, doc []byte) error {
+	if err := write(path, doc); err != nil {
+		return outcome.Operationalf("writing %s to %s: %w", what, path, err)
+	}
+	return nil
+}
+
+func write(path string, doc []byte) (err error) {
+	if fi, statErr := os.Stat(path); statErr == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(doc); err != nil {
+			_ = f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(doc); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

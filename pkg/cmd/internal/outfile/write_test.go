@@ -1,4 +1,4 @@
-package sbom
+package outfile_test
 
 import (
 	"bytes"
@@ -8,11 +8,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 )
 
 // An output that is a device or a named pipe (-o /dev/null, -o /dev/stdout)
 // must be written to, not replaced by a regular file through a rename.
-func TestWriteFileKeepsNonRegularFiles(t *testing.T) {
+func TestWriteKeepsNonRegularFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pipe")
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
@@ -29,7 +31,7 @@ func TestWriteFileKeepsNonRegularFiles(t *testing.T) {
 		got <- b
 	}()
 	doc := []byte(`{"bomFormat":"CycloneDX"}`)
-	if err := writeFile(path, doc); err != nil {
+	if err := outfile.Write(path, "the SBOM", doc); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -49,12 +51,12 @@ func TestWriteFileKeepsNonRegularFiles(t *testing.T) {
 	}
 }
 
-func TestWriteFileRegular(t *testing.T) {
+func TestWriteRegular(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sbom.json")
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFile(path, []byte("new")); err != nil {
+	if err := outfile.Write(path, "the SBOM", []byte("new")); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "new" {
