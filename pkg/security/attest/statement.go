@@ -25,6 +25,9 @@ const (
 	// PredicateSPDX is the type of SPDX SBOMs, JSON or tag-value (cosign:
 	// spdx, spdxjson).
 	PredicateSPDX = "https://spdx.dev/Document"
+	// PredicateVuln is the type of a vulnerability scan result in
+	// cosign's vuln predicate (cosign: vuln).
+	PredicateVuln = "https://cosign.sigstore.dev/attestation/vuln/v1"
 	// PredicateSyft is the type syft-json SBOMs are attested with.
 	PredicateSyft = "https://syft.dev/bom"
 	// PredicateSLSAProvenanceV1 is SLSA v1.0 provenance (cosign:
@@ -46,7 +49,7 @@ var cosignTypes = map[string]string{
 	"spdxjson":         PredicateSPDX,
 	"cyclonedx":        PredicateCycloneDX,
 	"link":             "https://in-toto.io/Link/v1",
-	"vuln":             "https://cosign.sigstore.dev/attestation/vuln/v1",
+	"vuln":             PredicateVuln,
 	"openvex":          "https://openvex.dev/ns",
 }
 

@@ -19,7 +19,7 @@ import (
 // cosign's vulnerability predicate: what `cosign attest --type vuln`
 // writes and `cosign verify-attestation --type vuln` and Kyverno's
 // attestation conditions read.
-const VulnPredicateType = "https://cosign.sigstore.dev/attestation/vuln/v1"
+const VulnPredicateType = attest.PredicateVuln
 
 // VulnPredicate is the scan result r as cosign's vulnerability predicate
 // (attestation.CosignVulnPredicate): scanner is sc at version, its database
