@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sc-project/sc/pkg/cmd/internal/reportflags"
 	"github.com/sc-project/sc/pkg/cmd/options"
@@ -30,6 +31,10 @@ func newScan(root *options.Root) *cobra.Command {
 		o   options.Scan
 		rep options.Report
 		pl  options.Platforms
+		at  options.Attest
+		// attests is --attest; attestFlags the signing flags it uses
+		attests     bool
+		attestFlags = pflag.NewFlagSet("attest", pflag.ContinueOnError)
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
@@ -70,13 +75,28 @@ Reports: --sarif FILE (SARIF 2.1.0 for GitHub code scanning), --summary FILE
 FILE, and a DefectDojo reimport (--defectdojo-url, API key from
 SC_DEFECTDOJO_API_KEY). Each file is checked before the scan starts: one that
 cannot be written is a usage error (exit 2). A report that fails later never
-hides the verdict: a policy violation still exits 1, and the error says both.`,
+hides the verdict: a policy violation still exits 1, and the error says both.
+
+--attest signs the result (each platform image's, for an index) as an
+in-toto attestation in cosign's vuln predicate
+(https://cosign.sigstore.dev/attestation/vuln/v1, "cosign verify-attestation
+--type vuln") and attaches it to the image, with the signing flags of 'sc
+attest' (--key, or keyless). A result that fails the policy is not attested
+(exit 1), as 'sc release create' never signs a violating image; with
+--soft-fail it is, verdict and all.`,
 		Example: `  sc image scan registry.example.com/shop:1.4.0
   sc image scan --fail-on critical --vex shop.openvex.json -o json registry.example.com/shop@sha256:…
   sc image scan --sbom sbom.cdx.json --tool all registry.example.com/shop@sha256:…`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
+				return err
+			}
+			if attests {
+				if err := at.Validate(); err != nil {
+					return err
+				}
+			} else if err := attestFlagsUnused(attestFlags); err != nil {
 				return err
 			}
 			if o.SBOM != "" && len(pl.Platforms) > 0 {
@@ -183,6 +203,9 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 			// Reports are written even when the policy fails; a policy
 			// failure keeps its exit code when a report cannot be written.
 			err = errors.Join(err, reportflags.Write(ctx, root, &rep, reportflags.StepSummary(root), results...))
+			if attests && verdict == nil && err == nil {
+				err = attestScan(cmd, root, &reg, &at, args[0], results, logger, cmd.ErrOrStderr())
+			}
 			return reportflags.WithVerdict(verdict, err)
 		},
 	}
@@ -191,6 +214,9 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 	reg.AddFlags(cmd.Flags())
 	rep.AddFlags(cmd.Flags())
 	pl.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&attests, "attest", false, "attach the result as a signed vuln attestation (cosign's vuln predicate), signed as --key or keylessly")
+	at.AddFlags(attestFlags)
+	cmd.Flags().AddFlagSet(attestFlags)
 	return cmd
 }
 
