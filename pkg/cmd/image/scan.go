@@ -130,6 +130,21 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 			if err != nil {
 				return fmt.Errorf("--platform: %w", err)
 			}
+			// the SBOM given is checked before the database is opened: one
+			// of another image is refused before anything is scanned
+			var img sbomPlatform
+			if input != nil {
+				if img, err = sbomImage(ctx, root, &reg, logger, args[0], platforms, subject); err != nil {
+					return err
+				}
+				warning, err := subject.Accept(img.Digest, img.Index, o.AllowSBOMMismatch)
+				if err != nil {
+					return fmt.Errorf("--sbom %s: %w; pass --allow-sbom-mismatch to use it anyway", o.SBOM, err)
+				}
+				if warning != "" {
+					logger.Warn(warning, "sbom", o.SBOM)
+				}
+			}
 
 			var tools []scan.Tool
 			if o.Tool == "grype" || o.Tool == "all" {
@@ -160,17 +175,6 @@ hides the verdict: a policy violation still exits 1, and the error says both.`,
 			if input != nil {
 				// the SBOM given: no layer is read, and no report is
 				// cached (it is of this document, not of the image)
-				img, err := sbomImage(ctx, root, &reg, logger, args[0], platforms, subject)
-				if err != nil {
-					return err
-				}
-				warning, err := subject.Accept(img.Digest, img.Index, o.AllowSBOMMismatch)
-				if err != nil {
-					return fmt.Errorf("--sbom %s: %w; pass --allow-sbom-mismatch to use it anyway", o.SBOM, err)
-				}
-				if warning != "" {
-					logger.Warn(warning, "sbom", o.SBOM)
-				}
 				given := func(context.Context) (scan.SBOM, error) { return input, nil }
 				scanned, err := pipeline.ScanDigest(ctx, img.Digest, given, tools, policy, pipeline.ScanOptions{Logger: logger})
 				if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
@@ -103,6 +104,9 @@ func TestScanChecksTheSBOMSubject(t *testing.T) {
 			mismatch(t, "--platform linux/arm64 with the linux/amd64 SBOM", err, amd64, arm64)
 			_, _, err = run(t, env, scanArgs(file, arm64.String())...)
 			mismatch(t, "the linux/arm64 image by digest with the linux/amd64 SBOM", err, amd64, arm64)
+			// refused before the database is opened: none is needed
+			_, _, err = run(t, map[string]string{options.EnvCacheDir: t.TempDir()}, scanArgs(file, "--db-no-update", arm64.String())...)
+			mismatch(t, "a mismatch without a database", err, amd64, arm64)
 
 			stdout, stderr, err = run(t, env, scanArgs(file, "--allow-sbom-mismatch", arm64.String())...)
 			if err != nil {
