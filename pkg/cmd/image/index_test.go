@@ -76,7 +76,7 @@ func TestScanIndex(t *testing.T) {
 		t.Errorf("linux/arm64: platform %q, %d findings", r.Platform, r.Counts.Total)
 	}
 
-	for _, extra := range [][]string{{"--platform", "linux/s390x"}, {"--platform", "arm64"}, {"--platform", "linux/arm64", "--sbom", fixtureSBOM}} {
+	for _, extra := range [][]string{{"--platform", "linux/s390x"}, {"--platform", "arm64"}, {"--platform", "linux/s390x", "--sbom", fixtureSBOM}} {
 		if _, _, err := run(t, env, scanArgs(extra...)...); outcome.Code(err) != outcome.ExitInvalid {
 			t.Errorf("%v: %v (exit %d), want exit 2", extra, err, outcome.Code(err))
 		}

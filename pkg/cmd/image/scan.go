@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/pipeline"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/report"
+	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/scan/vulndb"
 )
@@ -54,6 +56,13 @@ lack of a fix (--only-fixed); the output says what set each aside.
 An image index (buildx, ko) is scanned per platform image, each by its own
 digest (--platform chooses which; buildx's attestation manifests are skipped):
 the verdict is the worst of them, and the output shows each platform.
+
+An SBOM given with --sbom must be of IMAGE: one that names another digest
+(CycloneDX metadata.component, the package an SPDX document describes,
+syft-json's source) is refused, exit 1, naming both, unless
+--allow-sbom-mismatch. Of an index, an SBOM of one of its platform images
+(among those --platform selects) is scanned as that platform image. An SBOM
+that names no digest, or only the index, is scanned with a warning.
 
 The SBOM and grype's report are cached by image digest in --cache-dir, as 'sc
 release create' caches them: a second scan of an unchanged image with the same
@@ -99,9 +108,6 @@ attest' (--key, or keyless). A result that fails the policy is not attested
 			} else if err := attestFlagsUnused(attestFlags); err != nil {
 				return err
 			}
-			if o.SBOM != "" && len(pl.Platforms) > 0 {
-				return outcome.Invalid("--platform chooses platform images of an index to read; with --sbom, the SBOM given is scanned")
-			}
 			if err := db.Validate(); err != nil {
 				return err
 			}
@@ -128,10 +134,35 @@ attest' (--key, or keyless). A result that fails the policy is not attested
 					return outcome.Invalidf("--sbom: %w", err)
 				}
 			}
-			var input *vulndb.SBOM
+			var (
+				input   *vulndb.SBOM
+				subject sbom.Subject
+			)
 			if doc != nil {
 				if input, err = vulndb.DecodeSBOM(doc); err != nil {
 					return fmt.Errorf("--sbom %s: %w", o.SBOM, err)
+				}
+				if subject, err = sbom.ReadSubject(doc); err != nil {
+					return fmt.Errorf("--sbom %s: %w", o.SBOM, err)
+				}
+			}
+			platforms, err := registry.ParsePlatforms(pl.Platforms)
+			if err != nil {
+				return fmt.Errorf("--platform: %w", err)
+			}
+			// the SBOM given is checked before the database is opened: one
+			// of another image is refused before anything is scanned
+			var img sbomPlatform
+			if input != nil {
+				if img, err = sbomImage(ctx, root, &reg, logger, args[0], platforms, subject); err != nil {
+					return err
+				}
+				warning, err := subject.Accept(img.Digest, img.Index, o.AllowSBOMMismatch)
+				if err != nil {
+					return fmt.Errorf("--sbom %s: %w; pass --allow-sbom-mismatch to use it anyway", o.SBOM, err)
+				}
+				if warning != "" {
+					logger.Warn(warning, "sbom", o.SBOM)
 				}
 			}
 
@@ -164,14 +195,13 @@ attest' (--key, or keyless). A result that fails the policy is not attested
 			if input != nil {
 				// the SBOM given: no layer is read, and no report is
 				// cached (it is of this document, not of the image)
-				d, err := digestOf(ctx, root, &reg, logger, args[0])
+				given := func(context.Context) (scan.SBOM, error) { return input, nil }
+				scanned, err := pipeline.ScanDigest(ctx, img.Digest, given, tools, policy, pipeline.ScanOptions{Logger: logger})
 				if err != nil {
 					return err
 				}
-				given := func(context.Context) (scan.SBOM, error) { return input, nil }
-				scanned, err := pipeline.ScanDigest(ctx, d, given, tools, policy, pipeline.ScanOptions{Logger: logger})
-				if err != nil {
-					return err
+				if scanned.Result.Platform == "" {
+					scanned.Result.Platform = img.Name()
 				}
 				results, verdict = []*scan.Result{scanned.Result}, scanned.Result.Err()
 			} else {
@@ -185,10 +215,6 @@ attest' (--key, or keyless). A result that fails the policy is not attested
 				c, err := db.Cache.Open(root, cache.WithLogger(logger))
 				if err != nil {
 					return err
-				}
-				platforms, err := registry.ParsePlatforms(pl.Platforms)
-				if err != nil {
-					return fmt.Errorf("--platform: %w", err)
 				}
 				scanned, err := pipeline.ScanImage(ctx, client, args[0], tools, policy, pipeline.ScanOptions{Cache: c, Logger: logger, Platforms: platforms})
 				if err != nil {
@@ -251,15 +277,54 @@ func writeScan(w io.Writer, format, version string, results []*scan.Result) erro
 	return nil
 }
 
-// digestOf is image by digest: as given when it is one (nothing to fetch),
-// else resolved once.
-func digestOf(ctx context.Context, root *options.Root, reg *options.Registry, logger *slog.Logger, image string) (name.Digest, error) {
-	if d, err := name.NewDigest(image); err == nil {
-		return d, nil
-	}
-	client, err := reg.Client(root, logger)
+// sbomPlatform is the image an SBOM given with --sbom is scanned as.
+type sbomPlatform struct {
+	registry.PlatformImage
+	// Index is the digest of the index the image was chosen from, "" when
+	// it was not.
+	Index string
+}
+
+// sbomImage is the image the SBOM given with --sbom is scanned as: image by
+// digest, as given when it is one or else resolved once; or, when that is
+// an index, the platform image (among those the selection leaves) that the
+// SBOM names, or the only one the selection leaves. The registry is asked
+// only when it takes the registry to tell: a digest given that the SBOM
+// names, or an SBOM that names none, needs no network.
+func sbomImage(ctx context.Context, root *options.Root, reg *options.Registry, logger *slog.Logger, image string, sel []v1.Platform, s sbom.Subject) (sbomPlatform, error) {
+	var client *registry.Client
+	d, err := name.NewDigest(image)
 	if err != nil {
-		return name.Digest{}, err
+		if client, err = reg.Client(root, logger, image); err != nil {
+			return sbomPlatform{}, err
+		}
+		if d, err = client.Resolve(ctx, image); err != nil {
+			return sbomPlatform{}, err
+		}
 	}
-	return client.Resolve(ctx, image)
+	one := sbomPlatform{PlatformImage: registry.PlatformImage{Digest: d}}
+	if len(sel) == 0 && (len(s.Digests) == 0 || s.Names(d.DigestStr())) {
+		return one, nil
+	}
+	if client == nil {
+		if client, err = reg.Client(root, logger, image); err != nil {
+			return sbomPlatform{}, err
+		}
+	}
+	ps, err := client.Platforms(ctx, d, sel...)
+	if err != nil {
+		return sbomPlatform{}, fmt.Errorf("telling whether %s is an index of the image the SBOM describes: %w", d, err)
+	}
+	if !ps.Index {
+		return one, nil
+	}
+	for _, img := range ps.Images {
+		if s.Names(img.Digest.DigestStr()) {
+			return sbomPlatform{PlatformImage: img, Index: d.DigestStr()}, nil
+		}
+	}
+	if len(ps.Images) == 1 {
+		return sbomPlatform{PlatformImage: ps.Images[0], Index: d.DigestStr()}, nil
+	}
+	return one, nil
 }

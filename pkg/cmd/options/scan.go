@@ -95,6 +95,10 @@ type Scan struct {
 	TrivyPath string
 	// SBOM is --sbom: an SBOM file to scan instead of generating one.
 	SBOM string
+	// AllowSBOMMismatch is --allow-sbom-mismatch: scan an --sbom that names
+	// another image's digest, with a warning, instead of refusing it.
+	// Default: false.
+	AllowSBOMMismatch bool
 	// FailOn is --fail-on. Default: high.
 	FailOn string
 	// WarnOn is --warn-on. Default: empty, which Config derives one step
@@ -118,7 +122,8 @@ func (s *Scan) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.Tool, "tool", "grype",
 		"scanner: grype (in-process), trivy (the trivy executable, required), or all (grype, plus trivy when it is installed)")
 	fs.StringVar(&s.TrivyPath, "trivy-path", "trivy", "trivy executable (a path, or a name looked up on PATH)")
-	fs.StringVar(&s.SBOM, "sbom", "", "scan this SBOM file (CycloneDX, SPDX or syft JSON) instead of generating one from the image")
+	fs.StringVar(&s.SBOM, "sbom", "", "scan this SBOM file (CycloneDX, SPDX or syft JSON) instead of generating one from the image; it must not name another image's digest")
+	fs.BoolVar(&s.AllowSBOMMismatch, "allow-sbom-mismatch", false, AllowSBOMMismatchUsage)
 	fs.StringVar(&s.FailOn, "fail-on", "high",
 		"fail (exit 1) on a finding at or above this severity: critical, high, medium, low, negligible, unknown, or none")
 	fs.StringVar(&s.WarnOn, "warn-on", "",
@@ -216,6 +221,13 @@ func (s *Scan) Validate() error {
 	if _, err := severityFlag("fail-on", s.FailOn); err != nil {
 		return err
 	}
+	if s.AllowSBOMMismatch && s.SBOM == "" {
+		return outcome.Invalid("--allow-sbom-mismatch applies to the SBOM given with --sbom")
+	}
 	_, err := severityFlag("warn-on", s.WarnOn)
 	return err
 }
+
+// AllowSBOMMismatchUsage is the help of --allow-sbom-mismatch, a flag of
+// every command that takes an SBOM file for an image.
+const AllowSBOMMismatchUsage = "use an --sbom that names another image's digest (with a warning) instead of refusing it (exit 1)"

@@ -22,11 +22,12 @@ var generationOnly = []string{"spec-version", "scope", "files"}
 
 func newAttach(root *options.Root) *cobra.Command {
 	var (
-		reg  options.Registry
-		o    options.SBOM
-		a    options.Attest
-		pl   options.Platforms
-		file string
+		reg   options.Registry
+		o     options.SBOM
+		a     options.Attest
+		pl    options.Platforms
+		file  string
+		allow bool
 	)
 	cmd := &cobra.Command{
 		Use:   "attach IMAGE",
@@ -37,6 +38,12 @@ attestation and stores it next to the image.
 The SBOM is --sbom FILE, in any of the five formats (its format is recognised,
 or checked against --format when given), or else generated as "sc sbom generate"
 does, in --format. With --sbom the image's layers are never read.
+
+An SBOM given with --sbom must be of the image it is attached to: one that
+names another digest (CycloneDX metadata.component, the package an SPDX
+document describes, syft-json's source) is refused, exit 1, naming both,
+unless --allow-sbom-mismatch. One that names no digest, or only the index
+the platform image was chosen from, is attached with a warning.
 
 The predicate type follows the format, as "cosign attest --type" writes it:
 cyclonedx-json and cyclonedx-xml https://cyclonedx.org/bom, spdx-json and
@@ -64,6 +71,9 @@ that platform image, as buildx attaches its own.`,
 			if err := reg.Validate(root); err != nil {
 				return err
 			}
+			if allow && file == "" {
+				return outcome.Invalid("--allow-sbom-mismatch applies to the SBOM given with --sbom")
+			}
 			if file != "" {
 				for _, f := range generationOnly {
 					if cmd.Flags().Changed(f) {
@@ -71,18 +81,26 @@ that platform image, as buildx attaches its own.`,
 					}
 				}
 			}
-			return runAttach(cmd, root, &reg, &o, &a, &pl, file, args[0])
+			return runAttach(cmd, root, &reg, &o, &a, &pl, sbomFile{path: file, allowMismatch: allow}, args[0])
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	a.AddFlags(cmd.Flags())
 	reg.AddFlags(cmd.Flags())
-	cmd.Flags().StringVar(&file, "sbom", "", "attach this SBOM document instead of generating one")
+	cmd.Flags().StringVar(&file, "sbom", "", "attach this SBOM document instead of generating one; it must not name another image's digest")
+	cmd.Flags().BoolVar(&allow, "allow-sbom-mismatch", false, options.AllowSBOMMismatchUsage)
 	pl.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o *options.SBOM, a *options.Attest, pl *options.Platforms, file, image string) error {
+// sbomFile is --sbom and --allow-sbom-mismatch.
+type sbomFile struct {
+	path          string
+	allowMismatch bool
+}
+
+func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o *options.SBOM, a *options.Attest, pl *options.Platforms, sf sbomFile, image string) error {
+	file := sf.path
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
 	storage, err := signing.ParseFormat(a.StorageFormat)
@@ -90,13 +108,17 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 		return err
 	}
 	var (
-		doc    []byte
-		format sbom.Format
-		gen    []sbom.Option
+		doc     []byte
+		format  sbom.Format
+		gen     []sbom.Option
+		subject sbom.Subject
 	)
 	if file != "" {
 		if doc, format, err = readSBOM(file, o.Format, cmd.Flags().Changed("format")); err != nil {
 			return err
+		}
+		if subject, err = sbom.ReadSubject(doc); err != nil {
+			return fmt.Errorf("--sbom %s: %w", file, err)
 		}
 	} else if gen, err = libraryOptions(o); err != nil {
 		return err
@@ -111,11 +133,19 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	if err != nil {
 		return err
 	}
-	d, err := resolveOne(ctx, client, pl, image)
+	d, index, err := resolvePlatform(ctx, client, pl, image)
 	if err != nil {
 		return err
 	}
-	if file == "" {
+	if file != "" {
+		warning, err := subject.Accept(d, index, sf.allowMismatch)
+		if err != nil {
+			return fmt.Errorf("--sbom %s: %w; pass --allow-sbom-mismatch to use it anyway", file, err)
+		}
+		if warning != "" {
+			logger.Warn(warning, "sbom", file)
+		}
+	} else {
 		img, err := client.Image(ctx, d)
 		if err != nil {
 			return err

@@ -94,15 +94,25 @@ manifests are never platforms.`,
 // resolveOne resolves image to the one image the command works on: the
 // image, or the platform image of an index --platform chooses.
 func resolveOne(ctx context.Context, client *registry.Client, pl *options.Platforms, image string) (name.Digest, error) {
+	d, _, err := resolvePlatform(ctx, client, pl, image)
+	return d, err
+}
+
+// resolvePlatform is resolveOne, with the digest of the index the image
+// was chosen from ("" when image is not an index).
+func resolvePlatform(ctx context.Context, client *registry.Client, pl *options.Platforms, image string) (name.Digest, string, error) {
 	sel, err := registry.ParsePlatforms(pl.Platforms)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("--platform: %w", err)
+		return name.Digest{}, "", fmt.Errorf("--platform: %w", err)
 	}
-	one, _, err := client.ResolveOne(ctx, image, sel...)
+	one, ps, err := client.ResolveOne(ctx, image, sel...)
 	if err != nil {
-		return name.Digest{}, err
+		return name.Digest{}, "", err
 	}
-	return one.Digest, nil
+	if ps.Index {
+		return one.Digest, ps.Digest.DigestStr(), nil
+	}
+	return one.Digest, "", nil
 }
 
 // writeFile writes an SBOM to path (outfile.Write).

@@ -18,7 +18,10 @@
 // image again, and Encode turns it into more documents (a CycloneDX and an
 // SPDX SBOM of one image) without reading the image again. Decode turns a
 // document back into the model, for an SBOM fetched from an attestation or
-// supplied by a user; Identify names the format of a document.
+// supplied by a user; Identify names the format of a document. ReadSubject
+// says which image a document describes, by the digests it names, and
+// Subject.Check whether that is the image it is to be scanned or attached
+// for: a document of another image is an ErrSubjectMismatch.
 //
 // Most of the time and memory of one Generate call goes into building
 // syft's license scanner (about 1.7 s and 335 MB of allocations against

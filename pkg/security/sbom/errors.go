@@ -24,4 +24,9 @@ var (
 	// digest names. Operational: what was served is not what was asked for,
 	// and nothing can be said about the image that was.
 	ErrImageMismatch = outcome.Operational("image does not match its digest")
+	// ErrSubjectMismatch: an SBOM document names another image's digest than
+	// the one it is to be scanned or attached for (see Subject.Check and
+	// MismatchError, which carries both digests). A failed check: the SBOM
+	// is not of this image.
+	ErrSubjectMismatch = outcome.CheckFailed("SBOM of another image")
 )

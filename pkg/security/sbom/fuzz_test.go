@@ -6,6 +6,7 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
@@ -69,4 +70,32 @@ func TestSmallSBOMRoundTrip(t *testing.T) {
 	if _, err := sbom.Encode(nil, sbom.CycloneDXJSON, ""); err == nil {
 		t.Error("Encode(nil): no error")
 	}
+}
+
+// FuzzReadSubject feeds ReadSubject documents from outside: it returns an
+// error or a subject whose digests are digests, and never panics.
+func FuzzReadSubject(f *testing.F) {
+	s := smallSBOM()
+	m := s.Source.Metadata.(source.ImageMetadata)
+	m.ManifestDigest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	s.Source.Metadata = m
+	for _, format := range sbom.Formats() {
+		doc, err := sbom.Encode(s, format, "")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(doc)
+	}
+	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"component":{"type":"container","purl":"pkg:oci/app@sha256%3A1111111111111111111111111111111111111111111111111111111111111111"}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sub, err := sbom.ReadSubject(data)
+		if err != nil {
+			return
+		}
+		for _, d := range sub.Digests {
+			if _, err := v1.NewHash(d); err != nil {
+				t.Fatalf("digest %q: %v", d, err)
+			}
+		}
+	})
 }
