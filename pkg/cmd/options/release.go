@@ -35,6 +35,9 @@ type Release struct {
 	// Jobs is --jobs: how many images are worked on at once. Default:
 	// DefaultJobs.
 	Jobs int
+	// NoReuse is --no-reuse: catalogue every image again instead of
+	// reusing the SBOM attestations this run's signer already attached.
+	NoReuse bool
 	// Output is --output: table or json. Default: table.
 	Output string
 }
@@ -45,6 +48,7 @@ func (r *Release) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&r.Stack, "stack", "", "stack to release (default: the file's only stack, or its only stack with services)")
 	fs.StringArrayVar(&r.Services, "service", nil, "release only this service (repeatable; default: every service of the stack)")
 	fs.IntVarP(&r.Jobs, "jobs", "j", DefaultJobs, "how many images to work on at once")
+	fs.BoolVar(&r.NoReuse, "no-reuse", false, "catalogue every image anew, even where the registry holds an SBOM attestation this run's signer made with the same options (by default reused: no layer is read)")
 	fs.StringVarP(&r.Output, "output", "o", OutputTable, "output format: table or json")
 }
 

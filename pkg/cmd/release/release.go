@@ -77,6 +77,10 @@ cannot run) unless the configuration says required: true; a check that fails
 (policy, verification) always fails. SBOMs and scan reports are cached by
 image digest (--cache-dir): an unchanged image downloads no layer on the next
 run, and layers shared by several images are downloaded once.
+On a fresh runner with an empty cache, an SBOM attestation already attached to
+the digest by this run's own key or identity, made with the same SBOM options
+and syft version (recorded in the attestation), is verified and reused instead
+of reading the layers (--no-reuse turns this off).
 
 Keys come from the signing block: privateKey (a file, or ${env:…}/${file:…}
 holding the PEM key) and password (else $SC_KEY_PASSWORD or $COSIGN_PASSWORD).
@@ -209,6 +213,7 @@ func (f *flags) executorOptions(ctx context.Context, cmd *cobra.Command, root *o
 	opts := []pipeline.ExecutorOption{
 		pipeline.WithJobs(f.release.Jobs),
 		pipeline.WithVersion(root.Version),
+		pipeline.WithRegistryReuse(!f.release.NoReuse),
 	}
 	var closers []func()
 	cleanup := func() {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	intotov1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/sc-project/sc/pkg/outcome"
 )
@@ -78,6 +79,11 @@ type Predicate struct {
 	// documents that are not JSON (SPDX tag-value, CycloneDX XML), as cosign
 	// does for `--type spdx`.
 	Text bool
+	// Annotations are put on each subject of the statement (in-toto's
+	// ResourceDescriptor.annotations), signed with it: sc records there how
+	// an SBOM was made, so that a later run can tell whether it may reuse
+	// it. Default: none.
+	Annotations map[string]string
 }
 
 // Validate checks the predicate without changing it: a URI type, and data
@@ -136,10 +142,22 @@ func NewStatementAbout(subjects []name.Digest, p Predicate) ([]byte, error) {
 			return nil, outcome.Invalidf("subject %s is named twice", subject.DigestStr())
 		}
 		seen[subject.DigestStr()] = true
-		rd, err := protojson.Marshal(&intotov1.ResourceDescriptor{
+		desc := &intotov1.ResourceDescriptor{
 			Name:   subject.Context().Name(),
 			Digest: map[string]string{alg: hexDigest},
-		})
+		}
+		if len(p.Annotations) > 0 {
+			fields := make(map[string]any, len(p.Annotations))
+			for k, v := range p.Annotations {
+				fields[k] = v
+			}
+			ann, err := structpb.NewStruct(fields)
+			if err != nil {
+				return nil, fmt.Errorf("encoding the subject annotations: %w", err)
+			}
+			desc.Annotations = ann
+		}
+		rd, err := protojson.Marshal(desc)
 		if err != nil {
 			return nil, fmt.Errorf("encoding the statement subject: %w", err)
 		}

@@ -53,6 +53,7 @@ type Executor struct {
 	observer Observer
 	logger   *slog.Logger
 	version  string
+	reuse    bool
 	now      func() time.Time
 	readFile func(string) ([]byte, error)
 }
@@ -120,6 +121,14 @@ func WithLogger(l *slog.Logger) ExecutorOption { return func(e *Executor) { e.lo
 // WithVersion sets sc's version, recorded in provenance. Default: "devel".
 func WithVersion(v string) ExecutorOption { return func(e *Executor) { e.version = v } }
 
+// WithRegistryReuse sets whether an SBOM already attested in the registry
+// is reused on a cache miss instead of reading the image: the newest SBOM
+// attestation of the digest that verifies under the service's
+// signing.verify policy and records the same SBOM options and syft version
+// (the subject annotations AnnotationSBOMConfig and AnnotationSBOMTool). A
+// fresh CI runner then reads no layer of an unchanged image. Default: true.
+func WithRegistryReuse(on bool) ExecutorOption { return func(e *Executor) { e.reuse = on } }
+
 // WithClock sets the clock for durations, provenance times and ignore-rule
 // expiry. Default: time.Now.
 func WithClock(now func() time.Time) ExecutorOption { return func(e *Executor) { e.now = now } }
@@ -137,6 +146,7 @@ func NewExecutor(reg Registry, opts ...ExecutorOption) *Executor {
 		scanners: map[string]scan.Scanner{},
 		jobs:     DefaultJobs,
 		version:  "devel",
+		reuse:    true,
 		now:      time.Now,
 		readFile: os.ReadFile,
 	}

@@ -22,7 +22,13 @@ import (
 func (r *imageRun) attachSBOM(ctx context.Context, sr *StepResult) error {
 	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
 		res := &pr.sbom.Result
-		p := attest.Predicate{Type: res.PredicateType, Data: pr.sbom.Document, Text: res.Format.TextPredicate()}
+		key, err := sbomCacheKey(pr.image.Digest, r.sbomFormat, r.sbomScope)
+		if err != nil {
+			return err
+		}
+		// the annotations say how the SBOM was made: a later run, on any
+		// machine, reuses it instead of reading the layers (reuseSBOM)
+		p := attest.Predicate{Type: res.PredicateType, Data: pr.sbom.Document, Text: res.Format.TextPredicate(), Annotations: sbomAnnotations(key)}
 		a, err := r.attach(ctx, sr, pr.image.Digest, p, true)
 		pr.sbomAttested = a
 		return err

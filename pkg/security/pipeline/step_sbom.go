@@ -42,8 +42,12 @@ type SBOM struct {
 	// SyftJSON is the syft-json encoding of the model, for the cache; empty
 	// without one.
 	SyftJSON []byte `json:"syftJSON"`
-	// Cached reports that the SBOM came from the cache: no layer was read.
+	// Cached reports that the SBOM came from the cache, or from the
+	// registry (Reused): no layer was read.
 	Cached bool `json:"-"`
+	// Reused is, for an SBOM taken from an attestation already in the
+	// registry (SBOMOptions.Reuse), that attestation's artifact digest.
+	Reused string `json:"-"`
 }
 
 // ScanInput returns the SBOM as scanners read it: syft's model when it was
@@ -78,6 +82,11 @@ type SBOMOptions struct {
 	// scanner between the images of a release this way (sbom.Prepare).
 	// Default: none; each generation builds its own.
 	Prepare func(context.Context) (context.Context, error)
+	// Reuse, when set, is asked on a cache miss before the image is read:
+	// an SBOM already proven for these options (key names them), such as
+	// a verified attestation in the registry, or nil when there is none.
+	// Its error is a warning: the SBOM is generated instead. Default: none.
+	Reuse func(ctx context.Context, key cache.Key) (*SBOM, error)
 	// Logger receives the libraries' logs and cache warnings. Default:
 	// discard.
 	Logger *slog.Logger
@@ -98,13 +107,11 @@ func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOpt
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var key cache.Key
+	key, err := sbomCacheKey(d, o.Format, o.Scope)
+	if err != nil {
+		return nil, err
+	}
 	if o.Cache != nil {
-		k, err := sbomCacheKey(d, o.Format, o.Scope)
-		if err != nil {
-			return nil, err
-		}
-		key = k
 		data, ok, err := o.Cache.Get(ctx, key)
 		if err != nil && ctx.Err() == nil {
 			logger.Warn("reading the SBOM cache", "image", d.String(), "error", err)
@@ -113,6 +120,19 @@ func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOpt
 		if ok && json.Unmarshal(data, &ent) == nil && len(ent.Document) > 0 && len(ent.SyftJSON) > 0 {
 			ent.Cached = true
 			return &ent, nil
+		}
+	}
+	if o.Reuse != nil {
+		sb, err := o.Reuse(ctx, key)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("reusing the SBOM in the registry", "image", d.String(), "error", err)
+		}
+		if err == nil && sb != nil {
+			sb.Cached = true
+			if o.Cache != nil && sb.Result.SBOM != nil {
+				putSBOM(ctx, o.Cache, key, sb, logger)
+			}
+			return sb, nil
 		}
 	}
 	img, err := reg.Image(ctx, d)
@@ -136,17 +156,25 @@ func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOpt
 	if o.Cache == nil {
 		return out, nil
 	}
-	if out.SyftJSON, err = sbom.Encode(res.SBOM, sbom.SyftJSON, ""); err != nil {
-		return nil, fmt.Errorf("encoding the SBOM of %s as syft-json: %w", d, err)
-	}
-	data, err := json.Marshal(out)
+	putSBOM(ctx, o.Cache, key, out, logger)
+	return out, nil
+}
+
+// putSBOM stores sb, with the syft-json encoding of its model, in c under
+// key. A failure is a warning.
+func putSBOM(ctx context.Context, c *cache.Cache, key cache.Key, sb *SBOM, logger *slog.Logger) {
+	ent := *sb
+	syftJSON, err := sbom.Encode(sb.Result.SBOM, sbom.SyftJSON, "")
 	if err == nil {
-		err = o.Cache.Put(ctx, key, data)
+		ent.SyftJSON = syftJSON
+		var data []byte
+		if data, err = json.Marshal(ent); err == nil {
+			err = c.Put(ctx, key, data)
+		}
 	}
 	if err != nil && ctx.Err() == nil {
-		logger.Warn("writing the SBOM cache", "image", d.String(), "error", err)
+		logger.Warn("writing the SBOM cache", "image", sb.Result.Image.String(), "error", err)
 	}
-	return out, nil
 }
 
 // generateSBOM makes the SBOM of the image, or of each platform image of
@@ -165,6 +193,9 @@ func (r *imageRun) generatePlatformSBOM(ctx context.Context, p *platformRun, sr 
 	if r.rl.layers != nil {
 		o.Layers = r.rl.layers
 	}
+	if e.reuse && r.sec.SigningEnabled() && r.sec.VerifyEnabled() {
+		o.Reuse = r.reuseSBOM(p.image.Digest)
+	}
 	sb, err := r.rl.sbomOnce(ctx, e.reg, p.image.Digest, o)
 	if err != nil {
 		return err
@@ -172,6 +203,9 @@ func (r *imageRun) generatePlatformSBOM(ctx context.Context, p *platformRun, sr 
 	p.sbom, sr.Cached = sb, sb.Cached
 	res := &sb.Result
 	sr.Detail = fmt.Sprintf("%s, %d packages, %s", res.Format, res.Packages, digest.Short(res.Digest))
+	if sb.Reused != "" {
+		sr.Detail += fmt.Sprintf(", reused from the verified attestation %s in the registry: no layer read", digest.Short(sb.Reused))
+	}
 	if out := r.sbomOutput(p); out != "" {
 		if err := writeFileAtomic(out, sb.Document); err != nil {
 			return err
