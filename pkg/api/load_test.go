@@ -171,6 +171,23 @@ stacks:
 			want: []want{{line: 4, path: "stacks.prod.security.signing", msg: "key-based signing needs privateKey"}},
 		},
 		{
+			name: "a KMS key, which sc cannot use yet",
+			yaml: `
+stacks:
+  prod:
+    security:
+      signing:
+        privateKey: awskms:///alias/release
+        publicKey: hashivault://release
+    services:
+      api: {image: registry.example.com/api:1}
+`,
+			want: []want{
+				{line: 5, path: "stacks.prod.security.signing.privateKey", msg: "KMS keys"},
+				{line: 6, path: "stacks.prod.security.signing.publicKey", msg: "not supported yet"},
+			},
+		},
+		{
 			name: "unknown sbom format and scope",
 			yaml: `
 security:
@@ -719,7 +736,7 @@ stacks:
 	wantLines := []string{
 		"sc.yaml:3:5: security.sbom.fromat: unknown field `fromat`; did you mean `format`?",
 		"sc.yaml:6:13: stacks.base.parent: parent stack `missing` not found (stacks: base)",
-		"sc.yaml:9:7: stacks.prod.security.signing: key-based signing needs privateKey (a key file, a KMS URI, or ${env:…}/${file:…} holding the PEM key); or set keyless: true",
+		"sc.yaml:9:7: stacks.prod.security.signing: key-based signing needs privateKey (a key file, or ${env:…}/${file:…} holding the PEM key); or set keyless: true",
 		"sc.yaml:10:18: stacks.prod.security.signing.enabled: expected a boolean (true or false), got \"maybe\"",
 		"sc.yaml:12:17: stacks.prod.security.scan.failOn: unknown severity `hihg`; did you mean `high`? (valid: critical, high, medium, low, negligible, unknown)",
 		"sc.yaml:14:13: stacks.prod.security.scan.ignore[0]: ignore rule for `CVE-2024-1` needs a reason: say why the finding is accepted",

@@ -321,7 +321,7 @@ x-common: &common
   restart: always
 x-sc-security:
   signing:
-    privateKey: awskms:///alias/release
+    privateKey: keys/cosign.key
   scan: {failOn: critical}
 services:
   web:
@@ -363,7 +363,7 @@ volumes:
 		t.Errorf("services (-want +got):\n%s", diff)
 	}
 	web := serviceByName(t, rel, "web").Security
-	if web.SBOM.Format != api.SBOMSPDXJSON || web.Scan.FailOn != api.SeverityCritical || !web.Signing.PrivateKey.IsKMS() {
+	if web.SBOM.Format != api.SBOMSPDXJSON || web.Scan.FailOn != api.SeverityCritical || web.Signing.PrivateKey.IsZero() {
 		t.Errorf("web: want its own sbom format over the file's scan and signing; got sbom %q, failOn %q, key %v",
 			web.SBOM.Format, web.Scan.FailOn, web.Signing.PrivateKey)
 	}

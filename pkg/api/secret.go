@@ -209,7 +209,8 @@ func (s Secret) rebase(dir string) Secret {
 
 // KeyRef locates a private key. Written as a Secret, its literal form is a
 // path to a PEM key file (relative to the configuration file) or a KMS URI
-// (awskms://, gcpkms://, azurekms://, hashivault://, k8s://…); a reference
+// (awskms://, gcpkms://, azurekms://, hashivault://, k8s://…, which
+// validation refuses: not supported yet); a reference
 // (${env:…}, ${file:…}) holds PEM. Unlike other literal secrets, a literal
 // path or URI is printed as written, since it locates the key without being
 // it; a literal that holds key material is "[redacted]".

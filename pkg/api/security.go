@@ -45,13 +45,14 @@ type Signing struct {
 	// job's OIDC identity instead of a long-lived key. Default: false.
 	Keyless *bool `yaml:"keyless,omitempty" json:"keyless,omitempty"`
 	// PrivateKey is the signing key for key-based signing: a path to a
-	// cosign PEM key file (relative to this file), a KMS URI
-	// (awskms://, gcpkms://, azurekms://, hashivault://, k8s://), or a
-	// ${env:NAME} / ${file:PATH} reference whose value is the PEM key.
+	// cosign PEM key file (relative to this file), or a ${env:NAME} /
+	// ${file:PATH} reference whose value is the PEM key. KMS URIs
+	// (awskms://, hashivault://, …) are not supported yet and are refused
+	// by validation.
 	PrivateKey KeyRef `yaml:"privateKey,omitzero" json:"privateKey,omitzero"`
 	// PublicKey verifies key-based signatures: a path to a PEM public key
-	// (relative to this file) or a KMS URI. Default: derived from
-	// privateKey.
+	// (relative to this file); not a KMS URI (not supported yet). Default:
+	// derived from privateKey.
 	PublicKey string `yaml:"publicKey,omitempty" json:"publicKey,omitempty"`
 	// Password decrypts an encrypted privateKey. Use ${env:NAME} or
 	// ${file:PATH}; a literal works but is discouraged.

@@ -44,6 +44,8 @@ func (s *Security) Validate() error {
 	return ps.err()
 }
 
+const msgKMS = "KMS keys (awskms://, gcpkms://, azurekms://, hashivault://, k8s://) are not supported yet: use a cosign key file, ${env:…}/${file:…} holding the PEM key, or keyless: true"
+
 const msgKeylessAndKey = "set either keyless: true or privateKey, not both (a child that sets privateKey under a keyless parent must also set keyless: false)"
 
 // checkValues checks what one block, on its own, can get wrong.
@@ -196,7 +198,12 @@ func (s *Security) checkCombinations(c *checks) {
 				c.add("signing.tlogUpload", "keyless signing with tlogUpload: false needs tsaURL: a short-lived certificate only verifies against a trusted timestamp")
 			}
 		case sg.PrivateKey.IsZero():
-			c.add("signing", "key-based signing needs privateKey (a key file, a KMS URI, or ${env:…}/${file:…} holding the PEM key); or set keyless: true")
+			c.add("signing", "key-based signing needs privateKey (a key file, or ${env:…}/${file:…} holding the PEM key); or set keyless: true")
+		case sg.PrivateKey.IsKMS():
+			c.add("signing.privateKey", msgKMS)
+		}
+		if isURI(sg.PublicKey) {
+			c.add("signing.publicKey", msgKMS)
 		}
 	}
 	if s.SBOMEnabled() && !boolOr(s.SBOM.Attach, true) && s.SBOM.Output == "" {

@@ -110,7 +110,7 @@ stacks:
 	}
 	want := []string{
 		file + ":5:9: stacks.prod.security.sbom.fromat: unknown field `fromat`; did you mean `format`?",
-		file + ":6:7: stacks.prod.security.signing: key-based signing needs privateKey (a key file, a KMS URI, or ${env:…}/${file:…} holding the PEM key); or set keyless: true",
+		file + ":6:7: stacks.prod.security.signing: key-based signing needs privateKey (a key file, or ${env:…}/${file:…} holding the PEM key); or set keyless: true",
 		file + ":7:18: stacks.prod.security.signing.enabled: expected a boolean (true or false), got \"yes please\"",
 		file + ":10:17: stacks.prod.security.scan.warnOn: warnOn high is at or above failOn medium, so it could never fire: findings at high already fail; set warnOn below failOn",
 	}
