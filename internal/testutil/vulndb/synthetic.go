@@ -27,8 +27,8 @@ const SyntheticRecords = 300_000
 
 // Synthetic returns n made-up advisories shaped like grype's real
 // database, the same n every call (a fixed seed): 60% Debian 12 records
-// (about three in four fixed in a "+deb12uN" update, the others not fixed or
-// won't fix, which match every installed version), most fixes, as in the
+// (95% fixed in a "+deb12uN" update, the others not fixed or won't fix,
+// which match every installed version), most fixes, as in the
 // real feeds, older than what a current image installs (a 0.x version;
 // one in twenty is any version up to 5.x), 25% npm and 15% Go
 // module records with GHSA or GO identifiers and CVE aliases, with ranges
@@ -79,7 +79,7 @@ func Synthetic(n int) []vulndb.Advisory {
 			af := vulndb.Affected{Ecosystem: "deb", Name: name, OS: bookworm, VersionType: "dpkg"}
 			maj, mnr, pat := semver(rng)
 			switch s := rng.IntN(100); {
-			case s < 76:
+			case s < 95:
 				if rng.IntN(20) != 0 {
 					maj = 0 // fixed long ago: below what an image has
 				}
@@ -88,7 +88,7 @@ func Synthetic(n int) []vulndb.Advisory {
 					af.Fix = fmt.Sprintf("%d:%s", 1+rng.IntN(2), af.Fix)
 				}
 				af.Constraint = "< " + af.Fix
-			case s < 88:
+			case s < 99:
 				af.FixState = "not-fixed"
 			default:
 				af.FixState = "wont-fix"

@@ -63,7 +63,7 @@ func TestSyntheticShape(t *testing.T) {
 // database they build from them between runs under a name with a version
 // (benchDBVersion in pkg/security/scan/vulndb/bench_test.go): when this
 // digest changes, change that version too.
-const syntheticDigest = "fdd87d97036ee120b70c286c4ff31978f0a864a30d450abb4f97620732d70269"
+const syntheticDigest = "7f89c88c749f8c30c309d106eb262b9eb8a02633f902d4dbd8d43ac9c25e2f14"
 
 func TestSyntheticIsPinned(t *testing.T) {
 	b, err := json.Marshal(tv.Synthetic(5000))
