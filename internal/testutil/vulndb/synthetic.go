@@ -80,11 +80,14 @@ func Synthetic(n int) []vulndb.Advisory {
 			maj, mnr, pat := semver(rng)
 			switch s := rng.IntN(100); {
 			case s < 95:
-				if rng.IntN(20) != 0 {
+				recent := rng.IntN(20) == 0
+				if !recent {
 					maj = 0 // fixed long ago: below what an image has
 				}
 				af.Fix = fmt.Sprintf("%d.%d.%d-%d+deb12u%d", maj, mnr, pat, 1+rng.IntN(5), 1+rng.IntN(4))
-				if rng.IntN(4) == 0 {
+				// an epoch outranks any version without one: only a
+				// recent fix has one, as only some packages do
+				if epoch := rng.IntN(4) == 0; epoch && recent {
 					af.Fix = fmt.Sprintf("%d:%s", 1+rng.IntN(2), af.Fix)
 				}
 				af.Constraint = "< " + af.Fix

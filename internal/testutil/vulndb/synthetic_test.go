@@ -63,7 +63,7 @@ func TestSyntheticShape(t *testing.T) {
 // database they build from them between runs under a name with a version
 // (benchDBVersion in pkg/security/scan/vulndb/bench_test.go): when this
 // digest changes, change that version too.
-const syntheticDigest = "7f89c88c749f8c30c309d106eb262b9eb8a02633f902d4dbd8d43ac9c25e2f14"
+const syntheticDigest = "61bd124e58ecd9b7efcc81a62a9385cf5ef96542f8c78312080e63bf0418e24c"
 
 func TestSyntheticIsPinned(t *testing.T) {
 	b, err := json.Marshal(tv.Synthetic(5000))

@@ -28,7 +28,7 @@ const benchRecords = tv.SyntheticRecords
 
 // benchDBVersion names the records tv.Synthetic makes: change it when they
 // change, so that a database kept from an earlier run is not reused.
-const benchDBVersion = "v2"
+const benchDBVersion = "v3"
 
 var (
 	benchOnce sync.Once
