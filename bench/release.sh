@@ -18,12 +18,10 @@ set -euo pipefail
 runs=${1:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sc-bench-XXXXXX")
-registry_pid=""
+# shellcheck source=lib.sh
+. "$root/bench/lib.sh"
 cleanup() {
-	if [[ -n $registry_pid ]]; then
-		kill "$registry_pid" 2>/dev/null || true
-		wait "$registry_pid" 2>/dev/null || true
-	fi
+	stop_registry
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,24 +33,7 @@ done
 echo "building sc and pushfixtures…" >&2
 (cd "$root" && go build -o "$work/sc" ./cmd/sc && go build -o "$work/pushfixtures" ./bench/cmd/pushfixtures)
 
-# A free port on 127.0.0.1 for the registry and one for its debug listener.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-port=$(free_port)
-debug_port=$(free_port)
-cat >"$work/registry.yml" <<EOF
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port, secret: sc-bench, debug: {addr: 127.0.0.1:$debug_port}}
-EOF
-/usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do
-	curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || { echo "bench: docker-registry did not start:" >&2; cat "$work/registry.log" >&2; exit 3; }
-echo "docker-registry on 127.0.0.1:$port" >&2
+start_registry
 
 # A CI run as GitHub Actions describes it, so that provenance has a source
 # repository and commit (the builder id is in the stack file): plain progress
@@ -68,25 +49,15 @@ unset GITHUB_STEP_SUMMARY ACTIONS_ID_TOKEN_REQUEST_URL ACTIONS_ID_TOKEN_REQUEST_
 measure() {
 	local stack=$1 cache=$2
 	shift 2
-	local log="$work/run.log"
-	if ! /usr/bin/time -v -o "$work/time.txt" "$work/sc" release create --config "$stack" --cache-dir "$cache" \
-		--db-no-update "$@" >"$log" 2>&1; then
-		echo "bench: sc release create failed:" >&2
-		cat "$log" >&2
-		exit 1
-	fi
+	local log="$work/run.log" result
+	result=$(timed "$log" "$work/sc" release create --config "$stack" --cache-dir "$cache" --db-no-update "$@")
 	# every step of every image must have run: no warning but the scan's
 	# (softFail), nothing skipped
 	if grep -E ' (warned|skipped|failed) +(resolve|sbom|provenance|sign|verify)' "$log" >&2; then
 		echo "bench: a step did not run; the numbers would not be comparable" >&2
 		exit 1
 	fi
-	local wall rss
-	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
-	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-	# m:ss.ss or h:mm:ss to seconds
-	wall=$(awk -v t="$wall" 'BEGIN { n=split(t, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; printf "%.2f", s }')
-	echo "$wall $rss"
+	echo "$result"
 }
 
 # median of the first field, with the largest second field

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/anchore/stereoscope/pkg/file"
@@ -25,7 +26,6 @@ import (
 	"github.com/anchore/syft/syft/source/stereoscopesource"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 )
 
 // Result is a generated SBOM: the encoded document, what identifies it, and
@@ -182,17 +182,75 @@ func CheckOptions(opts ...Option) error {
 	return c.validate()
 }
 
-// Prepare returns ctx carrying what every Generate call otherwise builds for
-// itself: syft's license scanner, the larger part of a call's time and
-// memory (see the package documentation). A caller that generates the SBOMs of many images (a release) calls
-// it once and hands the returned context to every Generate call; the
-// scanner is safe for concurrent use.
+// Prepare returns ctx carrying what Generate calls can share instead of
+// each building it: syft's license scanner, the larger part of a call's
+// time and memory (see the package documentation). It builds nothing
+// itself: the first Generate call given the returned context starts
+// building the scanner while it reads its image, and every other call
+// waits for that one. A caller that generates the SBOMs of many images (a
+// release) calls it once and hands the returned context to every Generate
+// call; the scanner is safe for concurrent use. The error is always nil;
+// it is kept for callers written against earlier versions.
 func Prepare(ctx context.Context) (context.Context, error) {
-	ctx, err := syft.SetContextLicenseScanner(ctx, cataloging.DefaultLicenseConfig())
-	if err != nil {
-		return nil, fmt.Errorf("preparing the license scanner: %w", err)
+	return context.WithValue(ctx, scannerKey{}, newLicenseScanner()), nil
+}
+
+// scannerKey is the context key of the *licenseScanner Prepare makes.
+type scannerKey struct{}
+
+// licenseScanner is syft's license scanner, built once, in the background,
+// on first need. syft v1.57 builds one in every syft.CreateSBOM call unless
+// the context already carries one, and only syft can make one: there is no
+// way to catalogue without it, even when no license text is looked at (the
+// package declarations of licenses need none). What can be saved is waiting
+// for it: it is built while the image's layers are fetched and unpacked.
+type licenseScanner struct {
+	once sync.Once
+	done chan struct{}
+	// values is a context carrying the built scanner: only its values are
+	// used.
+	values context.Context
+	err    error
+}
+
+func newLicenseScanner() *licenseScanner { return &licenseScanner{done: make(chan struct{})} }
+
+// start starts building the scanner, once. The build takes no context
+// (syft's does not) and ends on its own, whatever happens to the caller.
+func (l *licenseScanner) start() {
+	l.once.Do(func() {
+		go func() {
+			defer close(l.done)
+			l.values, l.err = syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
+		}()
+	})
+}
+
+// wait returns ctx carrying the scanner, once it is built.
+func (l *licenseScanner) wait(ctx context.Context) (context.Context, error) {
+	l.start()
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return ctx, nil
+	if l.err != nil {
+		return nil, fmt.Errorf("preparing the license scanner: %w", l.err)
+	}
+	return withValues{Context: ctx, values: l.values}, nil
+}
+
+// withValues is a context with the values of another one before its own.
+type withValues struct {
+	context.Context
+	values context.Context
+}
+
+func (c withValues) Value(key any) any {
+	if v := c.values.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
 }
 
 // Generate catalogues img, the image named by ref, and encodes the SBOM.
@@ -225,10 +283,16 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 	if err := checkCatalogers(ctx, &c); err != nil {
 		return nil, err
 	}
+	scanner, _ := ctx.Value(scannerKey{}).(*licenseScanner)
+	if scanner == nil {
+		scanner = newLicenseScanner()
+	}
+	// built while the layers are fetched and unpacked
+	scanner.start()
 
 	start := time.Now()
 	c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
-	s, err := catalogue(ctx, ref, img, &c)
+	s, err := catalogue(ctx, ref, img, &c, scanner)
 	if err != nil {
 		return nil, fmt.Errorf("cataloguing %s: %w", ref, err)
 	}
@@ -258,7 +322,7 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 // catalogue reads img through stereoscope and runs syft's cataloguers on it.
 // Stereoscope's own registry provider is not used: it would fetch the image
 // a second time, outside sc's transport.
-func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config) (s *syftsbom.SBOM, err error) {
+func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, scanner *licenseScanner) (s *syftsbom.SBOM, err error) {
 	dir, err := os.MkdirTemp(c.tempDir, "sc-sbom-")
 	if err != nil {
 		return nil, fmt.Errorf("creating a directory for the layers: %w", err)
@@ -296,7 +360,11 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config) (s
 		}
 	}()
 
-	s, err = syft.CreateSBOM(ctx, src, syftConfig(c))
+	sctx, err := scanner.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err = syft.CreateSBOM(sctx, src, syftConfig(c))
 	if err != nil {
 		return nil, err
 	}
@@ -353,28 +421,49 @@ func syftConfig(c *config) *syft.CreateSBOMConfig {
 }
 
 // checkCatalogers reports a cataloguer selection that names no cataloguer,
-// before any layer is fetched: syft checks a selection only when it runs,
-// so it is run on an empty image. Only a caller's own selection is checked
-// (DefaultCatalogers is known to be good), and it costs syft's set-up,
-// which is mostly building the license scanner unless ctx was Prepare'd.
+// before any layer is fetched: syft checks a selection only when it runs.
+// It is run on a source that describes an image and has no files: syft
+// selects the cataloguers for it and stops at asking for its files
+// (errSelectionChecked), before it builds its license scanner or runs
+// anything. Only a caller's own selection is checked (DefaultCatalogers is
+// known to be good).
 func checkCatalogers(ctx context.Context, c *config) error {
 	if !c.ownCatalogers {
 		return nil
 	}
-	simg := image.New(empty.Image, nil, "")
-	if err := simg.Read(ctx); err != nil {
-		return fmt.Errorf("checking the cataloguer selection: %w", err)
+	_, err := syft.CreateSBOM(ctx, selectionProbe{}, syftConfig(c))
+	switch {
+	case errors.Is(err, errSelectionChecked):
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err == nil:
+		// syft went on past the files it was refused: not the syft this
+		// was written against, and nothing to say about the selection
+		return nil
 	}
-	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: "empty"})
-	defer src.Close()
-	if _, err := syft.CreateSBOM(ctx, src, syftConfig(c)); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: cataloguers %q: %w", ErrInvalidOption, c.catalogers, err)
-	}
-	return nil
+	return fmt.Errorf("%w: cataloguers %q: %w", ErrInvalidOption, c.catalogers, err)
 }
+
+// errSelectionChecked is what selectionProbe answers when syft asks for its
+// files, which it does once it has selected the cataloguers.
+var errSelectionChecked = errors.New("cataloguer selection checked")
+
+// selectionProbe is a source that describes an image and refuses to give
+// its files.
+type selectionProbe struct{}
+
+func (selectionProbe) ID() artifact.ID { return "sc-selection-probe" }
+
+func (selectionProbe) FileResolver(source.Scope) (syftfile.Resolver, error) {
+	return nil, errSelectionChecked
+}
+
+func (selectionProbe) Describe() source.Description {
+	return source.Description{ID: "sc-selection-probe", Metadata: source.ImageMetadata{}}
+}
+
+func (selectionProbe) Close() error { return nil }
 
 func syftScope(s Scope) source.Scope {
 	if s == AllLayers {
