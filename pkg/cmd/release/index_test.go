@@ -98,10 +98,27 @@ func TestCreateIndex(t *testing.T) {
 			}
 		}
 		for _, d := range platforms {
-			for _, pt := range []string{attest.PredicateCycloneDX, attest.PredicateSLSAProvenanceV1} {
+			for _, pt := range []string{attest.PredicateCycloneDX, attest.PredicateSLSAProvenanceV1, attest.PredicateVuln} {
 				if n, err := cosigntest.VerifyAttestation(ctx, d, pub, true, pt); err != nil || n != 1 {
 					t.Errorf("cosign verify-attestation --type %s %s: %d, %v; want 1", pt, d, n, err)
 				}
+			}
+		}
+		// and the real cosign CLI (v3, bundles) accepts the same
+		for _, d := range append([]string{ref}, platforms...) {
+			if out, err := cosignCLI(t, pub, "verify", d); err != nil {
+				t.Errorf("cosign verify %s: %v\n%s", d, err, out)
+			}
+		}
+		for _, d := range platforms {
+			for _, typ := range []string{"cyclonedx", "slsaprovenance1", "vuln"} {
+				if out, err := cosignCLI(t, pub, "verify-attestation", "--type", typ, d); err != nil {
+					t.Errorf("cosign verify-attestation --type %s %s: %v\n%s", typ, d, err, out)
+				}
+			}
+			// a vuln attestation does not pass for another type
+			if out, err := cosignCLI(t, pub, "verify-attestation", "--type", "openvex", d); err == nil {
+				t.Errorf("cosign verify-attestation --type openvex %s accepted sc's attestations:\n%s", d, out)
 			}
 		}
 	})
