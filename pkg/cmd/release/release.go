@@ -33,6 +33,7 @@ import (
 	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/shard"
 	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
@@ -43,7 +44,7 @@ func New(root *options.Root) *cobra.Command {
 		Short: "Secure every image of a stack in one run",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCreate(root))
+	cmd.AddCommand(newCreate(root), newPlan(root), newMerge(root))
 	return cmd
 }
 
@@ -55,6 +56,7 @@ type flags struct {
 	ec       options.ExecutionContext
 	db       options.ScanDB
 	report   options.Report
+	shard    options.Shard
 }
 
 func newCreate(root *options.Root) *cobra.Command {
@@ -96,12 +98,8 @@ never hides a failed check, which keeps exit code 1.`,
   sc release create -f sc.yaml --jobs 8 --sarif sc.sarif`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// the file may be given as the argument, as most tools take it
-			if len(args) == 1 {
-				if f.release.Config != "" && f.release.Config != args[0] {
-					return outcome.Invalidf("two configuration files: %s and --config %s; give one", args[0], f.release.Config)
-				}
-				f.release.Config = args[0]
+			if err := configArg(&f.release, args); err != nil {
+				return err
 			}
 			if err := f.validate(root); err != nil {
 				return err
@@ -116,6 +114,7 @@ never hides a failed check, which keeps exit code 1.`,
 	f.ec.AddFlags(fs)
 	f.db.AddFlags(fs)
 	f.report.AddFlags(fs)
+	f.shard.AddFlags(fs)
 	return cmd
 }
 
@@ -129,27 +128,32 @@ func (f *flags) validate(root *options.Root) error {
 	if err := f.db.Validate(); err != nil {
 		return err
 	}
+	if _, err := f.shard.Value(); err != nil {
+		return err
+	}
 	return reportflags.Validate(root, &f.report)
 }
 
 func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	ctx := cmd.Context()
-	rel, err := api.Load(ctx, f.release.Config, api.WithStack(f.release.Stack))
+	rel, services, err := load(cmd, &f.release)
 	if err != nil {
 		return err
 	}
-	services, err := f.release.Select(rel)
+	id, services, err := f.selectShard(cmd, root, rel, services)
 	if err != nil {
 		return err
-	}
-	if len(services) == 0 {
-		return outcome.Invalidf("%s: the stack has no services to release", rel.File)
 	}
 	// Every file the release writes is checked before any work starts:
 	// a typo in a path is a usage error now, not a failure after the run.
-	plan := f.reportPlan(root, services)
+	plan := newReportPlan(root, f.report, services)
 	if err := plan.checkOutputs(services); err != nil {
 		return err
+	}
+	if len(services) == 0 {
+		// an empty shard: nothing to do, and a part that says so
+		empty := &pipeline.ReleaseResult{Release: id, Services: []*pipeline.SecurityResult{}, Outcome: pipeline.OutcomeOK}
+		return render(ctx, cmd, root, f.release.Output, plan, empty, nil)
 	}
 
 	setupLogger := libraryLogger(root, cmd.ErrOrStderr())
@@ -184,9 +188,48 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	if res == nil {
 		return runErr
 	}
+	res.Release = id
+	return render(ctx, cmd, root, f.release.Output, plan, res, runErr)
+}
 
+// selectShard returns the identity of the release and, with --shard, the
+// services of that shard (planned as `sc release plan` plans them);
+// without, the services as they are.
+func (f *flags) selectShard(cmd *cobra.Command, root *options.Root, rel *api.Release, services []api.Service) (*shard.Identity, []api.Service, error) {
+	sh, err := f.shard.Value()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := shard.NewIdentity(rel, services, sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sh == nil {
+		return id, services, nil
+	}
+	p, err := planShards(cmd, root, &f.registry, services, sh.Total)
+	if err != nil {
+		return nil, nil, err
+	}
+	mine, err := p.Select(services, *sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(mine))
+	for i, s := range mine {
+		names[i] = s.Name
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "shard %s: %d of %d services: %s\n", sh, len(mine), len(services), strings.Join(names, ", "))
+	return id, mine, nil
+}
+
+// render writes the result (a table or JSON on stdout) and the reports of
+// the plan, and returns the verdict (runErr) joined with what could not
+// be written: `sc release create` and `sc release merge` end with it.
+func render(ctx context.Context, cmd *cobra.Command, root *options.Root, output string, plan *reportPlan, res *pipeline.ReleaseResult, runErr error) error {
+	var err error
 	out := cmd.OutOrStdout()
-	if f.release.Output == options.OutputJSON {
+	if output == options.OutputJSON {
 		err = releasereport.WriteJSON(out, res)
 	} else {
 		err = releasereport.WriteTable(out, res)
