@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
@@ -153,10 +154,7 @@ func TestShardedReleaseEqualsOneRun(t *testing.T) {
 	ctx := context.Background()
 	sb := newSwitchboard(t)
 	whole, sharded := testutil.NewRegistry(t, testutil.WithReferrers()), testutil.NewRegistry(t, testutil.WithReferrers())
-	sb.switchTo(t, sharded)
-	pushFixtures(t, &sb.Registry, 7)
-	sb.switchTo(t, whole)
-	env, config, _ := setup(t, &sb.Registry, 7, "")
+	env, config, _ := setupRefs(t, "", pushFixtures(t, sb, 7, sharded, whole)...)
 	db := tv.DB(t, tv.FixtureAdvisories()...)
 	dir := t.TempDir()
 
@@ -293,19 +291,35 @@ func sarifRuns(t *testing.T, file string) []string {
 	return out
 }
 
-// pushFixtures pushes the n fixture images of setup to reg, as setup does.
-func pushFixtures(t *testing.T, reg *testutil.Registry, n int) {
+// pushFixtures pushes the n fixture images of setup to each registry, in
+// parallel, and returns their references (the same on each: the
+// registries are one switchboard's, switched between pushes).
+func pushFixtures(t *testing.T, sb *switchboard, n int, to ...*testutil.Registry) []string {
 	t.Helper()
 	client := registry.New()
-	for i, img := range testutil.FixtureImages(t, n) {
-		r, err := client.ParseReference(reg.Ref(fmt.Sprintf("shop/%s:%s", fixture.ServiceName(i), fixture.Version)))
-		if err != nil {
-			t.Fatal(err)
+	imgs := testutil.FixtureImages(t, n)
+	refs := make([]string, n)
+	for i := range imgs {
+		refs[i] = sb.Ref(fmt.Sprintf("shop/%s:%s", fixture.ServiceName(i), fixture.Version))
+	}
+	for _, reg := range to {
+		sb.switchTo(t, reg)
+		var g errgroup.Group
+		g.SetLimit(8)
+		for i, img := range imgs {
+			g.Go(func() error {
+				r, err := client.ParseReference(refs[i])
+				if err != nil {
+					return err
+				}
+				return remote.Write(r, img, client.RemoteOptions(context.Background())...)
+			})
 		}
-		if err := remote.Write(r, img, client.RemoteOptions(context.Background())...); err != nil {
-			t.Fatal(err)
+		if err := g.Wait(); err != nil {
+			t.Fatalf("pushing the fixtures: %v", err)
 		}
 	}
+	return refs
 }
 
 func TestPlanFormats(t *testing.T) {
