@@ -86,6 +86,13 @@ or the CI. Live progress bars show on a terminal, plain lines in CI; the result
 goes to stdout as a table or JSON (--output json), and a markdown summary to
 $GITHUB_STEP_SUMMARY when set.
 
+With --shard I/N it works on shard I of N only: the services 'sc release
+plan --shards N' gives that shard, planned the same way from the manifests, so
+the jobs of a CI matrix need no coordination; with more shards than services a
+shard may be empty. --output json then carries the release's identity (the
+digest of the resolved configuration, the stack, its services, the shard) for
+'sc release merge'.
+
 Exit code: the worst across services — 1 a check failed (policy, verification),
 2 the configuration cannot work, 3 something could not run or the run was
 interrupted. Every file the release writes (--sarif, --summary, --pr-comment,
@@ -95,7 +102,8 @@ never hides a failed check, which keeps exit code 1.`,
 		Example: `  sc release create sc.yaml --stack production
   sc release create --config sc.yaml --stack production
   sc release create -f docker-compose.yaml --service api --service web --output json
-  sc release create -f sc.yaml --jobs 8 --sarif sc.sarif`,
+  sc release create -f sc.yaml --jobs 8 --sarif sc.sarif
+  sc release create -f sc.yaml --shard 2/4 --output json > part-2.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := configArg(&f.release, args); err != nil {
