@@ -101,6 +101,8 @@ func TestImportRules(t *testing.T) {
 			"configuration parsing stays light", false},
 		{mod + "pkg/security/registry", []string{"github.com/sigstore/", "github.com/anchore/"},
 			"the registry layer stays light: signing builds on it", false},
+		{mod + "pkg/security/shard", []string{"github.com/sigstore/", "github.com/anchore/"},
+			"planning shards reads manifests only: `sc release plan` and CI jobs need no scanner or signer", false},
 		{mod + "pkg/outcome", []string{"github.com/"},
 			"the error classes are a leaf", false},
 		{mod + "pkg/security/...", []string{"github.com/pulumi/"},

@@ -14,5 +14,7 @@
 //   - report: every renderer of results and the DefectDojo upload.
 //   - cache: the on-disk cache.
 //   - pipeline: the executor that runs the steps above for one image or a
-//     release.
+//     release, and merges the results of a release run in shards.
+//   - shard: a release split across the jobs of a CI matrix — the plan
+//     and the identity of the release a result belongs to.
 package security

@@ -44,19 +44,35 @@ type Release struct {
 
 // AddFlags binds the group's flags.
 func (r *Release) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&r.Config, "config", "f", "", "stack file (sc.yaml) or docker-compose file to release (required)")
-	fs.StringVar(&r.Stack, "stack", "", "stack to release (default: the file's only stack, or its only stack with services)")
-	fs.StringArrayVar(&r.Services, "service", nil, "release only this service (repeatable; default: every service of the stack)")
+	r.AddSelectionFlags(fs)
 	fs.IntVarP(&r.Jobs, "jobs", "j", DefaultJobs, "how many images to work on at once")
 	fs.BoolVar(&r.NoReuse, "no-reuse", false, "catalogue every image anew, even where the registry holds an SBOM attestation this run's signer made with the same options (by default reused: no layer is read)")
 	fs.StringVarP(&r.Output, "output", "o", OutputTable, "output format: table or json")
 }
 
+// AddSelectionFlags binds only the flags that say what is released
+// (--config, --stack, --service), for commands that do not run it (`sc
+// release plan`).
+func (r *Release) AddSelectionFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&r.Config, "config", "f", "", "stack file (sc.yaml) or docker-compose file to release (required)")
+	fs.StringVar(&r.Stack, "stack", "", "stack to release (default: the file's only stack, or its only stack with services)")
+	fs.StringArrayVar(&r.Services, "service", nil, "release only this service (repeatable; default: every service of the stack)")
+}
+
+// ValidateSelection checks the flags AddSelectionFlags binds.
+func (r *Release) ValidateSelection() error {
+	if r.Config == "" {
+		return outcome.Invalid("--config is required: the stack file (sc.yaml) or docker-compose file to release")
+	}
+	return nil
+}
+
 // Validate checks the flags without changing them.
 func (r *Release) Validate() error {
+	if err := r.ValidateSelection(); err != nil {
+		return err
+	}
 	switch {
-	case r.Config == "":
-		return outcome.Invalid("--config is required: the stack file (sc.yaml) or docker-compose file to release")
 	case r.Jobs < 1:
 		return outcome.Invalidf("--jobs %d: must be at least 1", r.Jobs)
 	case r.Output != OutputTable && r.Output != OutputJSON:

@@ -33,6 +33,7 @@ import (
 	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/shard"
 	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
@@ -43,7 +44,7 @@ func New(root *options.Root) *cobra.Command {
 		Short: "Secure every image of a stack in one run",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCreate(root))
+	cmd.AddCommand(newCreate(root), newPlan(root), newMerge(root))
 	return cmd
 }
 
@@ -55,6 +56,7 @@ type flags struct {
 	ec       options.ExecutionContext
 	db       options.ScanDB
 	report   options.Report
+	shard    options.Shard
 }
 
 func newCreate(root *options.Root) *cobra.Command {
@@ -89,6 +91,13 @@ or the CI. Live progress bars show on a terminal, plain lines in CI; the result
 goes to stdout as a table or JSON (--output json), and a markdown summary to
 $GITHUB_STEP_SUMMARY when set.
 
+With --shard I/N it works on shard I of N only: the services 'sc release
+plan --shards N' gives that shard, planned the same way from the manifests, so
+the jobs of a CI matrix need no coordination; with more shards than services a
+shard may be empty. --output json then carries the release's identity (the
+digest of the resolved configuration, the stack, its services, the shard) for
+'sc release merge'.
+
 Exit code: the worst across services — 1 a check failed (policy, verification),
 2 the configuration cannot work, 3 something could not run or the run was
 interrupted. Every file the release writes (--sarif, --summary, --pr-comment,
@@ -98,15 +107,12 @@ never hides a failed check, which keeps exit code 1.`,
 		Example: `  sc release create sc.yaml --stack production
   sc release create --config sc.yaml --stack production
   sc release create -f docker-compose.yaml --service api --service web --output json
-  sc release create -f sc.yaml --jobs 8 --sarif sc.sarif`,
+  sc release create -f sc.yaml --jobs 8 --sarif sc.sarif
+  sc release create -f sc.yaml --shard 2/4 --output json > part-2.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// the file may be given as the argument, as most tools take it
-			if len(args) == 1 {
-				if f.release.Config != "" && f.release.Config != args[0] {
-					return outcome.Invalidf("two configuration files: %s and --config %s; give one", args[0], f.release.Config)
-				}
-				f.release.Config = args[0]
+			if err := configArg(&f.release, args); err != nil {
+				return err
 			}
 			if err := f.validate(root); err != nil {
 				return err
@@ -121,6 +127,7 @@ never hides a failed check, which keeps exit code 1.`,
 	f.ec.AddFlags(fs)
 	f.db.AddFlags(fs)
 	f.report.AddFlags(fs)
+	f.shard.AddFlags(fs)
 	return cmd
 }
 
@@ -134,27 +141,32 @@ func (f *flags) validate(root *options.Root) error {
 	if err := f.db.Validate(); err != nil {
 		return err
 	}
+	if _, err := f.shard.Value(); err != nil {
+		return err
+	}
 	return reportflags.Validate(root, &f.report)
 }
 
 func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	ctx := cmd.Context()
-	rel, err := api.Load(ctx, f.release.Config, api.WithStack(f.release.Stack))
+	rel, services, err := load(cmd, &f.release)
 	if err != nil {
 		return err
 	}
-	services, err := f.release.Select(rel)
+	id, services, err := f.selectShard(cmd, root, rel, services)
 	if err != nil {
 		return err
-	}
-	if len(services) == 0 {
-		return outcome.Invalidf("%s: the stack has no services to release", rel.File)
 	}
 	// Every file the release writes is checked before any work starts:
 	// a typo in a path is a usage error now, not a failure after the run.
-	plan := f.reportPlan(root, services)
+	plan := newReportPlan(root, f.report, services)
 	if err := plan.checkOutputs(services); err != nil {
 		return err
+	}
+	if len(services) == 0 {
+		// an empty shard: nothing to do, and a part that says so
+		empty := &pipeline.ReleaseResult{Release: id, Services: []*pipeline.SecurityResult{}, Outcome: pipeline.OutcomeOK}
+		return render(ctx, cmd, root, f.release.Output, plan, empty, nil)
 	}
 
 	setupLogger := libraryLogger(root, cmd.ErrOrStderr())
@@ -189,9 +201,48 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	if res == nil {
 		return runErr
 	}
+	res.Release = id
+	return render(ctx, cmd, root, f.release.Output, plan, res, runErr)
+}
 
+// selectShard returns the identity of the release and, with --shard, the
+// services of that shard (planned as `sc release plan` plans them);
+// without, the services as they are.
+func (f *flags) selectShard(cmd *cobra.Command, root *options.Root, rel *api.Release, services []api.Service) (*shard.Identity, []api.Service, error) {
+	sh, err := f.shard.Value()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := shard.NewIdentity(rel, services, sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sh == nil {
+		return id, services, nil
+	}
+	p, err := planShards(cmd, root, &f.registry, services, sh.Total)
+	if err != nil {
+		return nil, nil, err
+	}
+	mine, err := p.Select(services, *sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(mine))
+	for i, s := range mine {
+		names[i] = s.Name
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "shard %s: %d of %d services: %s\n", sh, len(mine), len(services), strings.Join(names, ", "))
+	return id, mine, nil
+}
+
+// render writes the result (a table or JSON on stdout) and the reports of
+// the plan, and returns the verdict (runErr) joined with what could not
+// be written: `sc release create` and `sc release merge` end with it.
+func render(ctx context.Context, cmd *cobra.Command, root *options.Root, output string, plan *reportPlan, res *pipeline.ReleaseResult, runErr error) error {
+	var err error
 	out := cmd.OutOrStdout()
-	if f.release.Output == options.OutputJSON {
+	if output == options.OutputJSON {
 		err = releasereport.WriteJSON(out, res)
 	} else {
 		err = releasereport.WriteTable(out, res)

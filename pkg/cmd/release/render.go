@@ -29,17 +29,17 @@ type reportPlan struct {
 	appendSummary bool
 }
 
-func (f *flags) reportPlan(root *options.Root, services []api.Service) *reportPlan {
-	p := &reportPlan{report: f.report}
+func newReportPlan(root *options.Root, flags options.Report, services []api.Service) *reportPlan {
+	p := &reportPlan{report: flags}
 	pick := func(flag, key, given string, get func(*api.Reporting) string) outfile.Output {
 		if given != "" {
 			return outfile.Output{Flag: flag, Path: given}
 		}
 		return outfile.Output{Flag: key, Path: common(services, get)}
 	}
-	p.sarif = pick("--sarif", "reporting.sarif", f.report.SARIF, func(r *api.Reporting) string { return r.SARIF })
-	p.prComment = pick("--pr-comment", "reporting.prComment", f.report.PRComment, func(r *api.Reporting) string { return r.PRComment })
-	p.summary = pick("--summary", "reporting.summary", f.report.Summary, func(r *api.Reporting) string { return r.Summary })
+	p.sarif = pick("--sarif", "reporting.sarif", flags.SARIF, func(r *api.Reporting) string { return r.SARIF })
+	p.prComment = pick("--pr-comment", "reporting.prComment", flags.PRComment, func(r *api.Reporting) string { return r.PRComment })
+	p.summary = pick("--summary", "reporting.summary", flags.Summary, func(r *api.Reporting) string { return r.Summary })
 	if p.summary.Path == "" {
 		p.summary, p.appendSummary = outfile.Output{Flag: "$" + options.EnvGitHubStepSummary, Path: reportflags.StepSummary(root)}, true
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/shard"
 )
 
 // StepName names a step of the executor's graph.
@@ -318,6 +319,10 @@ func (r *SecurityResult) finish() {
 // ReleaseResult is what the executor did for every image of a release, in
 // the order the services were given.
 type ReleaseResult struct {
+	// Release names the release and the shard the result is of, set by
+	// whoever ran it (the executor does not know the configuration file);
+	// results of the same release merge (Merge). Nil when not set.
+	Release *shard.Identity `json:"release,omitempty"`
 	// Services holds one result per service, in the order given.
 	Services []*SecurityResult `json:"services"`
 	// Outcome is the worst outcome of the services.
