@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
@@ -270,4 +272,14 @@ func (p *ImagePolicy) eachSigner(fn func(path string, s *PolicySigner)) {
 			fn(fmt.Sprintf("attestations[%d].signers[%d]", i, j), &p.Attestations[i].Signers[j])
 		}
 	}
+}
+
+// MarshalPolicy writes p as the YAML of a policy file, which LoadPolicy
+// reads back as p (a PEM key as a literal block).
+func MarshalPolicy(p *ImagePolicy) ([]byte, error) {
+	b, err := yaml.MarshalWithOptions(p, yaml.UseLiteralStyleIfMultiline(true), yaml.IndentSequence(true))
+	if err != nil {
+		return nil, fmt.Errorf("writing the policy: %w", err)
+	}
+	return b, nil
 }

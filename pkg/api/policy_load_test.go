@@ -223,3 +223,29 @@ func TestPolicySchema(t *testing.T) {
 		t.Errorf("maxSeverity none: %v", err)
 	}
 }
+
+// MarshalPolicy writes what LoadPolicy reads back as the same policy.
+func TestMarshalPolicyRoundTrip(t *testing.T) {
+	p := &api.ImagePolicy{APIVersion: api.PolicyAPIVersion, Kind: api.ImagePolicyKind, Name: "shop",
+		Images:  []string{"registry.example.com/shop/api:*"},
+		Signers: []api.PolicySigner{{Key: testPublicKey, Transparency: new(true)}, {SubjectRegExp: `^https://github\.com/acme/.*$`, Issuer: "https://token.actions.githubusercontent.com"}},
+		Attestations: []api.PolicyAttestation{
+			{Type: "cyclonedx"},
+			{Type: "slsaprovenance1", Provenance: &api.ProvenanceRequirement{BuilderID: &api.Match{Exact: "https://example.com/builder"}}},
+			{Type: "vuln", Vuln: &api.VulnRequirement{MaxAge: api.Duration(36 * 3600e9), MaxSeverity: api.MaxSeverityNone}},
+		}}
+	b, err := api.MarshalPolicy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadPolicy(t, memFS{"policies/policy.yaml": string(b)})
+	if err != nil {
+		t.Fatalf("LoadPolicy:\n%v\n%s", err, b)
+	}
+	if diff := cmp.Diff(p, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s\n%s", diff, b)
+	}
+	if !strings.Contains(string(b), "key: |") {
+		t.Errorf("the PEM key is not a literal block:\n%s", b)
+	}
+}
