@@ -119,6 +119,12 @@ func TestImportRules(t *testing.T) {
 			"`sc cache` needs no scanner or signer", false},
 		{mod + "pkg/cmd/key", []string{"github.com/anchore/", "github.com/sigstore/"},
 			"`sc key` makes keys with pkg/security/signing/keyfile, not cosign", false},
+		{mod + "pkg/security/policy", []string{"github.com/anchore/syft", "github.com/anchore/grype", "github.com/anchore/stereoscope", mod + "pkg/security/pipeline"},
+			"checking an image against a policy reads signatures and attestations: no cataloguer, scanner or executor", false},
+		{mod + "pkg/cmd/verify", []string{"github.com/anchore/syft", "github.com/anchore/grype", "github.com/anchore/stereoscope"},
+			"`sc verify --policy` is a deploy gate: it must stay quick to build and start, without a cataloguer or scanner", false},
+		{mod + "pkg/cmd/policy", []string{"github.com/anchore/syft", "github.com/anchore/grype", "github.com/anchore/stereoscope"},
+			"`sc policy` writes policy files: no cataloguer or scanner", false},
 		{mod + "pkg/cmd/attest", []string{"github.com/anchore/"},
 			"`sc attest` and `sc verify-attestation` sign and verify documents they are given: no cataloguer or scanner", false},
 	}

@@ -58,6 +58,8 @@ type loadConfig struct {
 	stack    string
 	readFile func(string) ([]byte, error)
 	now      time.Time
+
+	policyChecks []func(*ImagePolicy) []Problem // LoadPolicy only
 }
 
 // WithStack selects the stack to load. Default: the file's only stack, or

@@ -15,7 +15,7 @@ const ImagePolicyKind = "ImagePolicy"
 type ImagePolicy struct {
 	// APIVersion is "sc.dev/v1".
 	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
-	// Kind is ImagePolicyKind.
+	// Kind is "ImagePolicy".
 	Kind string `yaml:"kind" json:"kind"`
 	// Name names the policy: the name of the exported cluster policies.
 	Name string `yaml:"name" json:"name"`
@@ -35,7 +35,8 @@ type ImagePolicy struct {
 // identity (certificate subject and OIDC issuer, exact or an anchored
 // regular expression). Exactly one of Key and the identity.
 type PolicySigner struct {
-	// Key is a PEM public key file, or the PEM itself.
+	// Key is a PEM public key file (relative to the policy file), or the
+	// PEM itself.
 	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// Subject is the exact certificate identity (an e-mail address or a
 	// workflow URI).
@@ -60,10 +61,13 @@ type PolicyAttestation struct {
 	// Signers are who may have signed the attestation. Default: the
 	// policy's Signers.
 	Signers []PolicySigner `yaml:"signers,omitempty" json:"signers,omitempty"`
-	// Provenance constrains an SLSA provenance attestation.
+	// Provenance constrains an SLSA provenance attestation: the newest
+	// that verifies. Only on type slsaprovenance1 (SLSA v1.0, what sc
+	// writes).
 	Provenance *ProvenanceRequirement `yaml:"provenance,omitempty" json:"provenance,omitempty"`
 	// Vuln constrains a vulnerability (cosign vuln predicate) attestation
-	// as sc writes it (scan.attest).
+	// as sc writes it (scan.attest): the newest that verifies. Only on type
+	// vuln.
 	Vuln *VulnRequirement `yaml:"vuln,omitempty" json:"vuln,omitempty"`
 }
 
@@ -78,7 +82,11 @@ type ProvenanceRequirement struct {
 
 // Match is an exact value or a prefix: exactly one of the two.
 type Match struct {
-	Exact  string `yaml:"exact,omitempty" json:"exact,omitempty"`
+	// Exact is the whole value.
+	Exact string `yaml:"exact,omitempty" json:"exact,omitempty"`
+	// Prefix is how the value starts; end it with "/" to match the
+	// repositories of an organisation rather than every name that starts
+	// alike.
 	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
 }
 

@@ -19,7 +19,7 @@ import (
 // types. The source files holding those types are embedded so that the
 // binary can produce the schema without its source tree.
 //
-//go:embed security.go stackfile.go
+//go:embed security.go stackfile.go policy.go
 var typeSources embed.FS
 
 // SchemaID is the $id of the JSON Schema.
@@ -80,6 +80,76 @@ func Schema() ([]byte, error) {
 		},
 		Then:        &jsonschema.Schema{Ref: "#/$defs/ComposeFile"},
 		Else:        &jsonschema.Schema{Ref: "#/$defs/StackFile"},
+		Definitions: defs,
+	}
+	b, err := json.MarshalIndent(root, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// PolicySchemaID is the $id of the policy file's JSON Schema.
+const PolicySchemaID = "https://github.com/sc-project/sc/schema/sc-policy.schema.json"
+
+// PolicySchema returns the JSON Schema (draft 2020-12) of a policy file
+// (ImagePolicy), generated from the Go types as Schema is. It checks
+// structure, names, types and enumerations; LoadPolicy also checks values
+// against each other (a signer is a key or an identity, regular
+// expressions are anchored, predicate types exist).
+func PolicySchema() ([]byte, error) {
+	comments, err := goComments(typeSources, reflect.TypeFor[ImagePolicy]().PkgPath())
+	if err != nil {
+		return nil, fmt.Errorf("reading field comments: %w", err)
+	}
+	r := &jsonschema.Reflector{
+		FieldNameTag:               "yaml",
+		RequiredFromJSONSchemaTags: true,
+		Mapper:                     schemaFor,
+		CommentMap:                 comments,
+	}
+	reflected := r.Reflect(&ImagePolicy{})
+	defs := reflected.Definitions
+	if p := defs["ImagePolicy"]; p != nil {
+		p.Required = []string{"apiVersion", "kind", "name", "signers"}
+		if v, ok := p.Properties.Get("apiVersion"); ok {
+			v.Const = PolicyAPIVersion
+		}
+		if v, ok := p.Properties.Get("kind"); ok {
+			v.Const = ImagePolicyKind
+		}
+		if v, ok := p.Properties.Get("name"); ok {
+			v.Pattern = policyNameRE.String()
+		}
+		if v, ok := p.Properties.Get("signers"); ok {
+			v.MinItems = new(uint64(1))
+		}
+	}
+	if a := defs["PolicyAttestation"]; a != nil {
+		a.Required = []string{"type"}
+	}
+	if v := defs["VulnRequirement"]; v != nil {
+		if p, ok := v.Properties.Get("maxSeverity"); ok {
+			p.Enum = append(p.Enum, string(MaxSeverityNone))
+		}
+	}
+	if s := defs["PolicySigner"]; s != nil {
+		for _, key := range []string{"subjectRegExp", "issuerRegExp"} {
+			if p, ok := s.Properties.Get(key); ok {
+				// an editor's hint; CheckAnchored has the last word
+				p.Pattern = `^(\^|\\A)[\s\S]*(\$|\\z)$`
+			}
+		}
+	}
+	if m := defs["Match"]; m != nil {
+		m.OneOf = []*jsonschema.Schema{{Required: []string{"exact"}}, {Required: []string{"prefix"}}}
+	}
+	root := &jsonschema.Schema{
+		Version:     jsonschema.Version,
+		ID:          PolicySchemaID,
+		Title:       "sc image policy",
+		Description: "What a deployable image must carry: the signers and the attestations `sc verify --policy` checks.",
+		Ref:         "#/$defs/ImagePolicy",
 		Definitions: defs,
 	}
 	b, err := json.MarshalIndent(root, "", "  ")

@@ -44,7 +44,12 @@ func TestSchemaGolden(t *testing.T) {
 
 func compileSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	b, err := api.Schema()
+	return compileSchemaOf(t, api.Schema, api.SchemaID)
+}
+
+func compileSchemaOf(t *testing.T, generate func() ([]byte, error), id string) *jsonschema.Schema {
+	t.Helper()
+	b, err := generate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +58,10 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 		t.Fatal(err)
 	}
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource(api.SchemaID, doc); err != nil {
+	if err := c.AddResource(id, doc); err != nil {
 		t.Fatal(err)
 	}
-	sch, err := c.Compile(api.SchemaID)
+	sch, err := c.Compile(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +85,9 @@ func exampleFiles(t *testing.T) []string {
 	t.Helper()
 	var files []string
 	err := filepath.WalkDir("../../examples", func(p string, d os.DirEntry, err error) error {
-		// CI pipelines, not sc configurations: examples/workflows_test.go checks them
-		if err == nil && d.IsDir() && (d.Name() == "github-actions" || d.Name() == "gitlab-ci") {
+		// CI pipelines (examples/workflows_test.go checks them) and image
+		// policies (TestPolicySchema), not sc configurations
+		if err == nil && d.IsDir() && (d.Name() == "github-actions" || d.Name() == "gitlab-ci" || d.Name() == "policies") {
 			return filepath.SkipDir
 		}
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {

@@ -19,11 +19,13 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/internal/rootcmd"
 	"github.com/sc-project/sc/pkg/cmd/key"
 	"github.com/sc-project/sc/pkg/cmd/options"
+	policycmd "github.com/sc-project/sc/pkg/cmd/policy"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/cmd/quickstart"
 	"github.com/sc-project/sc/pkg/cmd/release"
 	"github.com/sc-project/sc/pkg/cmd/sbom"
 	scancmd "github.com/sc-project/sc/pkg/cmd/scan"
+	verifycmd "github.com/sc-project/sc/pkg/cmd/verify"
 	versioncmd "github.com/sc-project/sc/pkg/cmd/version"
 )
 
@@ -38,11 +40,13 @@ func New(root *options.Root) *cobra.Command {
 		configcmd.New(root),
 		image.New(root),
 		key.New(root),
+		policycmd.New(root),
 		provenance.New(root),
 		quickstart.New(root),
 		release.New(root),
 		sbom.New(root),
 		scancmd.New(root),
+		verifycmd.New(root),
 		versioncmd.New(root),
 	)
 }

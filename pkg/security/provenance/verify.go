@@ -65,11 +65,19 @@ func Parse(data []byte) (*intoto.Statement, *slsa.Provenance, error) {
 type Expectations struct {
 	// BuilderID must equal runDetails.builder.id exactly.
 	BuilderID string
+	// BuilderIDPrefix must start runDetails.builder.id.
+	BuilderIDPrefix string
 	// SourceURI must name the repository in
 	// externalParameters.source.uri and in the git dependency. A leading
 	// "git+", a trailing "/" or ".git" and the case of the host do not
 	// matter.
 	SourceURI string
+	// SourceURIPrefix must start the repository in
+	// externalParameters.source.uri and in the git dependency, compared as
+	// SourceURI is (no "git+", the host in any case) except that a trailing
+	// "/" counts: https://github.com/acme/ matches the repositories of
+	// acme, not of acme-evil.
+	SourceURIPrefix string
 	// Commit must equal externalParameters.source.commit and the gitCommit
 	// digest of the git dependency (hexadecimal, any case). A prefix of at
 	// least MinCommitPrefix hex digits (git's short form) matches a commit
@@ -99,14 +107,16 @@ func Verify(pred *slsa.Provenance, exp Expectations) error {
 		errs = append(errs, &MismatchError{Field: field, Want: want, Got: got})
 	}
 
-	if exp.BuilderID != "" {
-		if got := pred.GetRunDetails().GetBuilder().GetId(); got != exp.BuilderID {
-			mismatch("runDetails.builder.id", exp.BuilderID, got)
-		}
+	builder := pred.GetRunDetails().GetBuilder().GetId()
+	if exp.BuilderID != "" && builder != exp.BuilderID {
+		mismatch("runDetails.builder.id", exp.BuilderID, builder)
+	}
+	if exp.BuilderIDPrefix != "" && !strings.HasPrefix(builder, exp.BuilderIDPrefix) {
+		mismatch("runDetails.builder.id", exp.BuilderIDPrefix+"…", builder)
 	}
 
 	def := pred.GetBuildDefinition()
-	if (exp.SourceURI != "" || exp.Commit != "") && def.GetBuildType() != BuildType {
+	if (exp.SourceURI != "" || exp.SourceURIPrefix != "" || exp.Commit != "") && def.GetBuildType() != BuildType {
 		mismatch("buildDefinition.buildType", BuildType, def.GetBuildType())
 		return errors.Join(errs...)
 	}
@@ -125,6 +135,22 @@ func Verify(pred *slsa.Provenance, exp Expectations) error {
 			repo, _, _ := strings.Cut(strings.TrimPrefix(d.GetUri(), "git+"), "@")
 			if repoKey(repo) != want {
 				mismatch(fmt.Sprintf("buildDefinition.resolvedDependencies[%d].uri", i), "git+"+exp.SourceURI+"@…", d.GetUri())
+			}
+		}
+	}
+
+	if exp.SourceURIPrefix != "" {
+		want := prefixKey(exp.SourceURIPrefix)
+		if got := field(source, "uri"); !strings.HasPrefix(repoKey(got)+"/", want) {
+			mismatch("buildDefinition.externalParameters.source.uri", exp.SourceURIPrefix+"…", got)
+		}
+		for i, d := range def.GetResolvedDependencies() {
+			if _, ok := d.GetDigest()[string(intoto.AlgorithmGitCommit)]; !ok {
+				continue
+			}
+			repo, _, _ := strings.Cut(strings.TrimPrefix(d.GetUri(), "git+"), "@")
+			if !strings.HasPrefix(repoKey(repo)+"/", want) {
+				mismatch(fmt.Sprintf("buildDefinition.resolvedDependencies[%d].uri", i), "git+"+exp.SourceURIPrefix+"…", d.GetUri())
 			}
 		}
 	}
@@ -169,6 +195,24 @@ func checkCommitPrefix(c string) error {
 // with the prefix want, in any letter case.
 func commitMatches(want, got string) bool {
 	return len(got) >= len(want) && strings.EqualFold(got[:len(want)], want)
+}
+
+// prefixKey is repoKey for a prefix of repositories: the scheme and host
+// in lower case, and a trailing "/" kept (a repository's key is compared
+// with a "/" appended, so that a prefix naming a whole repository matches
+// it, and one ending in "/" only what is under it).
+func prefixKey(u string) string {
+	u = strings.TrimPrefix(u, "git+")
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	host, path, hasPath := strings.Cut(rest, "/")
+	out := strings.ToLower(scheme) + "://" + strings.ToLower(host)
+	if hasPath {
+		out += "/" + path
+	}
+	return out
 }
 
 // repoKey reduces a repository URL to what identifies it: no "git+" prefix,

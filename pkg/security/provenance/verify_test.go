@@ -75,6 +75,33 @@ func TestVerify(t *testing.T) {
 		exp:  provenance.Expectations{BuilderID: "https://github.com/acme/shop/.github/workflows/release.yml@refs/tags/v1"},
 		want: []string{"runDetails.builder.id"},
 	}, {
+		name: "builder by prefix",
+		exp:  provenance.Expectations{BuilderIDPrefix: "https://github.com/acme/shop/.github/workflows/release.yml@"},
+	}, {
+		name: "builder prefix of another workflow",
+		exp:  provenance.Expectations{BuilderIDPrefix: "https://github.com/acme/shop/.github/workflows/dev.yml@"},
+		want: []string{"runDetails.builder.id"},
+	}, {
+		name: "source by organisation prefix, spelled differently",
+		exp:  provenance.Expectations{SourceURIPrefix: "git+https://GitHub.com/acme/"},
+	}, {
+		name: "source prefix naming the whole repository",
+		exp:  provenance.Expectations{SourceURIPrefix: goodSource},
+	}, {
+		name: "source prefix of a look-alike organisation",
+		exp:  provenance.Expectations{SourceURIPrefix: "https://github.com/acm/"},
+		want: []string{
+			"buildDefinition.externalParameters.source.uri",
+			"buildDefinition.resolvedDependencies[0].uri",
+		},
+	}, {
+		name: "source prefix of another organisation",
+		exp:  provenance.Expectations{SourceURIPrefix: "https://github.com/evil/"},
+		want: []string{
+			"buildDefinition.externalParameters.source.uri",
+			"buildDefinition.resolvedDependencies[0].uri",
+		},
+	}, {
 		name: "another repository",
 		exp:  provenance.Expectations{SourceURI: "https://github.com/acme/shop-fork"},
 		want: []string{
