@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -150,13 +151,17 @@ func vulnID(a vulndb.Advisory) string {
 	return a.ID
 }
 
-// vendorIDs are the advisory's other IDs: its own when it is filed under a
-// CVE alias.
+// vendorIDs are the advisory's IDs other than the one it is filed under:
+// its GHSA or GO ID when that is a CVE alias, its non-CVE aliases.
 func vendorIDs(a vulndb.Advisory) []string {
-	if id := vulnID(a); id != a.ID {
-		return []string{a.ID}
+	id := vulnID(a)
+	var out []string
+	for _, other := range append([]string{a.ID}, a.Aliases...) {
+		if other != id && !slices.Contains(out, other) {
+			out = append(out, other)
+		}
 	}
-	return nil
+	return out
 }
 
 func put(dbc db.Config, tx *bolt.Tx, a vulndb.Advisory) error {
