@@ -12,8 +12,9 @@
 //
 // Everything listens on 127.0.0.1 only and is stopped by t.Cleanup. The
 // fixture images live in fixture*.go files of this package and in
-// internal/fixture; the virtual Sigstore in sigstoretest; a stand-in for
-// the trivy executable in trivytest.
+// internal/fixture; the virtual Sigstore in sigstoretest; the real trivy
+// executable (and a stand-in for the failures it cannot be made to show) in
+// trivytest; Trivy's database, built offline with trivy-db, in trivydb.
 //
 // It is imported by tests only; its functions take a testing.TB and fail
 // the test instead of returning errors.

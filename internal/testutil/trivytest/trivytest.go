@@ -1,20 +1,60 @@
-// Package trivytest is a stand-in for Aqua's trivy executable in tests: a
-// shell script that answers the commands sc runs — `version --format json`,
+// Package trivytest finds Aqua's real trivy executable for tests (Binary),
+// and provides a stand-in for it (Fake) for the failures the real one
+// cannot be made to show: a shell script that answers the commands sc runs — `version --format json`,
 // `image --download-db-only` and `sbom --output FILE` — as trivy's command
 // line does, reporting the version it was given and recording the
 // arguments of every call. It needs /bin/sh.
 //
-// It imitates the command line, not the scanner: `sbom` copies a prepared
-// report to --output, whatever the SBOM holds, and the "database" is an
-// empty file. Tests of the real scanner run the real binary.
+// The stand-in imitates the command line, not the scanner: `sbom` copies a
+// prepared report to --output, whatever the SBOM holds, and the "database"
+// is an empty file. Tests of the scanner run the real binary, with a
+// database built by internal/testutil/trivydb.
 package trivytest
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
+
+// Version is the Trivy .ci/trivy.sh installs.
+const Version = "0.74.0"
+
+// InstallCommand installs the real trivy where Binary looks first.
+const InstallCommand = "bash .ci/trivy.sh"
+
+// Binary returns the path of the real trivy: the one .ci/trivy.sh built in
+// ${SC_TOOLS_DIR:-$HOME/.cache/sc-tools}/bin, else one on PATH. When there
+// is none the test is skipped, or fails when the environment says CI=true
+// (CI installs it, and must not skip), with the command that installs it.
+func Binary(t testing.TB) string {
+	t.Helper()
+	// Test support reads the environment here, as StartDockerRegistry
+	// does: where the tools are, and whether CI must not skip.
+	dir := os.Getenv("SC_TOOLS_DIR")
+	if dir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, ".cache", "sc-tools")
+		}
+	}
+	if dir != "" {
+		p := filepath.Join(dir, "bin", "trivy")
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("trivy"); err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("trivytest: no trivy in %s/bin or on PATH; install Trivy %s with `%s`", dir, Version, InstallCommand)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
 
 // Fake writes the stand-in to a temporary directory of t. It answers
 // `version` with version, and with a vulnerability database (schema 2,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/internal/testutil/trivydb"
+	"github.com/sc-project/sc/internal/testutil/trivytest"
 	tv "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -493,5 +495,39 @@ func TestScanDebugLog(t *testing.T) {
 	}
 	if warm := scanDebug(); !strings.Contains(warm, `msg="cache hit"`) {
 		t.Errorf("warm scan's debug log has no cache hit:\n%s", warm)
+	}
+}
+
+// `sc image scan --tool all` with the real trivy: its database (built by
+// trivydb) in <cache-dir>/trivy, where sc keeps it; grype's and Trivy's
+// findings merged in one result.
+func TestScanWithRealTrivy(t *testing.T) {
+	exe := trivytest.Binary(t)
+	env := scanEnv(t)
+	if err := trivydb.Write(filepath.Join(env[options.EnvCacheDir], "trivy"), trivydb.Options{}, tv.FixtureAdvisories()...); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := run(t, env, "image", "scan", "--sbom", fixtureSBOM, "--tool", "all", "--trivy-path", exe, "-o", "json", fixtureRef)
+	if outcome.Code(err) != outcome.ExitCheckFailed {
+		t.Fatalf("scan = %v (exit %d), want the default policy's violation, exit 1", err, outcome.Code(err))
+	}
+	r := scanJSON(t, stdout)
+	var names []string
+	for _, s := range r.Scanners {
+		names = append(names, s.Name+" "+s.Version)
+	}
+	if !slices.Contains(names, "trivy "+trivytest.Version) || len(names) != 2 {
+		t.Errorf("scanners = %v, want grype and trivy %s", names, trivytest.Version)
+	}
+	byBoth := map[string]bool{}
+	for _, m := range r.Matches {
+		if slices.Equal(m.FoundBy, []string{"grype", "trivy"}) {
+			byBoth[m.ID+" "+m.Package.Name] = true
+		}
+	}
+	for _, want := range []string{tv.OpenSSLFixed + " libssl3", tv.ZlibUnfixed + " zlib1g", tv.LodashCVE + " lodash", tv.XTextCVE + " golang.org/x/text"} {
+		if !byBoth[want] {
+			t.Errorf("%s is not one finding of both scanners; found by both: %v", want, slices.Sorted(maps.Keys(byBoth)))
+		}
 	}
 }

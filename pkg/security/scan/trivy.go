@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
 )
 
@@ -24,10 +25,14 @@ const MinTrivyVersion = "0.74.0"
 
 // Trivy runs Aqua's trivy executable on an image's SBOM, as a second
 // scanner beside grype. It writes the SBOM as CycloneDX to a temporary file
-// and runs
+// — with each Debian package's source package named in Trivy's own
+// property, which is where Trivy looks for it — and runs
 //
 //	trivy sbom --format json --output FILE --cache-dir DIR --scanners vuln \
-//	  --quiet --skip-version-check --skip-db-update SBOM
+//	  --quiet --skip-version-check --skip-db-update --offline-scan SBOM
+//
+// --offline-scan keeps the scan to the SBOM and the database: Trivy makes
+// no other requests (such as looking jars up by digest).
 //
 // Trivy keeps its vulnerability database in DIR, a persistent directory
 // (sc uses <cache-dir>/trivy): it is downloaded once, with
@@ -253,6 +258,9 @@ func (t *Trivy) Scan(ctx context.Context, image string, s SBOM) (*Report, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the SBOM of %s as CycloneDX: %w", ErrScannerFailed, image, err)
 	}
+	if doc, err = trivyInput(doc); err != nil {
+		return nil, fmt.Errorf("%w: the SBOM of %s: %w", ErrScannerFailed, image, err)
+	}
 	dir, err := os.MkdirTemp("", "sc-trivy-")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrScannerFailed, err)
@@ -264,7 +272,7 @@ func (t *Trivy) Scan(ctx context.Context, image string, s SBOM) (*Report, error)
 		return nil, fmt.Errorf("%w: %w", ErrScannerFailed, err)
 	}
 	args := []string{"sbom", "--format", "json", "--output", out, "--cache-dir", t.cacheDir,
-		"--scanners", "vuln", "--quiet", "--skip-version-check", "--skip-db-update"}
+		"--scanners", "vuln", "--quiet", "--skip-version-check", "--skip-db-update", "--offline-scan"}
 	if v.JavaDB != nil {
 		args = append(args, "--skip-java-db-update")
 	}
@@ -485,4 +493,78 @@ func packageType(purl, resultType string) string {
 		}
 	}
 	return resultType
+}
+
+// Trivy's CycloneDX properties for a package's source package.
+const (
+	trivySrcName    = "aquasecurity:trivy:SrcName"
+	trivySrcVersion = "aquasecurity:trivy:SrcVersion"
+)
+
+// trivyInput prepares a CycloneDX document for `trivy sbom`. Trivy looks
+// Debian's advisories up by source package (openssl, not libssl3), and in
+// an SBOM it reads the source package only from its own properties,
+// aquasecurity:trivy:SrcName and SrcVersion, else takes the binary
+// package's name: given syft's SBOM as it is, it misses every advisory of a
+// binary package named differently from its source. trivyInput adds those
+// properties to each deb component whose purl names its source package
+// with the purl spec's upstream qualifier ("upstream=openssl",
+// "upstream=bash@5.2.15-2"), as syft writes it, and leaves components that
+// already have them alone. A document that needs no change is returned as
+// it is.
+func trivyInput(doc []byte) ([]byte, error) {
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(bytes.NewReader(doc), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+		return nil, fmt.Errorf("reading CycloneDX: %w", err)
+	}
+	changed := false
+	var walk func(cs *[]cdx.Component)
+	walk = func(cs *[]cdx.Component) {
+		if cs == nil {
+			return
+		}
+		for i := range *cs {
+			c := &(*cs)[i]
+			walk(c.Components)
+			p, err := packageurl.FromString(c.PackageURL)
+			if err != nil || p.Type != packageurl.TypeDebian {
+				continue
+			}
+			up := p.Qualifiers.Map()["upstream"]
+			name, version, _ := strings.Cut(up, "@")
+			if name == "" || hasProperty(c.Properties, trivySrcName) {
+				continue
+			}
+			props := []cdx.Property{}
+			if c.Properties != nil {
+				props = *c.Properties
+			}
+			props = append(props, cdx.Property{Name: trivySrcName, Value: name})
+			if version != "" {
+				props = append(props, cdx.Property{Name: trivySrcVersion, Value: version})
+			}
+			c.Properties = &props
+			changed = true
+		}
+	}
+	walk(bom.Components)
+	if !changed {
+		return doc, nil
+	}
+	var buf bytes.Buffer
+	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON).SetEscapeHTML(false)
+	var err error
+	if bom.SpecVersion != 0 {
+		err = enc.EncodeVersion(&bom, bom.SpecVersion)
+	} else {
+		err = enc.Encode(&bom)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing CycloneDX: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func hasProperty(ps *[]cdx.Property, name string) bool {
+	return ps != nil && slices.ContainsFunc(*ps, func(p cdx.Property) bool { return p.Name == name })
 }

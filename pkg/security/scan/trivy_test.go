@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -184,7 +183,7 @@ func TestTrivyScan(t *testing.T) {
 		}
 		if strings.HasPrefix(c, "sbom ") {
 			sboms++
-			for _, want := range []string{"--format json", "--cache-dir " + cacheDir, "--skip-db-update", "--scanners vuln"} {
+			for _, want := range []string{"--format json", "--cache-dir " + cacheDir, "--skip-db-update", "--offline-scan", "--scanners vuln"} {
 				if !strings.Contains(c, want) {
 					t.Errorf("trivy %q lacks %q", c, want)
 				}
@@ -220,26 +219,53 @@ func TestTrivyTooOld(t *testing.T) {
 	}
 }
 
-// TestRealTrivy runs the trivy on PATH, when there is one (it cannot be
-// installed on sc's build machines, so this is skipped there). It needs
-// trivy's database in $SC_TEST_TRIVY_CACHE, or network access to fetch it.
-func TestRealTrivy(t *testing.T) {
-	if _, err := exec.LookPath("trivy"); err != nil {
-		t.Skip("no trivy on PATH")
+// The failures below cannot be had from the real trivy: it does not write
+// garbage, or exit non-zero from `version`. The real binary's own failures
+// (a corrupt or locked database) are tested in scan/vulndb.
+
+// script writes an executable shell script standing in for trivy.
+func script(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "trivy")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	cache := os.Getenv("SC_TEST_TRIVY_CACHE")
-	if cache == "" {
-		cache = t.TempDir()
+	return p
+}
+
+func TestTrivyGarbage(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "report.json")
+	if err := os.WriteFile(garbage, []byte("\x00\x01 CVE-2099-0001 libssl3 <html>"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	doc := readTestdata(t, "fixture.cdx.json")
-	r, err := scan.NewTrivy(cache).Scan(context.Background(), image, cdx(doc))
-	if err != nil {
-		t.Fatalf("Scan: %v", err)
+	before := func() time.Time { return time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC) }
+	exe, cacheDir, _ := trivytest.Fake(t, "0.74.0", garbage)
+	for _, tc := range []struct {
+		name string
+		tr   *scan.Trivy
+	}{
+		{"report", scan.NewTrivy(cacheDir, scan.WithTrivyPath(exe), scan.WithTrivyClock(before))},
+		{"version", scan.NewTrivy(t.TempDir(), scan.WithTrivyPath(script(t, "echo 'Version: 0.74.0'")))},
+		{"version without a version", scan.NewTrivy(t.TempDir(), scan.WithTrivyPath(script(t, `echo '{"Version":"dev"}'`)))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.tr.Scan(context.Background(), image, cdx(`{}`))
+			if outcome.Code(err) != outcome.ExitOperational || !(errors.Is(err, scan.ErrScannerFailed) || errors.Is(err, scan.ErrScannerVersion)) {
+				t.Fatalf("Scan = %v, want ErrScannerFailed or ErrScannerVersion, exit 3", err)
+			}
+		})
 	}
-	if r.Scanner.Name != "trivy" || r.Scanner.DB == nil {
-		t.Errorf("report = %+v", r.Scanner)
+}
+
+func TestTrivyExitsNonZero(t *testing.T) {
+	tr := scan.NewTrivy(t.TempDir(), scan.WithTrivyPath(script(t, "echo 'FATAL\tinit error: out of cheese' >&2; exit 1")))
+	_, err := tr.Scan(context.Background(), image, cdx(`{}`))
+	if !errors.Is(err, scan.ErrScannerFailed) || outcome.Code(err) != outcome.ExitOperational {
+		t.Fatalf("Scan = %v, want ErrScannerFailed, exit 3", err)
 	}
-	t.Logf("trivy %s found %d vulnerabilities in the fixture image", r.Scanner.Version, len(r.Matches))
+	if !strings.Contains(err.Error(), "out of cheese") {
+		t.Errorf("error %q lacks trivy's standard error", err)
+	}
 }
 
 // A trivy that hangs and leaves a child holding its output open does not
