@@ -19,6 +19,7 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/internal/rootcmd"
 	"github.com/sc-project/sc/pkg/cmd/key"
 	"github.com/sc-project/sc/pkg/cmd/options"
+	policycmd "github.com/sc-project/sc/pkg/cmd/policy"
 	"github.com/sc-project/sc/pkg/cmd/provenance"
 	"github.com/sc-project/sc/pkg/cmd/quickstart"
 	"github.com/sc-project/sc/pkg/cmd/release"
@@ -38,6 +39,7 @@ func New(root *options.Root) *cobra.Command {
 		configcmd.New(root),
 		image.New(root),
 		key.New(root),
+		policycmd.New(root),
 		provenance.New(root),
 		quickstart.New(root),
 		release.New(root),
