@@ -237,11 +237,9 @@ func checkVuln(r *api.VulnRequirement, uri, where string) error {
 }
 
 // severitiesAbove returns the severities a finding must not have under
-// maxSeverity max, most severe first; nil for every finding (none).
+// maxSeverity max, most severe first: none for critical. (SeverityNone
+// refuses every finding, whatever its severity; callers handle it.)
 func severitiesAbove(max api.Severity) []string {
-	if max == SeverityNone {
-		return nil
-	}
 	var out []string
 	for _, s := range []api.Severity{api.SeverityCritical, api.SeverityHigh, api.SeverityMedium, api.SeverityLow, api.SeverityNegligible, api.SeverityUnknown} {
 		if s.Rank() > max.Rank() {

@@ -347,3 +347,43 @@ func strict(s any) {
 		}
 	}
 }
+
+// maxSeverity forbids exactly the severities above it: critical allows
+// every finding, none allows no finding at all.
+func TestMaxSeverity(t *testing.T) {
+	id := api.PolicySigner{Subject: "ci@example.com", Issuer: "https://issuer.example.com"}
+	for _, c := range []struct {
+		max       api.Severity
+		kyverno   string // the length() condition, "" for none
+		forbidden string // the Rego condition, "" for none
+	}{
+		{"critical", "", ""},
+		{"high", "length(scanner.result.matches[?severity == 'critical'] || `[]`)", `forbidden := {"critical"}`},
+		{"low", "length(scanner.result.matches[?severity == 'critical' || severity == 'high' || severity == 'medium'] || `[]`)", `forbidden := {"critical", "high", "medium"}`},
+		{"unknown", "severity == 'negligible'] || `[]`)", `"low", "negligible"}`},
+		{"none", "length(scanner.result.matches || `[]`)", "count([m | m := input.predicate.scanner.result.matches[_]]) == 0"},
+	} {
+		t.Run(string(c.max), func(t *testing.T) {
+			p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{
+				{Type: "vuln", Vuln: &api.VulnRequirement{MaxSeverity: c.max}},
+			}}
+			kv := string(exportOrFail(t, p, export.FormatKyverno))
+			cip := string(exportOrFail(t, p, export.FormatPolicyController))
+			if c.kyverno == "" {
+				if strings.Contains(kv, "length(") || strings.Contains(cip, "count(") {
+					t.Errorf("maxSeverity %s restricts findings:\n%s\n%s", c.max, kv, cip)
+				}
+				return
+			}
+			if !strings.Contains(kv, c.kyverno) {
+				t.Errorf("the Kyverno policy lacks %s:\n%s", c.kyverno, kv)
+			}
+			if !strings.Contains(cip, c.forbidden) {
+				t.Errorf("the ClusterImagePolicy lacks %s:\n%s", c.forbidden, cip)
+			}
+			if c.max == "unknown" && strings.Contains(kv, "severity == 'unknown'") {
+				t.Errorf("maxSeverity unknown forbids unknown:\n%s", kv)
+			}
+		})
+	}
+}

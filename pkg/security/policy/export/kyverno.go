@@ -222,11 +222,10 @@ func kvAttestationConditions(a attestation) ([]kvConditions, error) {
 			Value:    true,
 			Message:  "the vulnerability attestation must carry sc's scan result (schema version " + scanSchemaVersion + ")",
 		})
-		if r.MaxSeverity != "" {
-			above := severitiesAbove(r.MaxSeverity)
+		if above := severitiesAbove(r.MaxSeverity); r.MaxSeverity == SeverityNone || len(above) > 0 {
 			filter := "scanner.result.matches"
 			msg := "the scan must have no findings"
-			if above != nil {
+			if r.MaxSeverity != SeverityNone {
 				var alts []string
 				for _, s := range above {
 					alts = append(alts, "severity == "+jmesString(s))

@@ -190,17 +190,16 @@ func cipAttestationPolicy(a attestation) *cipRego {
 	}
 	if r := a.vuln; r != nil {
 		body = append(body, "input.predicate.scanner.result.schemaVersion == "+regoString(scanSchemaVersion))
-		if r.MaxSeverity != "" {
-			if above := severitiesAbove(r.MaxSeverity); above != nil {
-				var quoted []string
-				for _, s := range above {
-					quoted = append(quoted, regoString(s))
-				}
-				defs = append(defs, fmt.Sprintf("# the severities above %s\nforbidden := {%s}", r.MaxSeverity, strings.Join(quoted, ", ")))
-				body = append(body, "count([m | m := input.predicate.scanner.result.matches[_]; forbidden[m.severity]]) == 0")
-			} else {
-				body = append(body, "count([m | m := input.predicate.scanner.result.matches[_]]) == 0")
+		switch above := severitiesAbove(r.MaxSeverity); {
+		case r.MaxSeverity == SeverityNone:
+			body = append(body, "count([m | m := input.predicate.scanner.result.matches[_]]) == 0")
+		case len(above) > 0:
+			var quoted []string
+			for _, s := range above {
+				quoted = append(quoted, regoString(s))
 			}
+			defs = append(defs, fmt.Sprintf("# the severities above %s\nforbidden := {%s}", r.MaxSeverity, strings.Join(quoted, ", ")))
+			body = append(body, "count([m | m := input.predicate.scanner.result.matches[_]; forbidden[m.severity]]) == 0")
 		}
 		if r.MaxAge > 0 {
 			body = append(body, fmt.Sprintf("# at most %s old\n  time.now_ns() - time.parse_rfc3339_ns(input.predicate.metadata.scanFinishedOn) <= %d",
