@@ -58,18 +58,21 @@ type image struct {
 	signed    bool
 	otherKey  bool                // signed and attested by a key the policy does not name
 	builder   string              // "" for no provenance attestation
+	source    string              // the provenance's source repository; "" for the example's
 	severity  scan.Severity       // of the one counted finding; "" for no vuln attestation
 	scannedAt time.Duration       // how long ago the scan finished
 	ignored   []scan.IgnoredMatch // findings set aside
 }
 
 // testImage is a test image, whether the policy admits it and, when it
-// does not, what policy-tester's refusal says.
+// does not, what policy-tester's and Kyverno's refusals say (Kyverno, in
+// the bundle format, does not say which attestation is missing).
 type testImage struct {
-	name       string
-	image      image
-	admit      bool
-	testerSays string
+	name        string
+	image       image
+	admit       bool
+	testerSays  string
+	kyvernoSays string
 }
 
 func images() []testImage {
@@ -79,14 +82,15 @@ func images() []testImage {
 		SuppressedBy: scan.Suppression{Kind: scan.SuppressedByRule, Reason: "not reachable"},
 	}}
 	return []testImage{
-		{"compliant", image{signed: true, builder: builder, severity: scan.High, scannedAt: fresh, ignored: criticalIgnored}, true, ""},
-		{"unsigned", image{}, false, "no signatures found"},
-		{"attested-not-signed", image{builder: builder, severity: scan.Low, scannedAt: fresh}, false, "no signatures found"},
-		{"other-key", image{signed: true, otherKey: true, builder: builder, severity: scan.Low, scannedAt: fresh}, false, "accepted signatures do not match threshold"},
-		{"critical-finding", image{signed: true, builder: builder, severity: scan.Critical, scannedAt: fresh}, false, "rego policy for type vuln"},
-		{"stale-scan", image{signed: true, builder: builder, severity: scan.Low, scannedAt: 30 * 24 * time.Hour}, false, "rego policy for type vuln"},
-		{"other-builder", image{signed: true, builder: "https://ci.example.com/builders/anyone", severity: scan.Low, scannedAt: fresh}, false, "rego policy for type provenance"},
-		{"no-vuln-attestation", image{signed: true, builder: builder}, false, "no matching attestations with type https://cosign.sigstore.dev/attestation/vuln/v1"},
+		{"compliant", image{signed: true, builder: builder, severity: scan.High, scannedAt: fresh, ignored: criticalIgnored}, true, "", ""},
+		{"unsigned", image{}, false, "no signatures found", "signatures"},
+		{"attested-not-signed", image{builder: builder, severity: scan.Low, scannedAt: fresh}, false, "no signatures found", "signatures"},
+		{"other-key", image{signed: true, otherKey: true, builder: builder, severity: scan.Low, scannedAt: fresh}, false, "accepted signatures do not match threshold", "signatures"},
+		{"critical-finding", image{signed: true, builder: builder, severity: scan.Critical, scannedAt: fresh}, false, "rego policy for type vuln", "the scan must have no findings above high"},
+		{"stale-scan", image{signed: true, builder: builder, severity: scan.Low, scannedAt: 30 * 24 * time.Hour}, false, "rego policy for type vuln", "the scan must be at most 7d old"},
+		{"other-builder", image{signed: true, builder: "https://ci.example.com/builders/anyone", severity: scan.Low, scannedAt: fresh}, false, "rego policy for type provenance", "the provenance's builder must be https://ci.example.com/builders/release"},
+		{"other-source", image{signed: true, builder: builder, source: "https://github.com/elsewhere/shop", severity: scan.Low, scannedAt: fresh}, false, "rego policy for type provenance", "the provenance's source repository must start with https://github.com/example/"},
+		{"no-vuln-attestation", image{signed: true, builder: builder}, false, "no matching attestations with type https://cosign.sigstore.dev/attestation/vuln/v1", ""},
 	}
 }
 
@@ -107,9 +111,8 @@ type fixture struct {
 	refs   map[string]string // image name → repo@digest
 }
 
-func newFixture(t *testing.T, format string) *fixture {
+func newFixture(t *testing.T, reg *testutil.Registry, format string) *fixture {
 	t.Helper()
-	reg := testutil.NewRegistry(t, testutil.WithReferrers())
 	dir := t.TempDir()
 	priv := filepath.Join(dir, "cosign")
 	other := filepath.Join(t.TempDir(), "other")
@@ -134,7 +137,7 @@ func newFixture(t *testing.T, format string) *fixture {
 		}
 		attest := append([]string{"--attestation-format", format}, sign...)
 		if ti.image.builder != "" {
-			sc(t, env, append([]string{"attest", d.String(), "--type", "slsaprovenance1", "--predicate", provenancePredicate(t, d, ti.image.builder)}, attest...)...)
+			sc(t, env, append([]string{"attest", d.String(), "--type", "slsaprovenance1", "--predicate", provenancePredicate(t, d, ti.image.builder, ti.image.source)}, attest...)...)
 		}
 		if ti.image.severity != "" {
 			sc(t, env, append([]string{"attest", d.String(), "--type", "vuln", "--predicate", vulnPredicate(t, d, ti.image)}, attest...)...)
@@ -198,11 +201,14 @@ func push(t *testing.T, reg *testutil.Registry, repoTag string) name.Digest {
 }
 
 // provenancePredicate writes the SLSA provenance sc generates for a build
-// of the example repository by builder.
-func provenancePredicate(t *testing.T, d name.Digest, builder string) string {
+// of repo (default: the example repository) by builder.
+func provenancePredicate(t *testing.T, d name.Digest, builder, repo string) string {
 	t.Helper()
+	if repo == "" {
+		repo = source
+	}
 	st, err := provenance.NewGenerator(nil).Generate(context.Background(), d, provenance.Build{
-		Source:    provenance.Source{URI: source, Ref: "refs/heads/main", Commit: commit},
+		Source:    provenance.Source{URI: repo, Ref: "refs/heads/main", Commit: commit},
 		BuilderID: builder,
 	})
 	if err != nil {
@@ -259,7 +265,7 @@ func toolEnv(t *testing.T) []string {
 // export.ErrUnsupported.)
 func TestPolicyTester(t *testing.T) {
 	tester := testutil.Tool(t, "policy-tester")
-	f := newFixture(t, "legacy")
+	f := newFixture(t, testutil.NewRegistry(t, testutil.WithReferrers()), "legacy")
 	cip := f.export(t, "policy-controller", "legacy")
 	for _, ti := range images() {
 		t.Run(ti.name, func(t *testing.T) {
@@ -282,11 +288,21 @@ func TestPolicyTester(t *testing.T) {
 
 // Kyverno's CLI admits the compliant image and refuses the others, with
 // signatures and attestations in either format.
+//
+// The bundles are stored in Debian's docker-registry, under the referrers
+// tag schema: Kyverno picks bundles by the artifactType of the referrers
+// listing, and go-containerregistry's in-process registry lists the
+// config's media type there (the empty type of sc's and cosign's bundle
+// manifests), not the manifest's artifactType as OCI 1.1 says.
 func TestKyvernoApply(t *testing.T) {
 	kyverno := testutil.Tool(t, "kubectl-kyverno")
 	for _, format := range []string{"legacy", "bundle"} {
 		t.Run(format, func(t *testing.T) {
-			f := newFixture(t, format)
+			reg := testutil.NewRegistry(t, testutil.WithReferrers())
+			if format == "bundle" {
+				reg = &testutil.StartDockerRegistry(t).Registry
+			}
+			f := newFixture(t, reg, format)
 			pol := f.export(t, "kyverno", format)
 			for _, ti := range images() {
 				t.Run(ti.name, func(t *testing.T) {
@@ -302,6 +318,9 @@ func TestKyvernoApply(t *testing.T) {
 					t.Logf("kyverno apply:\n%s", lastLines(out, 6))
 					if admitted != ti.admit {
 						t.Errorf("kyverno pass: %d, fail: %d; want admitted=%v\n%s", pass, fail, ti.admit, lastLines(out, 30))
+					}
+					if !ti.admit && !bytes.Contains(out, []byte(ti.kyvernoSays)) {
+						t.Errorf("kyverno's refusal does not say %q:\n%s", ti.kyvernoSays, lastLines(out, 10))
 					}
 				})
 			}

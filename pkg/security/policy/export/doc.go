@@ -6,7 +6,10 @@
 //     verifyImages rule: the policy's signers as attestors of the image
 //     signature, and each required attestation with its own attestors and,
 //     for provenance and vulnerability attestations, JMESPath conditions on
-//     the predicate.
+//     the predicate. In the bundle format the image signature is required
+//     as an attestation too (its in-toto statement, predicate type
+//     https://sigstore.dev/cosign/sign/v1): Kyverno's bundle attestors
+//     accept any bundle the signer made, an attestation's included.
 //   - FormatPolicyController: a Sigstore policy-controller
 //     ClusterImagePolicy (policy.sigstore.dev/v1beta1): one authority per
 //     signer of the image signature and per signer of each attestation,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/security/signing"
 )
 
 // The Kyverno ClusterPolicy, as far as sc writes it: kyverno.io/v1 of
@@ -133,6 +134,17 @@ func kyvernoPolicy(p *policy, format api.SignatureFormat) (*kvClusterPolicy, err
 		MutateDigest:    true,
 		VerifyDigest:    true,
 		Attestors:       kvAttestors(p.signers),
+	}
+	if format == api.SignatureBundle {
+		// Kyverno's SigstoreBundle attestors accept any bundle that
+		// verifies, an attestation's too: require the signature's own
+		// statement as well, so that an attested but unsigned image is
+		// refused as in the legacy format
+		vi.Attestations = append(vi.Attestations, kvAttestation{
+			Name:      "signature",
+			Type:      signing.SignPredicateType,
+			Attestors: kvAttestors(p.signers),
+		})
 	}
 	for _, a := range p.attestations {
 		conds, err := kvAttestationConditions(a)
