@@ -25,7 +25,8 @@ build() {
   fi
   local start=$SECONDS dir work
   echo "$name $version: building (minutes)"
-  dir=$(go mod download -json "$module@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  # outside any module, so that sc's go.mod and go.sum are left alone
+  dir=$(cd / && GO111MODULE=on go mod download -json "$module@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
   if [ -z "$dir" ]; then
     echo "go mod download $module@$version did not report a directory" >&2
     return 1
@@ -34,7 +35,7 @@ build() {
   work=$(mktemp -d)
   cp -r "$dir/." "$work/"
   chmod -R u+w "$work"
-  (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$bin/$name.tmp" "$pkg")
+  (cd "$work" && GOFLAGS="${GOFLAGS:-} -mod=mod" CGO_ENABLED=0 go build -trimpath -o "$bin/$name.tmp" "$pkg")
   mv "$bin/$name.tmp" "$bin/$name"
   echo "$version" >"$bin/$name.version"
   rm -rf "$work"
