@@ -5,6 +5,9 @@
 //     127.0.0.1, with or without the OCI referrers API.
 //   - StartDockerRegistry starts Debian's docker-registry (distribution 2.8,
 //     no referrers API) on a free 127.0.0.1 port, for integration tests.
+//   - Tool finds an external program that .ci/tools.sh builds (Kyverno's
+//     CLI, policy-controller's policy-tester), skipping the test without it
+//     or failing it under CI=true.
 //   - Faults wraps a registry's handler: it fails, drops or delays matching
 //     requests, and counts every request by method and kind (manifest, blob,
 //     upload, referrers), so that a test can prove what was or was not

@@ -93,7 +93,8 @@ func StartDockerRegistry(t testing.TB, opts ...RegistryOption) *DockerRegistry {
 	bin, err := dockerRegistryPath()
 	if err != nil {
 		msg := fmt.Sprintf("docker-registry is not installed (%v); install it with: %s", err, DockerRegistryInstall)
-		// The one environment variable test support reads: CI must not skip.
+		// CI must not skip (test support reads CI for this, and Tool the tools
+		// directory).
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}

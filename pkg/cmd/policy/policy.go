@@ -1,7 +1,9 @@
 // Package policy is `sc policy`: commands about image policy files, the
 // deploy-time requirements `sc verify --policy` checks. `sc policy
-// from-config` derives one from a stack file. The policy logic is
-// pkg/security/policy's; this package parses flags and writes files.
+// from-config` derives one from a stack file; `sc policy export` writes one
+// as the admission policies of Kyverno and Sigstore's policy-controller.
+// The policy logic is pkg/security/policy's; this package parses flags and
+// writes files. It does not verify images: `sc verify --policy` does.
 package policy
 
 import (
@@ -25,7 +27,7 @@ func New(root *options.Root) *cobra.Command {
 		Use:   "policy",
 		Short: "Write image policies: what a deployable image must carry",
 	}
-	cmd.AddCommand(newFromConfig(root))
+	cmd.AddCommand(newFromConfig(root), newExport(root))
 	return cmd
 }
 

@@ -1,0 +1,389 @@
+package export_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/policy/export"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// loadPolicy reads a policy file into api.ImagePolicy (strictly: an
+// unknown field is a test bug), with its key files read from testdata.
+func loadPolicy(t *testing.T, file string) *api.ImagePolicy {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p api.ImagePolicy
+	if err := yaml.UnmarshalWithOptions(data, &p, yaml.DisallowUnknownField()); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return &p
+}
+
+func readTestdata(path string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", path))
+}
+
+func exportOrFail(t *testing.T, p *api.ImagePolicy, f export.Format, opts ...export.Option) []byte {
+	t.Helper()
+	out, err := export.Export(p, f, append([]export.Option{export.WithReadFile(readTestdata)}, opts...)...)
+	if err != nil {
+		t.Fatalf("Export %s: %v", f, err)
+	}
+	return out
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got; -update rewrites it):\n%s", name, diff)
+	}
+}
+
+// The exported policies are what the golden files show, and each
+// validates against the CRD schema of its engine.
+func TestExportGolden(t *testing.T) {
+	p := loadPolicy(t, "policy.yaml")
+	for _, c := range []struct {
+		golden string
+		format export.Format
+		sig    api.SignatureFormat
+		crd    *crd
+	}{
+		{"kyverno-bundle.golden.yaml", export.FormatKyverno, api.SignatureBundle, kyvernoCRD},
+		{"kyverno-legacy.golden.yaml", export.FormatKyverno, api.SignatureLegacy, kyvernoCRD},
+		{"policy-controller-legacy.golden.yaml", export.FormatPolicyController, api.SignatureLegacy, policyControllerCRD},
+	} {
+		t.Run(c.golden, func(t *testing.T) {
+			out := exportOrFail(t, p, c.format, export.WithSignatureFormat(c.sig))
+			golden(t, c.golden, out)
+			if err := c.crd.validate(t, out); err != nil {
+				t.Errorf("the exported policy does not validate against %s:\n%v", c.crd.file, err)
+			}
+		})
+	}
+}
+
+// The default is sc's default signature format, bundle.
+func TestExportDefaultFormatIsBundle(t *testing.T) {
+	p := loadPolicy(t, "policy.yaml")
+	def := exportOrFail(t, p, export.FormatKyverno)
+	bundle := exportOrFail(t, p, export.FormatKyverno, export.WithSignatureFormat(api.SignatureBundle))
+	if !bytes.Equal(def, bundle) {
+		t.Error("the default export is not the bundle export")
+	}
+	if !bytes.Contains(def, []byte("type: SigstoreBundle")) {
+		t.Errorf("a bundle policy does not verify Sigstore bundles:\n%s", def)
+	}
+}
+
+// A keyless-only policy exports to policy-controller in the bundle format
+// too, and every variant of the requirements validates.
+func TestExportVariantsValidate(t *testing.T) {
+	keyless := api.PolicySigner{SubjectRegExp: `^https://github\.com/example/.*$`, Issuer: "https://token.actions.githubusercontent.com"}
+	off := false
+	cases := map[string]*api.ImagePolicy{
+		"signature only": {Name: "sig", Signers: []api.PolicySigner{keyless}},
+		"no transparency": {Name: "notlog", Signers: []api.PolicySigner{{
+			Subject: "ci@example.com", IssuerRegExp: `^https://issuer\.example\.com/.*$`, Transparency: &off,
+		}}},
+		"no findings at all": {Name: "none", Signers: []api.PolicySigner{keyless}, Attestations: []api.PolicyAttestation{
+			{Type: "vuln", Vuln: &api.VulnRequirement{MaxSeverity: "none"}},
+			{Type: "https://cosign.sigstore.dev/attestation/vuln/v1", Vuln: &api.VulnRequirement{MaxAge: api.Duration(36e11)}},
+			{Type: "https://example.com/review/v1"},
+			{Type: "openvex"},
+		}},
+		"provenance exact source": {Name: "prov", Signers: []api.PolicySigner{keyless}, Attestations: []api.PolicyAttestation{
+			{Type: "slsaprovenance1", Provenance: &api.ProvenanceRequirement{SourceRepository: &api.Match{Exact: "https://github.com/example/it's"}}},
+		}},
+	}
+	for name, p := range cases {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range []struct {
+				format export.Format
+				crd    *crd
+			}{{export.FormatKyverno, kyvernoCRD}, {export.FormatPolicyController, policyControllerCRD}} {
+				for _, sig := range []api.SignatureFormat{api.SignatureBundle, api.SignatureLegacy} {
+					out := exportOrFail(t, p, f.format, export.WithSignatureFormat(sig))
+					if err := f.crd.validate(t, out); err != nil {
+						t.Errorf("%s %s does not validate:\n%v\n%s", f.format, sig, err, out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The schema check can fail: a misspelt field, a wrong type and a value
+// outside an enum in an otherwise valid export are each refused.
+func TestSchemaRefusesWrongFields(t *testing.T) {
+	p := loadPolicy(t, "policy.yaml")
+	kv := exportOrFail(t, p, export.FormatKyverno)
+	cip := exportOrFail(t, p, export.FormatPolicyController, export.WithSignatureFormat(api.SignatureLegacy))
+	for _, c := range []struct {
+		name     string
+		crd      *crd
+		doc      []byte
+		old, new string
+	}{
+		{"kyverno unknown field", kyvernoCRD, kv, "publicKeys:", "publicKey:"},
+		{"kyverno wrong type", kyvernoCRD, kv, "count: 1", "count: one"},
+		{"kyverno enum", kyvernoCRD, kv, "type: SigstoreBundle", "type: Sigstore"},
+		{"kyverno operator", kyvernoCRD, kv, "operator: LessThanOrEquals", "operator: AtMost"},
+		{"policy-controller unknown field", policyControllerCRD, cip, "predicateType:", "predicate:"},
+		{"policy-controller wrong type", policyControllerCRD, cip, "- glob: registry.example.com/shop/*", "- glob: [registry.example.com/shop/*]"},
+		{"policy-controller unknown authority field", policyControllerCRD, cip, "hashAlgorithm:", "hash:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if !bytes.Contains(c.doc, []byte(c.old)) {
+				t.Fatalf("the export has no %q to break", c.old)
+			}
+			bad := bytes.Replace(c.doc, []byte(c.old), []byte(c.new), 1)
+			if err := c.crd.validate(t, bad); err == nil {
+				t.Errorf("%q instead of %q validates", c.new, c.old)
+			}
+		})
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	pub, err := os.ReadFile("testdata/cosign.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := api.PolicySigner{Key: string(pub)}
+	id := api.PolicySigner{Subject: "ci@example.com", Issuer: "https://issuer.example.com"}
+	for _, c := range []struct {
+		name   string
+		p      *api.ImagePolicy
+		format export.Format
+		opts   []export.Option
+		want   error
+		says   string
+	}{
+		{"key bundle policy-controller", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{key}}, export.FormatPolicyController, nil, export.ErrUnsupported, "keyless signers only"},
+		{"attestation key bundle policy-controller", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "vuln", Signers: []api.PolicySigner{key}, Vuln: &api.VulnRequirement{MaxSeverity: "high"}}}}, export.FormatPolicyController, nil, export.ErrUnsupported, "legacy"},
+		{"no signers", &api.ImagePolicy{Name: "p"}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "no signers"},
+		{"key and identity", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Key: string(pub), Subject: "a", Issuer: "b"}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "signers[0]"},
+		{"subject without issuer", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Subject: "a"}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "issuer"},
+		{"bad regexp", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{SubjectRegExp: "^(a$", Issuer: "b"}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "regular expression"},
+		{"not a key", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Key: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "PEM public key"},
+		{"name", &api.ImagePolicy{Name: "Shop Release", Signers: []api.PolicySigner{id}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "name"},
+		{"type", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "sbom"}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "attestations[0]"},
+		{"vuln on provenance", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "slsaprovenance1", Vuln: &api.VulnRequirement{MaxSeverity: "high"}}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "vuln"},
+		{"provenance on vuln", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "vuln", Provenance: &api.ProvenanceRequirement{BuilderID: &api.Match{Exact: "x"}}}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "slsaprovenance1"},
+		{"exact and prefix", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "slsaprovenance1", Provenance: &api.ProvenanceRequirement{BuilderID: &api.Match{Exact: "x", Prefix: "y"}}}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "builderID"},
+		{"severity", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "vuln", Vuln: &api.VulnRequirement{MaxSeverity: "severe"}}}}, export.FormatKyverno, nil, export.ErrInvalidPolicy, "maxSeverity"},
+		{"braces for kyverno", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{{Type: "slsaprovenance1", Provenance: &api.ProvenanceRequirement{BuilderID: &api.Match{Exact: "https://ci/{{request.object}}"}}}}}, export.FormatKyverno, nil, export.ErrUnsupported, "braces"},
+		{"signature format", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}}, export.FormatKyverno, []export.Option{export.WithSignatureFormat("oci")}, export.ErrInvalidPolicy, "oci"},
+		{"format", &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}}, "gatekeeper", nil, outcome.ErrInvalid, "gatekeeper"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := export.Export(c.p, c.format, c.opts...)
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("Export: %v (%d bytes), want %v saying %q", err, len(out), c.want, c.says)
+			}
+			if outcome.Code(err) != outcome.ExitInvalid {
+				t.Errorf("exit code %d, want %d", outcome.Code(err), outcome.ExitInvalid)
+			}
+		})
+	}
+}
+
+// A key file that cannot be read is an error naming the signer.
+func TestExportKeyFile(t *testing.T) {
+	p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Key: "missing.pub"}}}
+	_, err := export.Export(p, export.FormatKyverno, export.WithReadFile(readTestdata))
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "signers[0]") {
+		t.Errorf("Export with a missing key file: %v", err)
+	}
+}
+
+// crd is one engine's CRD, as copied into testdata/crds (README.md), and
+// the version sc writes.
+type crd struct {
+	file, sha256, version string
+	once                  sync.Once
+	schema                *jsonschema.Schema
+	err                   error
+}
+
+var (
+	kyvernoCRD = &crd{
+		file:    "kyverno.io_clusterpolicies.yaml.gz",
+		sha256:  "8b567653a33c7db9843ec2d2c2f4845625bed6d4b005dbb5485e6646b9376703",
+		version: "v1",
+	}
+	policyControllerCRD = &crd{
+		file:    "300-clusterimagepolicy.yaml",
+		sha256:  "e23467593124763d9937b1180d48cefe89dc72cf04e9bcf84cbf29822d51b20c",
+		version: "v1beta1",
+	}
+)
+
+// validate checks a YAML document against the CRD's schema.
+func (c *crd) validate(t *testing.T, doc []byte) error {
+	t.Helper()
+	c.once.Do(func() { c.schema, c.err = c.compile() })
+	if c.err != nil {
+		t.Fatalf("%s: %v", c.file, c.err)
+	}
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		t.Fatalf("the export is not YAML: %v", err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.schema.Validate(v)
+}
+
+func (c *crd) compile() (*jsonschema.Schema, error) {
+	data, err := os.ReadFile(filepath.Join("testdata", "crds", c.file))
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(c.file, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return nil, err
+		}
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.sha256 {
+		return nil, errors.New("the CRD is not the one testdata/crds/README.md names")
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		return nil, err
+	}
+	var schema any
+	spec, _ := doc.(map[string]any)["spec"].(map[string]any)
+	versions, _ := spec["versions"].([]any)
+	for _, v := range versions {
+		v, _ := v.(map[string]any)
+		if v["name"] == c.version {
+			schema = v["schema"].(map[string]any)["openAPIV3Schema"]
+		}
+	}
+	if schema == nil {
+		return nil, errors.New("no schema for version " + c.version)
+	}
+	// every object has these, whether its CRD names them or not
+	root, _ := schema.(map[string]any)
+	props, _ := root["properties"].(map[string]any)
+	for k, typ := range map[string]string{"apiVersion": "string", "kind": "string", "metadata": "object"} {
+		if _, ok := props[k]; !ok {
+			props[k] = map[string]any{"type": typ}
+		}
+	}
+	strict(schema)
+	comp := jsonschema.NewCompiler()
+	if err := comp.AddResource("file:///crd.json", schema); err != nil {
+		return nil, err
+	}
+	return comp.Compile("file:///crd.json")
+}
+
+// strict makes a structural schema refuse what the API server would prune
+// (as kubectl apply --validate=strict does) and accept null where it says
+// nullable.
+func strict(s any) {
+	switch s := s.(type) {
+	case map[string]any:
+		_, props := s["properties"]
+		_, extra := s["additionalProperties"]
+		if props && !extra && s["x-kubernetes-preserve-unknown-fields"] != true {
+			s["additionalProperties"] = false
+		}
+		if s["nullable"] == true {
+			if typ, ok := s["type"].(string); ok {
+				s["type"] = []any{typ, "null"}
+			}
+		}
+		for _, v := range s {
+			strict(v)
+		}
+	case []any:
+		for _, v := range s {
+			strict(v)
+		}
+	}
+}
+
+// maxSeverity forbids exactly the severities above it: critical allows
+// every finding, none allows no finding at all.
+func TestMaxSeverity(t *testing.T) {
+	id := api.PolicySigner{Subject: "ci@example.com", Issuer: "https://issuer.example.com"}
+	for _, c := range []struct {
+		max       api.Severity
+		kyverno   string // the length() condition, "" for none
+		forbidden string // the Rego condition, "" for none
+	}{
+		{"critical", "", ""},
+		{"high", "length(scanner.result.matches[?severity == 'critical'] || `[]`)", `forbidden := {"critical"}`},
+		{"low", "length(scanner.result.matches[?severity == 'critical' || severity == 'high' || severity == 'medium'] || `[]`)", `forbidden := {"critical", "high", "medium"}`},
+		{"unknown", "severity == 'negligible'] || `[]`)", `"low", "negligible"}`},
+		{"none", "length(scanner.result.matches || `[]`)", "count([m | m := input.predicate.scanner.result.matches[_]]) == 0"},
+	} {
+		t.Run(string(c.max), func(t *testing.T) {
+			p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{
+				{Type: "vuln", Vuln: &api.VulnRequirement{MaxSeverity: c.max}},
+			}}
+			kv := string(exportOrFail(t, p, export.FormatKyverno))
+			cip := string(exportOrFail(t, p, export.FormatPolicyController))
+			if c.kyverno == "" {
+				if strings.Contains(kv, "length(") || strings.Contains(cip, "count(") {
+					t.Errorf("maxSeverity %s restricts findings:\n%s\n%s", c.max, kv, cip)
+				}
+				return
+			}
+			if !strings.Contains(kv, c.kyverno) {
+				t.Errorf("the Kyverno policy lacks %s:\n%s", c.kyverno, kv)
+			}
+			if !strings.Contains(cip, c.forbidden) {
+				t.Errorf("the ClusterImagePolicy lacks %s:\n%s", c.forbidden, cip)
+			}
+			if c.max == "unknown" && strings.Contains(kv, "severity == 'unknown'") {
+				t.Errorf("maxSeverity unknown forbids unknown:\n%s", kv)
+			}
+		})
+	}
+}

@@ -1,0 +1,236 @@
+package export
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sc-project/sc/pkg/api"
+)
+
+// The ClusterImagePolicy, as far as sc writes it: policy.sigstore.dev/v1beta1
+// of policy-controller v0.13 (pkg/apis/policy/v1beta1 in
+// github.com/sigstore/policy-controller). Its types are not imported: they
+// bring Knative and Kubernetes along; the tests check these structs
+// against the CRD's schema.
+
+type cipPolicy struct {
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+	Spec       cipSpec    `yaml:"spec"`
+}
+
+type cipSpec struct {
+	Images      []cipImage     `yaml:"images"`
+	Authorities []cipAuthority `yaml:"authorities"`
+	Policy      *cipRego       `yaml:"policy,omitempty"`
+}
+
+type cipImage struct {
+	Glob string `yaml:"glob"`
+}
+
+type cipAuthority struct {
+	Name            string           `yaml:"name"`
+	Key             *cipKey          `yaml:"key,omitempty"`
+	Keyless         *cipKeyless      `yaml:"keyless,omitempty"`
+	CTLog           *cipCTLog        `yaml:"ctlog,omitempty"`
+	SignatureFormat string           `yaml:"signatureFormat"`
+	Attestations    []cipAttestation `yaml:"attestations,omitempty"`
+}
+
+type cipKey struct {
+	Data          string `yaml:"data"`
+	HashAlgorithm string `yaml:"hashAlgorithm"`
+}
+
+type cipKeyless struct {
+	URL        string        `yaml:"url"`
+	Identities []cipIdentity `yaml:"identities"`
+}
+
+type cipIdentity struct {
+	Issuer        string `yaml:"issuer,omitempty"`
+	IssuerRegExp  string `yaml:"issuerRegExp,omitempty"`
+	Subject       string `yaml:"subject,omitempty"`
+	SubjectRegExp string `yaml:"subjectRegExp,omitempty"`
+}
+
+// cipCTLog is the transparency log (Rekor, despite the name); without it
+// policy-controller does not look for the signature in a log.
+type cipCTLog struct {
+	URL string `yaml:"url"`
+}
+
+type cipAttestation struct {
+	Name          string   `yaml:"name"`
+	PredicateType string   `yaml:"predicateType"`
+	Policy        *cipRego `yaml:"policy,omitempty"`
+}
+
+type cipRego struct {
+	Type string `yaml:"type"`
+	Data string `yaml:"data"`
+}
+
+// publicFulcio is the certificate authority keyless signers are checked
+// against.
+const publicFulcio = "https://fulcio.sigstore.dev"
+
+// clusterImagePolicy maps the policy onto policy-controller's model, where
+// the authorities of a ClusterImagePolicy are alternatives (any one that
+// verifies admits the image) and an authority with attestations checks
+// only those. So each signer of the image signature is an authority
+// "signature-<i>", each signer of the n-th attestation an authority
+// "<name>-<i>", and the spec-level Rego policy, evaluated over the
+// authorities that verified, requires one signature authority and, for
+// every attestation, one of its authorities.
+func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, error) {
+	globs := p.images
+	if len(globs) == 0 {
+		globs = []string{"**"}
+	}
+	spec := cipSpec{}
+	for _, g := range globs {
+		spec.Images = append(spec.Images, cipImage{Glob: g})
+	}
+	sigs := authorityGroup{what: "the image signature"}
+	for i, s := range p.signers {
+		a, err := cipAuthorityFor(s, fmt.Sprintf("signature-%d", i), format)
+		if err != nil {
+			return nil, err
+		}
+		spec.Authorities = append(spec.Authorities, a)
+		sigs.names = append(sigs.names, a.Name)
+	}
+	groups := []authorityGroup{sigs}
+	for _, att := range p.attestations {
+		rego := cipAttestationPolicy(att)
+		g := authorityGroup{what: "the " + att.predicateType + " attestation"}
+		for i, s := range att.signers {
+			a, err := cipAuthorityFor(s, fmt.Sprintf("%s-%d", att.name, i), format)
+			if err != nil {
+				return nil, err
+			}
+			a.Attestations = []cipAttestation{{Name: att.name, PredicateType: att.predicateType, Policy: rego}}
+			spec.Authorities = append(spec.Authorities, a)
+			g.names = append(g.names, a.Name)
+		}
+		groups = append(groups, g)
+	}
+	if len(p.attestations) > 0 {
+		spec.Policy = &cipRego{Type: "rego", Data: requireAll(groups)}
+	}
+	return &cipPolicy{
+		APIVersion: "policy.sigstore.dev/v1beta1",
+		Kind:       "ClusterImagePolicy",
+		Metadata:   objectMeta{Name: p.name, Annotations: annotations()},
+		Spec:       spec,
+	}, nil
+}
+
+func cipAuthorityFor(s signer, name string, format api.SignatureFormat) (cipAuthority, error) {
+	a := cipAuthority{Name: name, SignatureFormat: string(format)}
+	if s.transparency {
+		a.CTLog = &cipCTLog{URL: publicRekor}
+	}
+	if !s.keyless() {
+		if format == api.SignatureBundle {
+			return a, fmt.Errorf("%w: policy-controller v0.13 verifies Sigstore bundles of keyless signers only; sign and attest with a key in the legacy format (signing.format: legacy) and export with the legacy signature format", ErrUnsupported)
+		}
+		a.Key = &cipKey{Data: s.pem, HashAlgorithm: "sha256"}
+		return a, nil
+	}
+	a.Keyless = &cipKeyless{URL: publicFulcio, Identities: []cipIdentity{{
+		Issuer: s.issuer, IssuerRegExp: s.issuerRegExp,
+		Subject: s.subject, SubjectRegExp: s.subjectRegExp,
+	}}}
+	return a, nil
+}
+
+// requireAll is the spec-level policy: in each group, one authority
+// verified. Rego v0, as policy-controller evaluates it: package sigstore,
+// rule isCompliant. (No blank lines: YAML would indent them.)
+func requireAll(groups []authorityGroup) string {
+	var b strings.Builder
+	b.WriteString("package sigstore\ndefault isCompliant = false\n# a signature and every required attestation verified\nisCompliant {\n")
+	for i := range groups {
+		fmt.Fprintf(&b, "  group_%d\n", i)
+	}
+	b.WriteString("}\n")
+	for i, g := range groups {
+		fmt.Fprintf(&b, "# %s\n", g.what)
+		for _, name := range g.names {
+			fmt.Fprintf(&b, "group_%d {\n  input.authorityMatches[%s]\n}\n", i, regoString(name))
+		}
+	}
+	return b.String()
+}
+
+// authorityGroup is a set of alternative authorities.
+type authorityGroup struct {
+	what  string
+	names []string
+}
+
+// cipAttestationPolicy is the Rego policy an attestation must satisfy,
+// evaluated over its in-toto statement; nil when only its presence and
+// signer are required.
+func cipAttestationPolicy(a attestation) *cipRego {
+	var body, defs []string
+	if r := a.provenance; r != nil {
+		if m := r.BuilderID; m != nil {
+			body = append(body, regoMatch("input.predicate.runDetails.builder.id", m))
+		}
+		if m := r.SourceRepository; m != nil {
+			body = append(body, regoMatch("input.predicate.buildDefinition.externalParameters.source.uri", m))
+		}
+	}
+	if r := a.vuln; r != nil {
+		body = append(body, "input.predicate.scanner.result.schemaVersion == "+regoString(scanSchemaVersion))
+		switch above := severitiesAbove(r.MaxSeverity); {
+		case r.MaxSeverity == SeverityNone:
+			body = append(body, "count([m | m := input.predicate.scanner.result.matches[_]]) == 0")
+		case len(above) > 0:
+			var quoted []string
+			for _, s := range above {
+				quoted = append(quoted, regoString(s))
+			}
+			defs = append(defs, fmt.Sprintf("# the severities above %s\nforbidden := {%s}", r.MaxSeverity, strings.Join(quoted, ", ")))
+			body = append(body, "count([m | m := input.predicate.scanner.result.matches[_]; forbidden[m.severity]]) == 0")
+		}
+		if r.MaxAge > 0 {
+			body = append(body, fmt.Sprintf("# at most %s old\n  time.now_ns() - time.parse_rfc3339_ns(input.predicate.metadata.scanFinishedOn) <= %d",
+				r.MaxAge, time.Duration(r.MaxAge).Nanoseconds()))
+		}
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("package sigstore\ndefault isCompliant = false\n")
+	for _, d := range defs {
+		b.WriteString(d + "\n")
+	}
+	fmt.Fprintf(&b, "isCompliant {\n  input.predicateType == %s\n", regoString(a.predicateType))
+	for _, l := range body {
+		b.WriteString("  " + l + "\n")
+	}
+	b.WriteString("}\n")
+	return &cipRego{Type: "rego", Data: b.String()}
+}
+
+func regoMatch(field string, m *api.Match) string {
+	if m.Exact != "" {
+		return field + " == " + regoString(m.Exact)
+	}
+	return fmt.Sprintf("startswith(%s, %s)", field, regoString(m.Prefix))
+}
+
+// regoString quotes s as a Rego string: Rego's string literals are JSON's.
+func regoString(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
