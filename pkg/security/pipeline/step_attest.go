@@ -18,10 +18,18 @@ import (
 // attachSBOM attaches the SBOM as a signed attestation, to the image or to
 // each platform image of an index (its own SBOM), unless the same
 // statement by the same signer already verifies (a warm run attaching the
-// cached document again).
+// cached document again), or the SBOM was taken from an attestation in the
+// registry (reuseSBOM), which is then kept.
 func (r *imageRun) attachSBOM(ctx context.Context, sr *StepResult) error {
 	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
 		res := &pr.sbom.Result
+		if pr.sbom.Reused != "" {
+			// sbom-generate took it from this verified attestation: it is
+			// there already, and need not be looked for again
+			r.keepExisting(sr, res.PredicateType, pr.sbom.Reused)
+			pr.sbomAttested = pr.sbom.Reused
+			return nil
+		}
 		key, err := sbomCacheKey(pr.image.Digest, r.sbomFormat, r.sbomScope)
 		if err != nil {
 			return err
@@ -87,10 +95,7 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p 
 			return "", err
 		}
 		if existing != "" {
-			at := signing.Locate(r.digest, r.format, existing, signing.AttestationSuffix)
-			sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: existing, Format: string(r.format), PredicateType: p.Type,
-				Storage: string(at.Storage), Location: at.Ref, Existing: true})
-			sr.Detail = fmt.Sprintf("%s already attested by %s (%s); nothing written", p.Type, r.signed.Signer, digest.Short(existing))
+			r.keepExisting(sr, p.Type, existing)
 			return existing, nil
 		}
 	}
@@ -109,6 +114,15 @@ func (r *imageRun) attach(ctx context.Context, sr *StepResult, d name.Digest, p 
 		Storage: string(att.Stored.Storage), Location: att.Stored.Ref})
 	sr.Detail = fmt.Sprintf("%s attested by %s (%s, %s)", p.Type, att.Signer, att.Format, digest.Short(att.Artifact))
 	return att.Artifact, nil
+}
+
+// keepExisting reports the attestation artifact of predicateType already
+// there as this step's, with nothing written.
+func (r *imageRun) keepExisting(sr *StepResult, predicateType, artifact string) {
+	at := signing.Locate(r.digest, r.format, artifact, signing.AttestationSuffix)
+	sr.Artifacts = append(sr.Artifacts, Artifact{Kind: "attestation", Digest: artifact, Format: string(r.format), PredicateType: predicateType,
+		Storage: string(at.Storage), Location: at.Ref, Existing: true})
+	sr.Detail = fmt.Sprintf("%s already attested by %s (%s); nothing written", predicateType, r.signed.Signer, digest.Short(artifact))
 }
 
 // existingAttestation returns the artifact of a verified attestation of d
