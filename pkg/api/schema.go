@@ -31,18 +31,10 @@ const SchemaID = "https://github.com/sc-project/sc/schema/sc.schema.json"
 // completion and checking; it checks structure, names, types and
 // enumerations, while Load also checks values against each other.
 func Schema() ([]byte, error) {
-	comments, err := goComments(typeSources, reflect.TypeFor[Security]().PkgPath())
+	defs, err := reflectDefinitions(&StackFile{})
 	if err != nil {
-		return nil, fmt.Errorf("reading field comments: %w", err)
+		return nil, err
 	}
-	r := &jsonschema.Reflector{
-		FieldNameTag:               "yaml",
-		RequiredFromJSONSchemaTags: true,
-		Mapper:                     schemaFor,
-		CommentMap:                 comments,
-	}
-	reflected := r.Reflect(&StackFile{})
-	defs := reflected.Definitions
 
 	namePattern := &jsonschema.Schema{Pattern: nameRE.String()}
 	if sf := defs["StackFile"]; sf != nil {
@@ -89,16 +81,11 @@ func Schema() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// PolicySchemaID is the $id of the policy file's JSON Schema.
-const PolicySchemaID = "https://github.com/sc-project/sc/schema/sc-policy.schema.json"
-
-// PolicySchema returns the JSON Schema (draft 2020-12) of a policy file
-// (ImagePolicy), generated from the Go types as Schema is. It checks
-// structure, names, types and enumerations; LoadPolicy also checks values
-// against each other (a signer is a key or an identity, regular
-// expressions are anchored, predicate types exist).
-func PolicySchema() ([]byte, error) {
-	comments, err := goComments(typeSources, reflect.TypeFor[ImagePolicy]().PkgPath())
+// reflectDefinitions reflects v's type and those it holds into schema
+// definitions, by their yaml names, with the Go field comments of
+// typeSources as descriptions: what Schema and PolicySchema start from.
+func reflectDefinitions(v any) (jsonschema.Definitions, error) {
+	comments, err := goComments(typeSources, reflect.TypeFor[Security]().PkgPath())
 	if err != nil {
 		return nil, fmt.Errorf("reading field comments: %w", err)
 	}
@@ -108,8 +95,22 @@ func PolicySchema() ([]byte, error) {
 		Mapper:                     schemaFor,
 		CommentMap:                 comments,
 	}
-	reflected := r.Reflect(&ImagePolicy{})
-	defs := reflected.Definitions
+	return r.Reflect(v).Definitions, nil
+}
+
+// PolicySchemaID is the $id of the policy file's JSON Schema.
+const PolicySchemaID = "https://github.com/sc-project/sc/schema/sc-policy.schema.json"
+
+// PolicySchema returns the JSON Schema (draft 2020-12) of a policy file
+// (ImagePolicy), generated from the Go types as Schema is. It checks
+// structure, names, types and enumerations; LoadPolicy also checks values
+// against each other (a signer is a key or an identity, regular
+// expressions are anchored, predicate types exist).
+func PolicySchema() ([]byte, error) {
+	defs, err := reflectDefinitions(&ImagePolicy{})
+	if err != nil {
+		return nil, err
+	}
 	if p := defs["ImagePolicy"]; p != nil {
 		p.Required = []string{"apiVersion", "kind", "name", "signers"}
 		if v, ok := p.Properties.Get("apiVersion"); ok {
