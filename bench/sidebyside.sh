@@ -164,6 +164,7 @@ row() { printf '%-44s %10s %10s %8s %10s\n' "$@"; }
 
 echo >&2
 row "run ($db_kind database)" "peers s" "sc s" ratio "sc RSS MiB"
+echo "(warm and fresh-runner rows: sc against the peers' cold time; their chain keeps no cache)" >&2
 for images in ${SC_BENCH_IMAGES:-1 9}; do
 	dir=$(prepare)
 	peer="-"

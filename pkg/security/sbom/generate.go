@@ -183,8 +183,8 @@ func CheckOptions(opts ...Option) error {
 }
 
 // Prepare returns ctx carrying what Generate calls can share instead of
-// each building it: syft's license scanner, the larger part of a call's
-// time and memory (see the package documentation). It builds nothing
+// each building it: syft's license scanner (see the package
+// documentation). It builds nothing
 // itself: the first Generate call given the returned context starts
 // building the scanner while it reads its image, and every other call
 // waits for that one. A caller that generates the SBOMs of many images (a
@@ -202,8 +202,8 @@ type scannerKey struct{}
 // on first need. syft v1.57 builds one in every syft.CreateSBOM call unless
 // the context already carries one, and only syft can make one: there is no
 // way to catalogue without it, even when no license text is looked at (the
-// package declarations of licenses need none). What can be saved is waiting
-// for it: it is built while the image's layers are fetched and unpacked.
+// package declarations of licenses need none). It is built while the
+// image's layers are fetched and unpacked, so that the two overlap.
 type licenseScanner struct {
 	once sync.Once
 	done chan struct{}

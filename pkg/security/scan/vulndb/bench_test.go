@@ -143,6 +143,9 @@ func BenchmarkScan(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
+	// serialMatches is what the serial case found: the concurrent one must
+	// find the same, or its speed would be of different work
+	serialMatches := -1
 	scanAll := func(b *testing.B, db *vulndb.DB, limit int) {
 		matches := make([]int, len(inputs))
 		cpu := cpuTime()
@@ -174,6 +177,12 @@ func BenchmarkScan(b *testing.B) {
 			total += m
 		}
 		b.ReportMetric(float64(total), "matches")
+		switch {
+		case limit == 1:
+			serialMatches = total
+		case serialMatches >= 0 && total != serialMatches:
+			b.Fatalf("concurrent matching found %d matches, serial %d", total, serialMatches)
+		}
 	}
 	b.Run("images=9/serial", func(b *testing.B) { scanAll(b, db, 1) })
 	b.Run("images=9/concurrent", func(b *testing.B) { scanAll(b, db, runtime.GOMAXPROCS(0)) })
