@@ -213,7 +213,7 @@ func oneLine(key string) string {
 func (c *Checker) Check(ctx context.Context, ref string) (*Result, error) {
 	d, err := c.reg.Resolve(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("resolving %s: %w", ref, err)
+		return nil, err // it names ref
 	}
 	ps, err := c.reg.Platforms(ctx, d)
 	if err != nil {
@@ -481,7 +481,9 @@ func readVuln(predicate []byte) (*attestation.CosignVulnPredicate, *scan.Result,
 		return &p, nil, nil
 	}
 	var res scan.Result
-	if err := json.Unmarshal(raw, &res); err != nil || res.SchemaVersion == "" {
+	// the schema version the exported cluster policies require too, so
+	// that sc verify and the admission controllers agree
+	if err := json.Unmarshal(raw, &res); err != nil || res.SchemaVersion != scan.SchemaVersion {
 		return &p, nil, nil
 	}
 	return &p, &res, nil

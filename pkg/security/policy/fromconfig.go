@@ -78,23 +78,47 @@ func FromConfig(name string, images []string, sec *api.Security, maxAge api.Dura
 		p.Attestations = append(p.Attestations, a)
 	}
 	if sec.VulnAttestEnabled() {
-		failOn := api.Severity("")
-		if sec.Scan != nil {
-			failOn = sec.Scan.FailOn
+		a := api.PolicyAttestation{Type: "vuln"}
+		req := &api.VulnRequirement{MaxAge: maxAge, MaxSeverity: releasedSeverity(sec.Scan)}
+		if req.MaxAge != 0 || req.MaxSeverity != "" {
+			a.Vuln = req
 		}
-		if failOn == "" {
-			failOn = api.SeverityHigh // the default
-		}
-		max := failOn.Below()
-		if max == "" {
-			max = api.MaxSeverityNone
-		}
-		p.Attestations = append(p.Attestations, api.PolicyAttestation{Type: "vuln", Vuln: &api.VulnRequirement{MaxAge: maxAge, MaxSeverity: max}})
+		p.Attestations = append(p.Attestations, a)
 	}
 	if err := validate(p); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// releasedSeverity is the highest severity an image the scan block lets
+// through can carry: one step below its failOn, or below the most lenient
+// scanner's failOn when a scanner overrides it (a finding under that
+// scanner's threshold passes); "" (no limit) with softFail, which signs
+// violating images too, or when a threshold fails on nothing.
+func releasedSeverity(sc *api.Scan) api.Severity {
+	if sc == nil {
+		return api.DefaultFailOn.Below()
+	}
+	if sc.SoftFail != nil && *sc.SoftFail {
+		return ""
+	}
+	failOn := sc.FailOn
+	if failOn == "" {
+		failOn = api.DefaultFailOn
+	}
+	for _, t := range sc.Tools {
+		if t.FailOn != "" && t.FailOn.Rank() > failOn.Rank() {
+			failOn = t.FailOn
+		}
+	}
+	if !failOn.Valid() {
+		return "" // failOn none: nothing fails the scan
+	}
+	if max := failOn.Below(); max != "" {
+		return max
+	}
+	return api.MaxSeverityNone
 }
 
 // sbomType is the attestation type sc attaches an SBOM of format f under:
