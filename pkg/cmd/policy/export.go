@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -63,11 +62,9 @@ Key files named in the policy are read relative to the policy file.`,
 			if err != nil {
 				return err
 			}
-			dir := filepath.Dir(args[0])
+			// policy.Load has made key paths relative to the policy file
+			// into paths from here
 			doc, err := export.Export(p, f, export.WithSignatureFormat(sf), export.WithReadFile(func(path string) ([]byte, error) {
-				if !filepath.IsAbs(path) {
-					path = filepath.Join(dir, path)
-				}
 				b, err := os.ReadFile(path)
 				if err != nil && errors.Is(err, fs.ErrNotExist) {
 					return nil, outcome.Invalidf("%w", err)

@@ -89,6 +89,17 @@ func TestExport(t *testing.T) {
 	}
 }
 
+// A policy given by a relative path, from another directory, finds its
+// key relative to the policy file, not to the working directory.
+func TestExportRelativePolicy(t *testing.T) {
+	path := policyDir(t, policyYAML)
+	t.Chdir(filepath.Dir(filepath.Dir(path)))
+	rel := filepath.Join(filepath.Base(filepath.Dir(path)), "policy.yaml")
+	if _, _, err := runExport(t, "policy", "export", "--format", "kyverno", rel); err != nil {
+		t.Fatalf("export %s from %s: %v", rel, filepath.Dir(filepath.Dir(path)), err)
+	}
+}
+
 func TestExportErrors(t *testing.T) {
 	good := policyDir(t, policyYAML)
 	for _, c := range []struct {
