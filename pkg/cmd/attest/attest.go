@@ -128,11 +128,7 @@ func runAttest(cmd *cobra.Command, root *options.Root, reg *options.Registry, a 
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("Attached %s attestation to %s (%s, %s), artifact %s", res.PredicateType, res.Image, res.Format, res.Signer, res.Artifact)
-	if res.TlogIndex != nil {
-		line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
-	}
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), line); err != nil {
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), res); err != nil {
 		return outcome.Operationalf("writing the result: %w", err)
 	}
 	return nil

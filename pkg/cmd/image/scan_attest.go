@@ -46,9 +46,12 @@ func attestScan(cmd *cobra.Command, root *options.Root, reg *options.Registry, a
 	}
 	for _, r := range results {
 		ref, err := client.ParseReference(r.Image)
+		if err != nil {
+			return outcome.Operationalf("the scanned image %q: %w", r.Image, err)
+		}
 		d, ok := ref.(name.Digest)
-		if err != nil || !ok {
-			return outcome.Operationalf("the scanned image %q is not a digest: %v", r.Image, err)
+		if !ok {
+			return outcome.Operationalf("the scanned image %q is not named by digest: nothing to attest", r.Image)
 		}
 		data, err := pipeline.VulnPredicate(r, root.Version, ec)
 		if err != nil {
@@ -59,11 +62,7 @@ func attestScan(cmd *cobra.Command, root *options.Root, reg *options.Registry, a
 		if err != nil {
 			return fmt.Errorf("attesting the scan result of %s: %w", d, err)
 		}
-		line := fmt.Sprintf("Attached %s attestation to %s (%s, %s), artifact %s", res.PredicateType, res.Image, res.Format, res.Signer, res.Artifact)
-		if res.TlogIndex != nil {
-			line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
-		}
-		if _, err := fmt.Fprintln(w, line); err != nil {
+		if _, err := fmt.Fprintln(w, res); err != nil {
 			return outcome.Operationalf("writing the result: %w", err)
 		}
 	}
@@ -80,7 +79,7 @@ func attestFlagsUnused(fs *pflag.FlagSet) error {
 		}
 	})
 	if len(set) > 0 {
-		return outcome.Invalidf("%s sign the vuln attestation of --attest, which is not given", strings.Join(set, ", "))
+		return outcome.Invalidf("%s only apply with --attest (they sign the vuln attestation): add --attest, or drop them", strings.Join(set, ", "))
 	}
 	return nil
 }

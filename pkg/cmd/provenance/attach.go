@@ -177,11 +177,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, o *options.Provenance, a 
 
 // printAttached writes the one-line result of an attach command.
 func printAttached(cmd *cobra.Command, res *attest.Attached) error {
-	line := fmt.Sprintf("Attached %s attestation to %s (%s, %s), artifact %s", res.PredicateType, res.Image, res.Format, res.Signer, res.Artifact)
-	if res.TlogIndex != nil {
-		line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
-	}
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), line); err != nil {
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), res); err != nil {
 		return outcome.Operationalf("writing the result: %w", err)
 	}
 	return nil

@@ -163,11 +163,7 @@ func runAttach(cmd *cobra.Command, root *options.Root, reg *options.Registry, o 
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("Attached %s SBOM (%s) to %s (%s, %s), artifact %s", format, res.PredicateType, res.Image, res.Format, res.Signer, res.Artifact)
-	if res.TlogIndex != nil {
-		line += fmt.Sprintf(", tlog index %d", *res.TlogIndex)
-	}
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), line); err != nil {
+	if _, err := fmt.Fprintf(cmd.OutOrStdout(), "%s (%s SBOM)\n", res, format); err != nil {
 		return outcome.Operationalf("writing the result: %w", err)
 	}
 	return nil

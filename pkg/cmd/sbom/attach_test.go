@@ -137,7 +137,7 @@ func TestAttachVerifyEveryFormat(t *testing.T) {
 				if err != nil {
 					t.Fatalf("attach %s: %v\n%s", f, err, stderr)
 				}
-				if want := "Attached " + string(f) + " SBOM (" + f.PredicateType() + ") to " + d.String() + " (" + c.storage + ", key "; !strings.HasPrefix(stdout, want) {
+				if want := "Attached " + f.PredicateType() + " attestation to " + d.String() + " (" + c.storage + ", key "; !strings.HasPrefix(stdout, want) || !strings.Contains(stdout, "("+string(f)+" SBOM)") {
 					t.Errorf("attach %s printed %q, want %q…", f, stdout, want)
 				}
 			}

@@ -74,6 +74,17 @@ type Attached struct {
 	Statement []byte `json:"-"`
 }
 
+// String is the line the commands print for an attestation they wrote:
+// "Attached TYPE attestation to IMAGE (FORMAT, SIGNER), artifact DIGEST",
+// with the tlog index when there is one.
+func (a *Attached) String() string {
+	line := fmt.Sprintf("Attached %s attestation to %s (%s, %s), artifact %s", a.PredicateType, a.Image, a.Format, a.Signer, a.Artifact)
+	if a.TlogIndex != nil {
+		line += fmt.Sprintf(", tlog index %d", *a.TlogIndex)
+	}
+	return line
+}
+
 // Attach signs the statement that says p about the image subject (see
 // NewStatement; about opts.Subjects when set) with s and stores it next to
 // subject in opts.Format. It never reads the image: subject is the digest
