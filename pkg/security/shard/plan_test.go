@@ -68,8 +68,9 @@ func TestAssignIsStable(t *testing.T) {
 }
 
 func TestAssignBalance(t *testing.T) {
-	// 60 services of sizes 1..60 MB in 4 shards: the greedy split is
-	// within the largest single cost of even
+	// 60 services of sizes 1..60 MB in 4 shards: largest first to the
+	// least loaded shard ends within a few MB of even (456–459 MB against
+	// 457.5), where a round-robin split would be 435–480 MB
 	var costs []shard.Cost
 	var total int64
 	for i := range 60 {
@@ -84,7 +85,7 @@ func TestAssignBalance(t *testing.T) {
 	var sum int64
 	for _, g := range p.Shards {
 		sum += g.Bytes
-		if d := g.Bytes - total/4; d > 60<<20 || d < -(60<<20) {
+		if d := g.Bytes - total/4; d > 3<<20 || d < -(3<<20) {
 			t.Errorf("shard %s has %d bytes, even is %d", g.Shard, g.Bytes, total/4)
 		}
 	}
