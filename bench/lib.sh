@@ -7,6 +7,11 @@
 #   timed OUT CMD…            runs CMD under GNU time, its output to OUT,
 #                             and prints "seconds peak_rss_kib"; fails loudly
 #                             when CMD fails
+#   debian_rootfs CACHE       prints the path of a Debian 12 (bookworm)
+#                             minbase root filesystem, a .tar.gz made once
+#                             with debootstrap (Debian's package, installed
+#                             with apt when missing; needs root and
+#                             deb.debian.org) and kept in CACHE
 
 registry_pid=""
 
@@ -53,4 +58,28 @@ timed() {
 	# m:ss.ss or h:mm:ss to seconds
 	wall=$(awk -v t="$wall" 'BEGIN { n=split(t, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; printf "%.2f", s }')
 	echo "$wall $rss"
+}
+
+debian_rootfs() {
+	local cache=$1 out=$1/debian-bookworm-minbase.tar.gz
+	if [[ ! -f $out ]]; then
+		if ! command -v debootstrap >/dev/null 2>&1; then
+			echo "installing debootstrap (apt)…" >&2
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||
+				{ echo "bench: debootstrap did not install" >&2; exit 2; }
+		fi
+		echo "debootstrap --variant=minbase bookworm (a minute, once)…" >&2
+		local tmp=$cache/rootfs.tmp
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		debootstrap --variant=minbase bookworm "$tmp/root" http://deb.debian.org/debian >"$tmp/log" 2>&1 ||
+			{ echo "bench: debootstrap failed:" >&2; tail -20 "$tmp/log" >&2; exit 3; }
+		# what an image build leaves out: downloaded packages, apt lists,
+		# the pseudo filesystems
+		rm -rf "$tmp/root/var/cache/apt/archives/"*.deb "$tmp/root/var/lib/apt/lists/"* \
+			"$tmp/root/dev/"* "$tmp/root/proc/"* "$tmp/root/sys/"*
+		tar --numeric-owner -C "$tmp/root" -czf "$tmp/rootfs.tar.gz" .
+		mv "$tmp/rootfs.tar.gz" "$out"
+		rm -rf "$tmp"
+	fi
+	echo "$out"
 }

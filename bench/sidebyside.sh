@@ -3,8 +3,7 @@
 # same images in the same local docker-registry with the same grype
 # database, and prints the ratios measured in this one run:
 #
-#   - a release of 1 and of 9 fixture images (internal/fixture, sharing their
-#     base layers), cold: the peers' chain, one process per step (crane
+#   - a release of 1 and of 9 images sharing their base layer, cold: the peers' chain, one process per step (crane
 #     digest; syft scan; grype on syft's SBOM; cosign sign and verify;
 #     cosign attest and verify-attestation of the SBOM and of a SLSA v1.0
 #     provenance predicate), against `sc release create` doing the same
@@ -16,10 +15,14 @@
 #     `syft scan` and, when it installs, `trivy image --format cyclonedx`,
 #     cold and again.
 #
-# Usage: bench/sidebyside.sh [sample|synthetic]
+# Usage: bench/sidebyside.sh [sample|synthetic] [debian|fixture]
 #   sample     the sample database (a handful of records), the default
 #   synthetic  the full-size synthetic one (300,000 records, written by
 #              bench/cmd/vulndbgen, kept between runs)
+#   debian     images of a real Debian 12 minbase root filesystem (88
+#              packages, made once with debootstrap and kept in the cache)
+#              plus one small layer per service, the default
+#   fixture    the fixture images (internal/fixture: small, several layers)
 #
 # The peers' CLIs are installed with `go install` at the versions go.mod
 # links (crane, syft, grype, cosign) and Trivy v0.74.0, into
@@ -32,7 +35,10 @@
 set -euo pipefail
 
 db_kind=${1:-sample}
-case $db_kind in sample | synthetic) ;; *) echo "usage: $0 [sample|synthetic]" >&2; exit 2 ;; esac
+images_kind=${2:-debian}
+case $db_kind/$images_kind in sample/debian | sample/fixture | synthetic/debian | synthetic/fixture) ;;
+*) echo "usage: $0 [sample|synthetic] [debian|fixture]" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SC_BENCH_CACHE:-$HOME/.cache/sc-bench}
 bin=$cache/bin
@@ -69,7 +75,13 @@ install syft github.com/anchore/syft/cmd/syft "$(linked github.com/anchore/syft)
 install grype github.com/anchore/grype/cmd/grype "$(linked github.com/anchore/grype)" || peers=0
 install cosign github.com/sigstore/cosign/v3/cmd/cosign "$(linked github.com/sigstore/cosign/v3)" || peers=0
 trivy=${SC_BENCH_TRIVY:-1}
-[[ $trivy == 1 ]] && install trivy github.com/aquasecurity/trivy/cmd/trivy v0.74.0 GOEXPERIMENT=jsonv2 || trivy=0
+# the Trivy that .ci/trivy.sh installs for the tests, when it is there
+tools_trivy=${SC_TOOLS_DIR:-$HOME/.cache/sc-tools}/bin/trivy
+if [[ $trivy == 1 && ! -x $bin/trivy ]] && "$tools_trivy" --version 2>/dev/null | grep -qx "Version: 0.74.0"; then
+	ln -sf "$tools_trivy" "$bin/trivy"
+fi
+[[ $trivy == 1 ]] && install trivy github.com/aquasecurity/trivy/cmd/trivy v0.74.0 GOEXPERIMENT=jsonv2 \
+	GOFLAGS=-ldflags=-X=github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0 || trivy=0
 
 echo "building sc, pushfixtures and vulndbgen…" >&2
 (cd "$root" && go build -o "$work/sc" ./cmd/sc && go build -o "$work/pushfixtures" ./bench/cmd/pushfixtures &&
@@ -85,6 +97,9 @@ if [[ $db_kind == synthetic ]]; then
 		mv "$cache/vulndb-synthetic.tmp" "$cache/vulndb-synthetic"
 	fi
 fi
+
+rootfs=()
+[[ $images_kind == debian ]] && rootfs=(--rootfs "$(debian_rootfs "$cache")")
 
 start_registry
 reg=127.0.0.1:$port
@@ -106,7 +121,7 @@ prepare() {
 	local dir=$work/release-$n
 	mkdir -p "$dir"
 	if [[ -n $db ]]; then ln "$db" "$dir/vulnerability.db" 2>/dev/null || cp "$db" "$dir/vulnerability.db"; fi
-	"$work/pushfixtures" --registry "$reg" --prefix "run$n" --count 9 --dir "$dir" >"$dir/stack-path"
+	"$work/pushfixtures" --registry "$reg" --prefix "run$n" --count 9 --dir "$dir" "${rootfs[@]}" >"$dir/stack-path"
 	echo "$dir"
 }
 
@@ -163,7 +178,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a/b; else
 row() { printf '%-44s %10s %10s %8s %10s\n' "$@"; }
 
 echo >&2
-row "run ($db_kind database)" "peers s" "sc s" ratio "sc RSS MiB"
+row "run ($images_kind images, $db_kind database)" "peers s" "sc s" ratio "sc RSS MiB"
 echo "(warm and fresh-runner rows: sc against the peers' cold time; their chain keeps no cache)" >&2
 for images in ${SC_BENCH_IMAGES:-1 9}; do
 	dir=$(prepare)
@@ -181,20 +196,25 @@ for images in ${SC_BENCH_IMAGES:-1 9}; do
 done
 
 echo >&2
-printf '%-44s %10s %10s %10s\n' "CycloneDX SBOM of 1 image, pull included" "cold s" "again s" "RSS MiB"
+printf '%-44s %10s %10s %10s %10s\n' "CycloneDX SBOM of 1 image, pull included" "cold s" "again s" "RSS MiB" "components"
 dir=$(prepare)
 ref=$(image_of "$dir" 1)
+# sbom_row NAME OUT CMD…: runs CMD twice, which writes a CycloneDX JSON
+# SBOM to OUT; prints both times, the peak RSS and OUT's component count
 sbom_row() {
-	local name=$1
-	shift
+	local name=$1 out=$2
+	shift 2
 	local a b rss
 	read -r a rss < <(timed "$work/sbom.log" "$@")
 	read -r b _ < <(timed "$work/sbom.log" "$@")
-	printf '%-44s %10s %10s %10s\n' "$name" "$a" "$b" "$((rss / 1024))"
+	printf '%-44s %10s %10s %10s %10s\n' "$name" "$a" "$b" "$((rss / 1024))" \
+		"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("components", [])))' "$out")"
 }
-sbom_row "sc sbom generate" "$work/sc" sbom generate --format cyclonedx-json --output "$work/sc-sbom.json" "$ref"
-[[ $peers == 1 ]] && sbom_row "syft scan" "$bin/syft" scan "registry:$ref" -o "cyclonedx-json=$work/syft-sbom.json"
-[[ $trivy == 1 ]] && sbom_row "trivy image --format cyclonedx" "$bin/trivy" image --cache-dir "$dir/trivy-cache" \
-	--format cyclonedx --output "$work/trivy-sbom.json" --scanners vuln --skip-db-update --offline-scan "$ref"
+sbom_row "sc sbom generate" "$work/sc-sbom.json" "$work/sc" sbom generate --format cyclonedx-json --output "$work/sc-sbom.json" "$ref"
+[[ $peers == 1 ]] && sbom_row "syft scan" "$work/syft-sbom.json" "$bin/syft" scan "registry:$ref" -o "cyclonedx-json=$work/syft-sbom.json"
+# Trivy's CycloneDX output is an SBOM only (it says so: no vulnerability
+# scanning unless --scanners vuln), so it needs no database
+[[ $trivy == 1 ]] && sbom_row "trivy image --format cyclonedx" "$work/trivy-sbom.json" "$bin/trivy" image --cache-dir "$dir/trivy-cache" \
+	--format cyclonedx --output "$work/trivy-sbom.json" --skip-db-update --offline-scan "$ref"
 echo >&2
 echo "(one run on this machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)" >&2

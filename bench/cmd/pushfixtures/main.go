@@ -1,8 +1,12 @@
-// Command pushfixtures prepares a release for bench/release.sh: it pushes
-// the fixture images of a release of N services (internal/fixture, sharing
-// their lower layers) to a registry, and writes next to them a stack file
-// naming them, a cosign key pair to sign them with, and the sample
-// vulnerability database to scan them offline.
+// Command pushfixtures prepares a release for the benchmark scripts: it
+// pushes the images of a release of N services to a registry, and writes
+// next to them a stack file naming them, a cosign key pair to sign them
+// with, and the sample vulnerability database to scan them offline.
+//
+// The images are the fixture images (internal/fixture, sharing their lower
+// layers), or with --rootfs a real root filesystem (a debootstrap tarball,
+// gzipped or not) as the one shared base layer plus one small layer of its
+// own per service.
 //
 // It is a benchmark helper, not part of sc: it talks only to the registry
 // it is given (a loopback one in the benchmark) and writes only into --dir.
@@ -18,7 +22,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/crane"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sc-project/sc/internal/fixture"
@@ -46,6 +55,7 @@ func run(ctx context.Context, args []string) error {
 	prefix := fs.String("prefix", "bench", "repository prefix: images are <registry>/<prefix>/service-NN")
 	count := fs.Int("count", 9, "number of services")
 	dir := fs.String("dir", "", "directory for sc.yaml, cosign.key, cosign.pub and vulnerability.db (required)")
+	rootfs := fs.String("rootfs", "", "a root filesystem tarball to use as every service's base layer instead of the fixture images")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +66,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	imgs, err := fixture.Images(*count)
+	imgs, err := images(*rootfs, *count)
 	if err != nil {
 		return err
 	}
@@ -119,4 +129,40 @@ stacks:
 	}
 	fmt.Println(stack)
 	return nil
+}
+
+// images returns the release's n images: the fixture images, or with a
+// rootfs tarball that tarball as the shared base layer under a small layer
+// per service (an application file, as a service's own build adds).
+func images(rootfs string, n int) ([]v1.Image, error) {
+	if rootfs == "" {
+		return fixture.Images(n)
+	}
+	base, err := tarball.LayerFromFile(rootfs)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", rootfs, err)
+	}
+	cfg := &v1.ConfigFile{OS: "linux", Architecture: "amd64", Config: v1.Config{
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Cmd: []string{"/srv/app/run"},
+	}}
+	imgs := make([]v1.Image, n)
+	for i := range imgs {
+		name := fixture.ServiceName(i)
+		own, err := crane.Layer(map[string][]byte{
+			"srv/app/run":          []byte("#!/bin/sh\necho " + name + "\n"),
+			"srv/app/service.json": []byte(`{"name":"` + name + `","version":"` + fixture.Version + `"}`),
+		})
+		if err != nil {
+			return nil, err
+		}
+		img, err := mutate.ConfigFile(empty.Image, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if imgs[i], err = mutate.AppendLayers(img, base, own); err != nil {
+			return nil, err
+		}
+	}
+	return imgs, nil
 }
