@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	govex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/internal/testutil/cosigntest"
 	testvulndb "github.com/sc-project/sc/internal/testutil/vulndb"
@@ -362,5 +364,54 @@ func TestExecutorVEXNothingSuppressed(t *testing.T) {
 				t.Errorf("cosign verified %d OpenVEX attestation(s), want none", n)
 			}
 		})
+	}
+}
+
+// In an image index the OpenVEX attestation goes to the platform images
+// whose findings VEX statements set aside, and only to them: the other
+// platform's part of the step says it had nothing to attest.
+func TestExecutorVEXIndex(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t, testutil.WithReferrers())
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	fixtureImg := testutil.FixtureImage(t, fixture.Options{})
+	h, err := fixtureImg.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := pushIndex(t, reg.Host, "shop:1", types.OCIImageIndex, false,
+		platformImage{Platform: "linux/amd64", Image: fixtureImg}, platformImage{Platform: "linux/arm64", Image: randomImage(t)})
+	vexPath := filepath.Join(dir, "shop.openvex.json")
+	if err := os.WriteFile(vexPath, vexDoc(t, "Shop Security", time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC),
+		vexStatement(testvulndb.ZlibUnfixed, h.String(), govex.StatusNotAffected, govex.VulnerableCodeNotInExecutePath)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	services := loadRelease(t, dir, vexSecurity(key, signing.FormatBundle, vexPath), []string{ref})
+	res, err := indexExecutor(t, registry.New()).Run(ctx, services)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, describe(res))
+	}
+	s := res.Services[0]
+	att := s.Step(pipeline.StepVEXAttach)
+	if att.Status != pipeline.StatusOK || s.Step(pipeline.StepVEXVerify).Status != pipeline.StatusOK {
+		t.Fatalf("vex-attach %s, vex-verify %s; want both ok\n%s", att.Status, s.Step(pipeline.StepVEXVerify).Status, describe(res))
+	}
+	if len(att.Artifacts) != 1 || att.Artifacts[0].Platform != "linux/amd64" || !strings.Contains(att.Detail, "linux/arm64: no VEX statement suppressed a finding") {
+		t.Errorf("vex-attach artifacts %+v, detail %q; want linux/amd64's only, and linux/arm64 saying why not", att.Artifacts, att.Detail)
+	}
+	v := keyAttestVerifier(t, key.Public)
+	for i, d := range platformDigests(t, s) {
+		r, err := v.VerifyDigest(ctx, d, "openvex")
+		switch s.Platforms[i].Platform {
+		case "linux/amd64":
+			if err != nil || len(r.Verified) != 1 {
+				t.Errorf("linux/amd64: %v, want its OpenVEX attestation", err)
+			}
+		default:
+			if err == nil || len(r.Verified) != 0 {
+				t.Errorf("%s: %d OpenVEX attestation(s), want none", s.Platforms[i].Platform, len(r.Verified))
+			}
+		}
 	}
 }
