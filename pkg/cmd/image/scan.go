@@ -90,9 +90,11 @@ hides the verdict: a policy violation still exits 1, and the error says both.
 in-toto attestation in cosign's vuln predicate
 (https://cosign.sigstore.dev/attestation/vuln/v1, "cosign verify-attestation
 --type vuln") and attaches it to the image, with the signing flags of 'sc
-attest' (--key, or keyless). A result that fails the policy is not attested
-(exit 1), as 'sc release create' never signs a violating image; with
---soft-fail it is, verdict and all.`,
+attest' (--key, or keyless). When VEX statements (--vex) set findings aside,
+those statements are attested too, as an OpenVEX document about the image
+("cosign verify-attestation --type openvex"). A result that fails the policy
+is not attested (exit 1), as 'sc release create' never signs a violating
+image; with --soft-fail it is, verdict and all.`,
 		Example: `  sc image scan registry.example.com/shop:1.4.0
   sc image scan --fail-on critical --vex shop.openvex.json -o json registry.example.com/shop@sha256:…
   sc image scan --sbom sbom.cdx.json --tool all registry.example.com/shop@sha256:…`,
@@ -240,7 +242,7 @@ attest' (--key, or keyless). A result that fails the policy is not attested
 	reg.AddFlags(cmd.Flags())
 	rep.AddFlags(cmd.Flags())
 	pl.AddFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&attests, "attest", false, "attach the result as a signed vuln attestation (cosign's vuln predicate), signed as --key or keylessly")
+	cmd.Flags().BoolVar(&attests, "attest", false, "attach the result as a signed vuln attestation (cosign's vuln predicate), and the VEX statements that set findings aside as an OpenVEX one, signed as --key or keylessly")
 	at.AddFlags(attestFlags)
 	cmd.Flags().AddFlagSet(attestFlags)
 	return cmd

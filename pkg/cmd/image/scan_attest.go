@@ -22,7 +22,9 @@ import (
 
 // attestScan attaches each scanned image's result (each platform image's,
 // for an index) as a signed attestation in cosign's vuln predicate, as the
-// vuln-attach step of `sc release create` does, and says so on w (stderr:
+// vuln-attach step of `sc release create` does, and, when VEX statements
+// set findings aside, those statements as an OpenVEX attestation
+// (pipeline.VEXPredicate), as vex-attach does; it says so on w (stderr:
 // standard output keeps the one document of -o). A result whose policy
 // failed is not attested, as a violating image is never signed: its caller
 // returns the violation instead.
@@ -57,13 +59,22 @@ func attestScan(cmd *cobra.Command, root *options.Root, reg *options.Registry, a
 		if err != nil {
 			return err
 		}
-		res, err := attest.Attach(ctx, client, signer, d, attest.Predicate{Type: pipeline.VulnPredicateType, Data: data},
-			attest.AttachOptions{Format: storage, Logger: logger})
+		preds := []attest.Predicate{{Type: pipeline.VulnPredicateType, Data: data}}
+		vex, err := pipeline.VEXPredicate(r, root.Version)
 		if err != nil {
-			return fmt.Errorf("attesting the scan result of %s: %w", d, err)
+			return err
 		}
-		if _, err := fmt.Fprintln(w, res); err != nil {
-			return outcome.Operationalf("writing the result: %w", err)
+		if vex != nil {
+			preds = append(preds, attest.Predicate{Type: pipeline.VEXPredicateType, Data: vex})
+		}
+		for _, p := range preds {
+			res, err := attest.Attach(ctx, client, signer, d, p, attest.AttachOptions{Format: storage, Logger: logger})
+			if err != nil {
+				return fmt.Errorf("attesting the scan result of %s: %w", d, err)
+			}
+			if _, err := fmt.Fprintln(w, res); err != nil {
+				return outcome.Operationalf("writing the result: %w", err)
+			}
 		}
 	}
 	return nil

@@ -1,39 +1,14 @@
 package release_test
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-
-	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/internal/testutil/cosigntest"
 )
 
-// cosignCLI runs the real cosign executable (built by .ci/tools.sh) with
-// args and the public key pub as --key, offline: no transparency log, a
-// home of its own (no TUF cache, no credentials of the machine). It
-// returns cosign's combined output.
+// cosignCLI runs the real cosign executable with args and the public key
+// pub as --key, offline (cosigntest.CLI).
 func cosignCLI(t *testing.T, pub any, args ...string) (string, error) {
 	t.Helper()
-	bin := testutil.Tool(t, "cosign")
-	pemBytes, err := cryptoutils.MarshalPublicKeyToPEM(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "cosign.pub")
-	if err := os.WriteFile(keyPath, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append(args, "--key", keyPath, "--insecure-ignore-tlog")...)
-	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "DOCKER_CONFIG=" + dir, "TUF_ROOT=" + filepath.Join(dir, "tuf")}
-	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	return cosigntest.CLI(t, pub, args...)
 }

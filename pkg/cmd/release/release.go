@@ -72,7 +72,8 @@ the steps it needs are done, several images at once (--jobs):
            ├─ provenance-generate ───┼─ sign ── verify
            │                         ├─ sbom-attach ── sbom-verify
            │                         ├─ provenance-attach ── provenance-verify
-           │                         └─ vuln-attach ── vuln-verify (needs scan)
+           │                         ├─ vuln-attach ── vuln-verify (needs scan)
+           │                         └─ vex-attach ── vex-verify (needs scan; when VEX suppressed findings)
 
 A violating image is never signed. Each step is fail-open (it warns when it
 cannot run) unless the configuration says required: true; a check that fails

@@ -29,6 +29,8 @@ const (
 	// PredicateVuln is the type of a vulnerability scan result in
 	// cosign's vuln predicate (cosign: vuln).
 	PredicateVuln = "https://cosign.sigstore.dev/attestation/vuln/v1"
+	// PredicateOpenVEX is the type of OpenVEX documents (cosign: openvex).
+	PredicateOpenVEX = "https://openvex.dev/ns"
 	// PredicateSyft is the type syft-json SBOMs are attested with.
 	PredicateSyft = "https://syft.dev/bom"
 	// PredicateSLSAProvenanceV1 is SLSA v1.0 provenance (cosign:
@@ -51,7 +53,7 @@ var cosignTypes = map[string]string{
 	"cyclonedx":        PredicateCycloneDX,
 	"link":             "https://in-toto.io/Link/v1",
 	"vuln":             PredicateVuln,
-	"openvex":          "https://openvex.dev/ns",
+	"openvex":          PredicateOpenVEX,
 }
 
 // PredicateType turns a cosign --type name (cyclonedx, spdx, spdxjson,

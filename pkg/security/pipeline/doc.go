@@ -14,7 +14,8 @@
 //	         ├─ provenance-generate ───┼─ sign ── verify
 //	         │                         ├─ sbom-attach ── sbom-verify
 //	         │                         ├─ provenance-attach ── provenance-verify
-//	         │                         └─ vuln-attach ── vuln-verify (needs scan)
+//	         │                         ├─ vuln-attach ── vuln-verify (needs scan)
+//	         │                         └─ vex-attach ── vex-verify (needs scan)
 //
 // resolve turns the reference into a digest once; everything after works on
 // the digest. An image index (an OCI index or a Docker manifest list, as
@@ -31,10 +32,14 @@
 // attaches them, and verified there, the provenance naming the index and
 // every platform image as its subjects. vuln-attach attaches each platform
 // image's scan result (VulnPredicate, cosign's vuln predicate) when
-// scan.attest is on, as Kyverno's attestation conditions read it. sign waits for the scan's verdict unless softFail, so a
-// violating image is never signed; the attachments need the signature (and
-// their documents), and every written signature and attestation is read
-// back and verified under signing.verify's policy. A step that is turned
+// scan.attest is on, as Kyverno's attestation conditions read it;
+// vex-attach attaches, with it, the VEX statements that set findings aside
+// (VEXPredicate, an OpenVEX document), and is skipped with the reason when
+// scan.vex lists no document or no statement suppressed a finding. sign
+// waits for the scan's verdict unless softFail, so a violating image is
+// never signed; the attachments need the signature (and their documents),
+// and every written signature and attestation is read back and verified
+// under signing.verify's policy. A step that is turned
 // off, or has nothing to do in the configuration (attestations without
 // signing), is skipped with the reason; Steps lists them all.
 //

@@ -96,6 +96,8 @@ func ExampleExecutor_Run() {
 	//   provenance-verify   ok
 	//   vuln-attach         skipped
 	//   vuln-verify         skipped
+	//   vex-attach          skipped
+	//   vex-verify          skipped
 }
 
 // One image scanned as `sc image scan` scans it: with the cache, a second

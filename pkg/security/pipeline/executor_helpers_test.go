@@ -181,6 +181,7 @@ func violationStatuses() map[pipeline.StepName]pipeline.StepStatus {
 		pipeline.StepSBOMAttach: pipeline.StatusSkipped, pipeline.StepSBOMVerify: pipeline.StatusSkipped,
 		pipeline.StepProvenanceAttach: pipeline.StatusSkipped, pipeline.StepProvenanceVerify: pipeline.StatusSkipped,
 		pipeline.StepVulnAttach: pipeline.StatusSkipped, pipeline.StepVulnVerify: pipeline.StatusSkipped,
+		pipeline.StepVEXAttach: pipeline.StatusSkipped, pipeline.StepVEXVerify: pipeline.StatusSkipped,
 	}
 }
 

@@ -133,6 +133,7 @@ func (r *imageRun) graph() []*step {
 	scans := sec.ScanEnabled()
 	provOn := sec.ProvenanceEnabled()
 	vulnOn := sec.VulnAttestEnabled()
+	vexOn := len(r.policy.VEX) > 0
 
 	// reason returns why a step is turned off: the first of offs that
 	// applies, "" when none does
@@ -154,6 +155,7 @@ func (r *imageRun) graph() []*step {
 	const (
 		noSigning = "signing is disabled: attestations are signed, so nothing is attached"
 		noVerify  = "signing.verify is disabled"
+		noVEX     = "scan.vex lists no VEX document: no statement to attest"
 	)
 	required := func(b *bool) bool { return b != nil && *b }
 
@@ -199,6 +201,10 @@ func (r *imageRun) graph() []*step {
 			skip: reason(off{!scans, "scan is disabled"}, off{!signs, noSigning}, off{!vulnOn, "scan.attest is false"})},
 		{name: StepVulnVerify, required: scanRequired, needs: []StepName{StepVulnAttach}, run: r.verifyVuln,
 			skip: reason(off{!scans, "scan is disabled"}, off{!signs, noSigning}, off{!vulnOn, "scan.attest is false"}, off{!verifies, noVerify})},
+		{name: StepVEXAttach, required: scanRequired, needs: []StepName{StepSign, StepScan}, run: r.attachVEX,
+			skip: reason(off{!scans, "scan is disabled"}, off{!signs, noSigning}, off{!vulnOn, "scan.attest is false"}, off{!vexOn, noVEX})},
+		{name: StepVEXVerify, required: scanRequired, needs: []StepName{StepVEXAttach}, run: r.verifyVEX,
+			skip: reason(off{!scans, "scan is disabled"}, off{!signs, noSigning}, off{!vulnOn, "scan.attest is false"}, off{!vexOn, noVEX}, off{!verifies, noVerify})},
 	}
 }
 

@@ -30,6 +30,7 @@ type platformRun struct {
 	sbomAttested       string // sbom-attach: the attestation's artifact digest
 	provenanceAttested string // provenance-attach: the same
 	vulnAttested       string // vuln-attach: the same
+	vexAttested        string // vex-attach: the same; "" when no VEX statement suppressed a finding
 }
 
 // name is the platform, os/arch[/variant]; "" for an image that is not an

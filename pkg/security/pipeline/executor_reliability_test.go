@@ -65,7 +65,8 @@ func TestExecutorFiftyImages(t *testing.T) {
 		}
 		digests[s.Digest] = true
 		for _, st := range s.Steps {
-			if st.Status != pipeline.StatusOK && !(st.Name == pipeline.StepScan && st.Status == pipeline.StatusWarned) {
+			vexOff := st.Disabled && (st.Name == pipeline.StepVEXAttach || st.Name == pipeline.StepVEXVerify) // no VEX document
+			if st.Status != pipeline.StatusOK && !(st.Name == pipeline.StepScan && st.Status == pipeline.StatusWarned) && !vexOff {
 				t.Errorf("%s: %s %s: %s %s", s.Service, st.Name, st.Status, st.Detail, st.Error)
 			}
 		}

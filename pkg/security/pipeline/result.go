@@ -29,6 +29,8 @@ const (
 	StepProvenanceVerify StepName = "provenance-verify"
 	StepVulnAttach       StepName = "vuln-attach"
 	StepVulnVerify       StepName = "vuln-verify"
+	StepVEXAttach        StepName = "vex-attach"
+	StepVEXVerify        StepName = "vex-verify"
 )
 
 // Steps lists every step in graph order: a step comes after everything it
@@ -37,7 +39,7 @@ func Steps() []StepName {
 	return []StepName{
 		StepResolve, StepSBOM, StepScan, StepProvenance, StepSign, StepVerify,
 		StepSBOMAttach, StepSBOMVerify, StepProvenanceAttach, StepProvenanceVerify,
-		StepVulnAttach, StepVulnVerify,
+		StepVulnAttach, StepVulnVerify, StepVEXAttach, StepVEXVerify,
 	}
 }
 

@@ -157,10 +157,24 @@ func decideSkip(ctx context.Context, s *step, results []StepResult, index map[St
 	return false
 }
 
+// nothingToDo is the error of a step that ran and found it has nothing to
+// do (no VEX statement suppressed a finding): the step is skipped, as if
+// turned off, with the reason, and the steps that need it run and see
+// there is nothing for them either.
+type nothingToDo string
+
+func (n nothingToDo) Error() string { return string(n) }
+
 // settle decides the status of a step that ran from its error: a check
 // that failed always fails; a step that could not run fails when required
-// and warns otherwise; cancellation fails.
+// and warns otherwise; cancellation fails; nothingToDo skips.
 func settle(ctx context.Context, s *step, r *StepResult, err error) {
+	var nothing nothingToDo
+	if errors.As(err, &nothing) {
+		r.done = true
+		r.Status, r.Detail, r.Disabled = StatusSkipped, string(nothing), true
+		return
+	}
 	if err == nil {
 		r.done = true
 		r.Status = StatusOK

@@ -81,7 +81,7 @@
 //	      "kind": "ignore-rule|vex|only-fixed",
 //	      "reason": "…",
 //	      "rule": {"id": "…", "package": "glob", "reason": "…", "expires": "YYYY-MM-DD"}, // for ignore-rule
-//	      "vex": {"document": "@id or file", "vulnerability": "…", "product": "…", "status": "not_affected|fixed",
+//	      "vex": {"document": "@id or file", "author": "…", "vulnerability": "…", "product": "…", "status": "not_affected|fixed",
 //	              "justification": "…", "impactStatement": "…", "statusNotes": "…", "timestamp": "…"} // for vex
 //	    }}
 //	  ],

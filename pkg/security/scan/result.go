@@ -318,6 +318,8 @@ type Suppression struct {
 type VEXStatement struct {
 	// Document is the document's @id, or the file it was read from.
 	Document string `json:"document"`
+	// Author is the document's author, when it names one.
+	Author string `json:"author,omitempty"`
 	// Vulnerability is the statement's vulnerability name.
 	Vulnerability string `json:"vulnerability"`
 	// Product is the product identifier it matched (the image or the

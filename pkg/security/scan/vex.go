@@ -81,9 +81,16 @@ func imageProducts(image string) []string {
 		return []string{image}
 	}
 	out := []string{image, digest, strings.TrimPrefix(digest, "sha256:")}
+	return append(out, ImagePURL(repo, digest))
+}
+
+// ImagePURL is the package URL of the image repo@digest,
+// "pkg:oci/<name>@sha256:…?repository_url=<repo>": how VEX documents
+// (and the OpenVEX attestations sc writes) name an image as a product.
+func ImagePURL(repo, digest string) string {
 	p := packageurl.NewPackageURL("oci", "", path.Base(repo), digest,
 		packageurl.QualifiersFromMap(map[string]string{"repository_url": repo}), "")
-	return append(out, p.ToString())
+	return p.ToString()
 }
 
 // vexCandidate is a statement that applies, and the product it matched.
@@ -91,6 +98,7 @@ type vexCandidate struct {
 	stmt    govex.Statement
 	product string
 	source  string
+	author  string
 	when    time.Time
 }
 
@@ -107,7 +115,7 @@ func lookupVEX(docs []*VEX, products []string, m *Match) *VEXStatement {
 				when = *s.Timestamp
 			}
 			if best == nil || when.After(best.when) {
-				best = &vexCandidate{stmt: s, product: product, source: d.source, when: when}
+				best = &vexCandidate{stmt: s, product: product, source: d.source, author: d.doc.Author, when: when}
 			}
 		}
 	}
@@ -131,6 +139,7 @@ func lookupVEX(docs []*VEX, products []string, m *Match) *VEXStatement {
 	s := best.stmt
 	out := &VEXStatement{
 		Document:        best.source,
+		Author:          best.author,
 		Vulnerability:   string(s.Vulnerability.Name),
 		Product:         best.product,
 		Status:          string(s.Status),

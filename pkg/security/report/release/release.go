@@ -54,6 +54,8 @@ var columns = []struct {
 	{pipeline.StepProvenanceVerify, "PROV-VER"},
 	{pipeline.StepVulnAttach, "VULN-ATT"},
 	{pipeline.StepVulnVerify, "VULN-VER"},
+	{pipeline.StepVEXAttach, "VEX-ATT"},
+	{pipeline.StepVEXVerify, "VEX-VER"},
 }
 
 // Legend explains the marks of WriteTable's step columns.
