@@ -182,6 +182,12 @@ func TestInteropSCToCosign(t *testing.T) {
 					t.Fatalf("cosign keyless verify-attestation: %d statements, %v", len(sts), err)
 				}
 				checkPredicate(t, c, sts[0])
+				// and sc, which requires the timestamp to verify
+				v := newVerifier(t, r.client, ss.TrustedRoot(),
+					signing.Policy{Identity: &signing.IdentityPolicy{Subject: cosignIdentity, Issuer: ss.OIDCIssuerURL}}, nil)
+				if res, err := v.Verify(ctx, ref, c.predicate.Type); err != nil || len(res.Verified) != 1 {
+					t.Fatalf("sc keyless verify of the %s attestation: %v, %v", f, summary(res), err)
+				}
 			})
 		}
 	}
@@ -229,10 +235,12 @@ func jsonValue(t *testing.T, b []byte) any {
 	return v
 }
 
+// keylessSigner signs with a Fulcio certificate, a Rekor entry and a TSA
+// timestamp (which a legacy attestation carries over its whole envelope).
 func keylessSigner(t testing.TB, ss *sigstoretest.Sigstore, id string) *signing.KeylessSigner {
 	t.Helper()
 	s, err := signing.NewKeylessSigner(tokens(func(context.Context) (string, error) { return ss.Token(id), nil }),
-		signing.Services{FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL})
+		signing.Services{FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL, TSAURL: ss.TSAURL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,7 +186,7 @@ func attachSigned(ctx context.Context, w Writer, subject name.Digest, sig *Signa
 	case FormatLegacy:
 		var a registry.Artifact
 		var suffix string
-		a, suffix, err = legacyArtifact(sig, payload, predicateType)
+		a, suffix, err = legacyArtifact(ctx, sig, payload, predicateType)
 		if err != nil {
 			return nil, err
 		}
@@ -239,8 +239,11 @@ func signStatement(subject name.Digest, annotations map[string]string) ([]byte, 
 // simple-signing payload with the signature in an annotation (payload not
 // nil), or the DSSE envelope with a predicateType annotation. Certificate,
 // chain, Rekor bundle (the signed entry timestamp) and RFC 3161 timestamp
-// go into annotations as cosign writes them.
-func legacyArtifact(sig *Signature, payload []byte, predicateType string) (registry.Artifact, string, error) {
+// go into annotations as cosign writes them. An attestation's RFC 3161
+// timestamp is cosign v2's: over the envelope as stored, asked of the
+// signature's timestamp authority here (the bundle's own one covers the
+// signature only, which cosign does not accept for a .att layer).
+func legacyArtifact(ctx context.Context, sig *Signature, payload []byte, predicateType string) (registry.Artifact, string, error) {
 	b := sig.Bundle
 	ann := map[string]string{}
 	a := registry.Artifact{Annotations: ann}
@@ -292,7 +295,20 @@ func legacyArtifact(sig *Signature, payload []byte, predicateType string) (regis
 		ann[annotationRekorBundle] = string(rb)
 	}
 	if ts := vm.GetTimestampVerificationData().GetRfc3161Timestamps(); len(ts) > 0 {
-		tb, err := json.Marshal(cbundle.TimestampToRFC3161Timestamp(ts[0].GetSignedTimestamp()))
+		signed := ts[0].GetSignedTimestamp()
+		if suffix == AttestationSuffix {
+			if sig.timestamp == nil {
+				return a, "", fmt.Errorf("legacy attestation: the envelope must be timestamped, and the signature names no timestamp authority")
+			}
+			var err error
+			if signed, err = sig.timestamp(ctx, a.Data); err != nil {
+				if ctx.Err() != nil {
+					return a, "", ctx.Err()
+				}
+				return a, "", outcome.Operationalf("timestamping the legacy attestation: %w", err)
+			}
+		}
+		tb, err := json.Marshal(cbundle.TimestampToRFC3161Timestamp(signed))
 		if err != nil {
 			return a, "", fmt.Errorf("encoding RFC 3161 timestamp: %w", err)
 		}

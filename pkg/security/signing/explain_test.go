@@ -167,7 +167,7 @@ func legacySigned(t *testing.T, s Signer, d name.Digest) oci.Signature {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, err := legacyArtifact(sig, payload, "")
+	a, _, err := legacyArtifact(t.Context(), sig, payload, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func legacySigned(t *testing.T, s Signer, d name.Digest) oci.Signature {
 // legacyAttested is the legacy attestation s makes of a statement about d.
 func legacyAttested(t *testing.T, s Signer, d name.Digest) oci.Signature {
 	t.Helper()
-	a, _, err := legacyArtifact(signedStatement(t, s, d), nil, "https://example.com/predicate")
+	a, _, err := legacyArtifact(t.Context(), signedStatement(t, s, d), nil, "https://example.com/predicate")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func fuzzSetup(f *testing.F) (*Verifier, name.Digest, []byte, registry.Artifact)
 	if err != nil {
 		f.Fatal(err)
 	}
-	layer, _, err := legacyArtifact(lsig, payload, "")
+	layer, _, err := legacyArtifact(context.Background(), lsig, payload, "")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func FuzzVerifyEnvelope(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	layer, _, err := legacyArtifact(sig, nil, "https://example.com/p")
+	layer, _, err := legacyArtifact(context.Background(), sig, nil, "https://example.com/p")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -130,6 +130,12 @@ type Signature struct {
 	// material (public key hint or certificate), and any log entries and
 	// timestamps.
 	Bundle *protobundle.Bundle
+
+	// timestamp asks the timestamp authority the bundle's timestamp came
+	// from to timestamp other bytes (nil without one): a legacy attestation
+	// is timestamped over its whole DSSE envelope, as cosign v2 writes and
+	// verifies it, not over the signature as a bundle is.
+	timestamp func(ctx context.Context, data []byte) ([]byte, error)
 }
 
 // MarshalJSON returns the bundle in its canonical protobuf-JSON form, as
@@ -303,10 +309,10 @@ func signBundle(ctx context.Context, content sign.Content, kp *keypair, cert sig
 	if cert != nil {
 		opts.CertificateProvider = cert
 	}
+	var tsa *sign.TimestampAuthority
 	if services.TSAURL != "" {
-		opts.TimestampAuthorities = []*sign.TimestampAuthority{
-			sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: services.TSAURL, Timeout: serviceTimeout, Retries: 1}),
-		}
+		tsa = sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: services.TSAURL, Timeout: serviceTimeout, Retries: 1})
+		opts.TimestampAuthorities = []*sign.TimestampAuthority{tsa}
 	}
 	if services.RekorURL != "" {
 		opts.TransparencyLogs = []sign.Transparency{
@@ -320,7 +326,11 @@ func signBundle(ctx context.Context, content sign.Content, kp *keypair, cert sig
 		}
 		return nil, outcome.Operationalf("signing: %w", err)
 	}
-	return &Signature{Bundle: b}, nil
+	sig := &Signature{Bundle: b}
+	if tsa != nil {
+		sig.timestamp = tsa.GetTimestamp
+	}
+	return sig, nil
 }
 
 // keypair adapts a sigstore signature.SignerVerifier to sigstore-go's
