@@ -28,6 +28,13 @@ func ToolsDir() string {
 // reason to pass.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
+	return ToolInstalledBy(t, name, ".ci/tools.sh")
+}
+
+// ToolInstalledBy is Tool for an executable that script (a command run
+// from the repository's root) installs into ToolsDir.
+func ToolInstalledBy(t testing.TB, name, script string) string {
+	t.Helper()
 	if dir := ToolsDir(); dir != "" {
 		p := filepath.Join(dir, name)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
@@ -37,7 +44,7 @@ func Tool(t testing.TB, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	msg := name + " is not installed: run .ci/tools.sh (builds it into " + ToolsDir() + ", minutes, once per machine)"
+	msg := name + " is not installed: run " + script + " (builds it into " + ToolsDir() + ", minutes, once per machine)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

@@ -88,3 +88,16 @@ func createCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, pri
 	}
 	return x509.ParseCertificate(der)
 }
+
+// CodeSigningCA creates a two-level code-signing certificate authority of
+// the shape Fulcio serves (a self-signed root and one intermediate with the
+// code-signing extended key usage, both valid for a day either side of
+// start) and returns both certificates and the intermediate's key: what a
+// real Fulcio started with its file CA (--ca fileca) needs.
+func CodeSigningCA(name string, start time.Time) (root, intermediate *x509.Certificate, key *ecdsa.PrivateKey, err error) {
+	a, err := newAuthority(name, x509.ExtKeyUsageCodeSigning, start)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a.root, a.intermediate, a.key, nil
+}
