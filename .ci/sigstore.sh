@@ -66,3 +66,11 @@ if [ "$(cat "$share/trillian-storage.sql.version" 2>/dev/null)" != "$TRILLIAN_VE
   cp "$dir/storage/mysql/schema/storage.sql" "$share/trillian-storage.sql"
   echo "$TRILLIAN_VERSION" >"$share/trillian-storage.sql.version"
 fi
+
+# Fulcio's own identity configuration: the tests take its CI-provider
+# templates (how a GitHub Actions token becomes certificate extensions)
+if [ "$(cat "$share/fulcio-identity-config.yaml.version" 2>/dev/null)" != "$FULCIO_VERSION" ]; then
+  dir=$(cd / && GO111MODULE=on go mod download -json "github.com/sigstore/fulcio@$FULCIO_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  cp "$dir/config/identity/config.yaml" "$share/fulcio-identity-config.yaml"
+  echo "$FULCIO_VERSION" >"$share/fulcio-identity-config.yaml.version"
+fi

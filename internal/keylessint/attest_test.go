@@ -6,11 +6,10 @@ import (
 	"github.com/sc-project/sc/internal/testutil/cosigntest"
 )
 
-// TestAttestations attaches an SBOM and a provenance keylessly with sc
+// testAttestations attaches an SBOM and a provenance keylessly with sc
 // against the real services, in both attestation formats, and verifies
 // each with sc and with the real cosign CLI's verify-attestation.
-func TestAttestations(t *testing.T) {
-	e := newEnv(t)
+func testAttestations(t *testing.T, e *env) {
 	verifyFlags := []string{"--certificate-identity", identity, "--certificate-oidc-issuer", e.ss.OIDCIssuerURL, "--trusted-root", e.trustedRoot}
 	for _, format := range []string{"bundle", "legacy"} {
 		t.Run(format, func(t *testing.T) {
@@ -48,10 +47,9 @@ func TestAttestations(t *testing.T) {
 	}
 }
 
-// TestCosignSignsScVerifies: the real cosign CLI signs keylessly against
+// testCosignSignsScVerifies: the real cosign CLI signs keylessly against
 // the same services (its signing config names them); sc verifies it.
-func TestCosignSignsScVerifies(t *testing.T) {
-	e := newEnv(t)
+func testCosignSignsScVerifies(t *testing.T, e *env) {
 	ref := e.pushImage(t, "by-cosign:v1").String()
 	out, err := cosigntest.Run(t, "sign", "-y", "--identity-token", e.ss.Token(identity), "--signing-config", e.signingCfg,
 		"--trusted-root", e.trustedRoot, "--allow-http-registry", ref)

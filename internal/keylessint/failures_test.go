@@ -16,12 +16,11 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 )
 
-// TestFailures are the failures the real services produce: a token Fulcio
+// testFailures are the failures the real services produce: a token Fulcio
 // refuses (expired, or from an issuer it does not trust), an entry of a log
 // the verifier does not trust, and Rekor down. Signing fails with an
 // operational error and writes nothing; verification fails the check.
-func TestFailures(t *testing.T) {
-	e := newEnv(t)
+func testFailures(t *testing.T, e *env) {
 	stranger := sigstoretest.New(t) // an issuer Fulcio does not know
 	for _, c := range []struct {
 		name, token, want string

@@ -18,12 +18,11 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 )
 
-// TestReleaseCreate runs `sc release create` keylessly against the real
+// testReleaseCreate runs `sc release create` keylessly against the real
 // services: every image is signed, its SBOM, provenance and vuln result
 // attested, everything verified by sc as it goes; then the real cosign
 // CLI verifies the signature and each attestation type.
-func TestReleaseCreate(t *testing.T) {
-	e := newEnv(t)
+func testReleaseCreate(t *testing.T, e *env) {
 	dir := t.TempDir()
 	client := registry.New()
 	var refs []string

@@ -9,11 +9,10 @@ import (
 
 const identity = "ci@example.com"
 
-// TestSignVerify signs keylessly with sc against the real Fulcio, Rekor,
+// testSignVerify signs keylessly with sc against the real Fulcio, Rekor,
 // CT log and TSA, in both formats, and verifies with sc and with the real
 // cosign CLI.
-func TestSignVerify(t *testing.T) {
-	e := newEnv(t)
+func testSignVerify(t *testing.T, e *env) {
 	for _, format := range []string{"bundle", "legacy"} {
 		t.Run(format, func(t *testing.T) {
 			ref := e.pushImage(t, "app-"+format+":v1")
@@ -39,5 +38,24 @@ func TestSignVerify(t *testing.T) {
 				t.Fatalf("cosign verify: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestRealSigstore starts one local Sigstore (tens of seconds) and runs
+// every case against it; the failure cases come last, as they stop Rekor.
+func TestRealSigstore(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, *env)
+	}{
+		{"sign and verify", testSignVerify},
+		{"attestations", testAttestations},
+		{"cosign signs, sc verifies", testCosignSignsScVerifies},
+		{"GitHub Actions identity", testGitHubActionsIdentity},
+		{"release create", testReleaseCreate},
+		{"failures", testFailures},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.run(t, e) })
 	}
 }

@@ -27,6 +27,7 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/internal/testutil/sigstoretest"
@@ -65,16 +66,20 @@ const (
 // Services is a running local Sigstore. The processes stop when the test
 // that started them ends.
 type Services struct {
-	// OIDCIssuerURL is the issuer Fulcio trusts (sigstoretest's, in this
-	// process).
+	// OIDCIssuerURL is the issuer Fulcio trusts for e-mail identities
+	// (sigstoretest's, in this process).
 	OIDCIssuerURL string
+	// GitHubIssuerURL is a second in-process issuer that Fulcio treats as
+	// GitHub Actions' (its ci-provider github-workflow templates): see
+	// GitHubToken.
+	GitHubIssuerURL string
 	// FulcioURL, RekorURL and CTLogURL are the services' base URLs.
 	FulcioURL, RekorURL, CTLogURL string
 	// TSAURL is the timestamp endpoint itself, …/api/v1/timestamp.
 	TSAURL string
 
 	tb              testing.TB
-	issuer          *sigstoretest.Sigstore
+	issuer, github  *sigstoretest.Sigstore
 	procs           map[Service]*exec.Cmd
 	exited          map[Service]chan struct{}
 	logs            map[Service]string
@@ -103,14 +108,17 @@ func Start(tb testing.TB) *Services {
 			tb.Skip(msg)
 		}
 	}
-	schema := filepath.Join(filepath.Dir(testutil.ToolsDir()), "share", "trillian-storage.sql")
-	if _, err := os.Stat(schema); err != nil {
-		tb.Fatalf("sigstorelocal: Trillian's schema is missing (%v): run %s", err, Install)
+	share := filepath.Join(filepath.Dir(testutil.ToolsDir()), "share")
+	schema, identities := filepath.Join(share, "trillian-storage.sql"), filepath.Join(share, "fulcio-identity-config.yaml")
+	for _, f := range []string{schema, identities} {
+		if _, err := os.Stat(f); err != nil {
+			tb.Fatalf("sigstorelocal: %v: run %s", err, Install)
+		}
 	}
 
-	s := &Services{tb: tb, issuer: sigstoretest.New(tb), procs: map[Service]*exec.Cmd{},
+	s := &Services{tb: tb, issuer: sigstoretest.New(tb), github: sigstoretest.New(tb), procs: map[Service]*exec.Cmd{},
 		exited: map[Service]chan struct{}{}, logs: map[Service]string{}}
-	s.OIDCIssuerURL = s.issuer.OIDCIssuerURL
+	s.OIDCIssuerURL, s.GitHubIssuerURL = s.issuer.OIDCIssuerURL, s.github.OIDCIssuerURL
 	start := time.Now()
 	dir := tb.TempDir()
 
@@ -166,10 +174,9 @@ func Start(tb testing.TB) *Services {
 	s.CTLogURL = "http://" + ctAddr + "/" + ctPrefix
 	waitHTTP(tb, s, CTLog, s.CTLogURL+"/ct/v1/get-sth")
 
-	// Fulcio, trusting sigstoretest's issuer for e-mail identities
+	// Fulcio, trusting sigstoretest's issuers
 	fulcioConfig := filepath.Join(dir, "fulcio.yaml")
-	writeFile(tb, fulcioConfig, fmt.Appendf(nil, "oidc-issuers:\n  %s:\n    issuer-url: %s\n    client-id: sigstore\n    type: email\n",
-		s.OIDCIssuerURL, s.OIDCIssuerURL))
+	writeFile(tb, fulcioConfig, s.fulcioConfig(identities))
 	fulcioAddr, fulcioGRPC, fulcioMetrics := port(tb), port(tb), port(tb)
 	fhost, fport, _ := net.SplitHostPort(fulcioAddr)
 	_, gport, _ := net.SplitHostPort(fulcioGRPC)
@@ -208,8 +215,33 @@ func Start(tb testing.TB) *Services {
 	return s
 }
 
-// Token mints an ID token for identity from the issuer Fulcio trusts; see
-// sigstoretest.Sigstore.Token.
+// GitHubToken mints a token shaped as GitHub Actions' for a push to
+// refs/heads/main of repository (owner/name) running workflow (a path in it,
+// .github/workflows/release.yml), from the issuer Fulcio treats as GitHub
+// Actions'. The certificate's identity is then
+// https://github.com/<repository>/<workflow>@refs/heads/main, with GitHub's
+// certificate extensions. opts add or spoil claims.
+func (s *Services) GitHubToken(repository, workflow string, opts ...sigstoretest.TokenOption) string {
+	s.tb.Helper()
+	owner, _, _ := strings.Cut(repository, "/")
+	ref := repository + "/" + workflow + "@refs/heads/main"
+	claims := map[string]any{
+		"repository": repository, "repository_id": "1", "repository_owner": owner, "repository_owner_id": "2",
+		"repository_visibility": "public", "ref": "refs/heads/main", "ref_type": "branch",
+		"sha": "4b1c2a9d7e3f5a6b8c0d1e2f3a4b5c6d7e8f9a0b", "event_name": "push", "workflow": "release",
+		"workflow_ref": ref, "workflow_sha": "4b1c2a9d7e3f5a6b8c0d1e2f3a4b5c6d7e8f9a0b",
+		"job_workflow_ref": ref, "job_workflow_sha": "4b1c2a9d7e3f5a6b8c0d1e2f3a4b5c6d7e8f9a0b",
+		"run_id": "1", "run_attempt": "1", "runner_environment": "github-hosted",
+	}
+	all := make([]sigstoretest.TokenOption, 0, len(claims)+len(opts))
+	for k, v := range claims {
+		all = append(all, sigstoretest.WithClaim(k, v))
+	}
+	return s.github.Token("repo:"+repository+":ref:refs/heads/main", append(all, opts...)...)
+}
+
+// Token mints an ID token for identity from the e-mail issuer Fulcio
+// trusts; see sigstoretest.Sigstore.Token.
 func (s *Services) Token(identity string, opts ...sigstoretest.TokenOption) string {
 	s.tb.Helper()
 	return s.issuer.Token(identity, opts...)
@@ -239,6 +271,31 @@ func (s *Services) Stop(svc Service) {
 func (s *Services) Log(svc Service) string {
 	b, _ := os.ReadFile(s.logs[svc])
 	return string(b)
+}
+
+// fulcioConfig is Fulcio's identity configuration: its own CI-provider
+// templates (from the file .ci/sigstore.sh copies out of Fulcio's module),
+// with the issuers replaced by this Services' two.
+func (s *Services) fulcioConfig(identities string) []byte {
+	s.tb.Helper()
+	b, err := os.ReadFile(identities)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		s.tb.Fatalf("sigstorelocal: reading %s: %v", identities, err)
+	}
+	delete(cfg, "meta-issuers")
+	cfg["oidc-issuers"] = map[string]any{
+		s.OIDCIssuerURL:   map[string]any{"issuer-url": s.OIDCIssuerURL, "client-id": "sigstore", "type": "email"},
+		s.GitHubIssuerURL: map[string]any{"issuer-url": s.GitHubIssuerURL, "client-id": "sigstore", "type": "ci-provider", "ci-provider": "github-workflow"},
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return out
 }
 
 // start runs bin with args as svc until the test ends, its output in a log
