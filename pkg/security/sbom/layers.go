@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/anchore/stereoscope/pkg/file"
 	"github.com/anchore/stereoscope/pkg/image"
@@ -151,6 +152,7 @@ func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image,
 	}
 	withoutFiles(s)
 	q := rec.queries()
+	q.Links = linksOn(simg, q.Answers)
 	low := n
 	for k := n - 1; k >= 1; k-- {
 		cs, err := changes(simg, k)
@@ -232,6 +234,42 @@ func (r *layerRecord) compose(desc source.Description) (*syftsbom.SBOM, error) {
 		s.Relationships[i].To = swap(s.Relationships[i].To)
 	}
 	return s, nil
+}
+
+// linksOn returns the paths on the way to the answers reached through a
+// link that are links in img's squashed tree: an upper layer writing at or
+// below one of them can change where the path leads, even when it writes
+// no parent directory entry. A path that cannot be looked up counts as a
+// link.
+func linksOn(img *image.Image, answers []answer) []string {
+	tree := img.SquashedTree()
+	seen := map[string]bool{}
+	var links []string
+	for _, a := range answers {
+		if a.Access == a.Real {
+			continue
+		}
+		for _, x := range file.Path(a.Access).AllPaths() {
+			p := string(x)
+			if p == "/" || seen[p] {
+				continue
+			}
+			seen[p] = true
+			link := true
+			if ok, res, err := tree.File(x); err == nil && ok && res.Reference != nil {
+				if e, err := img.FileCatalog.Get(*res.Reference); err == nil {
+					link = e.Metadata.Type == file.TypeSymLink
+				}
+			} else if err == nil && !ok {
+				link = false
+			}
+			if link {
+				links = append(links, p)
+			}
+		}
+	}
+	slices.Sort(links)
+	return links
 }
 
 // sourceID identifies a source by its ID, as syft's own relationships do.

@@ -36,6 +36,9 @@ type queries struct {
 	// only on files whose path holds "nix/store/" (the walked ones are among
 	// Answers), so a change elsewhere leaves its result alone.
 	NixStoreWalk bool `json:"nixStoreWalk,omitempty"`
+	// Links are the symbolic links the answers were reached through (see
+	// linksOn).
+	Links []string `json:"links,omitempty"`
 }
 
 // nixStoreWalker is the function of syft v1.57 that walks every file for
@@ -286,6 +289,11 @@ func (q queries) affectedBy(cs []change) string {
 		return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 	}
 	for _, c := range cs {
+		for _, l := range q.Links {
+			if under(c.Path, l) {
+				return "an upper layer writes or removes " + c.Path + " at or below the link " + l
+			}
+		}
 		switch c.Kind {
 		case changeLink:
 			return "an upper layer writes the link or special file " + c.Path
