@@ -40,14 +40,16 @@ import (
 // DefaultTTL is the TTL of an operation without its own in DefaultTTLs.
 const DefaultTTL = 24 * time.Hour
 
-// DefaultTTLs returns a new map of the default TTL per operation: "sbom" 7
-// days (an image's contents never change under its digest; only the tool
+// DefaultTTLs returns a new map of the default TTL per operation: "sbom" and
+// "sbom-layers" (cataloguing per layer chain) 7 days (an image's contents
+// never change under its digest, nor a chain's under its ID; only the tool
 // does, and its version is in the key), "scan" 24 hours (vulnerability
 // databases are updated daily).
 func DefaultTTLs() map[string]time.Duration {
 	return map[string]time.Duration{
-		"sbom": 7 * 24 * time.Hour,
-		"scan": 24 * time.Hour,
+		"sbom":        7 * 24 * time.Hour,
+		"sbom-layers": 7 * 24 * time.Hour,
+		"scan":        24 * time.Hour,
 	}
 }
 

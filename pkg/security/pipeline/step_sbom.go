@@ -71,8 +71,9 @@ type SBOMOptions struct {
 	// Scope is the part of the image catalogued. Default:
 	// sbom.DefaultScope.
 	Scope sbom.Scope
-	// Cache keeps SBOMs by image digest, format, scope and syft version.
-	// Default: none; every call reads the image.
+	// Cache keeps SBOMs by image digest, format, scope and syft version,
+	// and what cataloguing found per layer chain (sbom.WithLayerCache).
+	// Default: none; every call reads and catalogues the image.
 	Cache *cache.Cache
 	// Layers is where the image's layers are read from before the
 	// registry (go-containerregistry's layer cache). Default: none.
@@ -148,7 +149,12 @@ func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOpt
 			return nil, err
 		}
 	}
-	res, err := sbom.Generate(gctx, d, img, sbom.WithFormat(o.Format), sbom.WithScope(o.Scope), sbom.WithLogger(logger))
+	gopts := []sbom.Option{sbom.WithFormat(o.Format), sbom.WithScope(o.Scope), sbom.WithLogger(logger)}
+	if o.Cache != nil {
+		// images sharing lower layers share their cataloguing
+		gopts = append(gopts, sbom.WithLayerCache(o.Cache))
+	}
+	res, err := sbom.Generate(gctx, d, img, gopts...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
@@ -108,6 +109,61 @@ func BenchmarkEncode(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.SetBytes(int64(len(doc)))
+			}
+		})
+	}
+}
+
+// BenchmarkGenerateSecondImage measures the SBOM of a second image of a
+// release, which shares all but its service layer with the first: "whole"
+// catalogues it as syft does, "layer-cache" composes it from the first
+// image's cataloguing kept in a layer cache (WithLayerCache). Both read and
+// unpack the image and encode the document. Run with
+//
+//	go test -run '^$' -bench GenerateSecondImage -benchmem ./pkg/security/sbom
+func BenchmarkGenerateSecondImage(b *testing.B) {
+	ctx, err := sbom.Prepare(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	imgs, err := fixture.Images(2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	refs := make([]name.Digest, len(imgs))
+	for i, img := range imgs {
+		h, err := img.Digest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if refs[i], err = name.NewDigest("registry.example/shop/svc@" + h.String()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name   string
+		cached bool
+	}{{"whole", false}, {"layer-cache", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var opts []sbom.Option
+			if bc.cached {
+				lc, err := cache.New(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts = append(opts, sbom.WithLayerCache(lc))
+				if _, err := sbom.Generate(ctx, refs[0], imgs[0], opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				r, err := sbom.Generate(ctx, refs[1], imgs[1], opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if bc.cached && r.Layers.Layers == 0 {
+					b.Fatalf("catalogued whole: %+v", r.Layers)
+				}
 			}
 		})
 	}

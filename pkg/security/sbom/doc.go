@@ -36,6 +36,56 @@
 // call, which then share one scanner. Checking a caller's cataloguer
 // selection does not build it.
 //
+// # Layers catalogued once
+//
+// Images of a release share their lower layers. With WithLayerCache, the
+// images share their cataloguing too. syft's cataloguers see an image only
+// through its file resolver, so a run is recorded with what it asked the
+// resolver (paths, globs, MIME types) and every file it was answered with
+// or read, under the chain ID of the image's layers (the OCI chain ID: a
+// layer's diff ID with all the layers below it) and a hash of the
+// cataloguer selection and the syft version. The same record is also kept
+// under the lowest chain of lower layers whose upper layers write and remove
+// none of those files and match none of those globs or types: by the same
+// argument, cataloguing that chain alone gives the same answers.
+//
+// An image whose longest cached chain is k layers is then composed, not
+// catalogued, when its layers above k write no path that was asked for or
+// answered, no file matching a recorded glob, no regular file of a recorded
+// MIME type, no link or special file, no directory above a path that was
+// reached through a link, and remove (whiteouts, opaque directories) nothing
+// at or above a path that was asked for or answered. A composed SBOM is the
+// recorded one with the image's own source description; its packages,
+// locations (layer IDs included), relationships and distribution are what
+// syft finds in the whole image, which the tests check against syft's own
+// squashed cataloguing for siblings, static application layers, and upper
+// layers that rewrite the dpkg status, change an npm lock file, white out
+// files or make a directory opaque.
+//
+// Everything else falls back to cataloguing the whole image, and says why
+// in Result.Layers.Fallback:
+//   - an upper layer that adds or changes anything a cataloguer looks for:
+//     an executable (the Go-binary, ELF and binary-classifier cataloguers
+//     search by MIME type), a package manifest or lock file, a package
+//     database, a file a package's metadata or license came from;
+//   - any cataloguer that walks every file (syft v1.57's Nix store
+//     cataloguer does, and is recognised by name: its walk only depends on
+//     paths holding "nix/store"; any other walk disables composition);
+//   - scopes other than squashed and any file listing (WithFiles): file
+//     cataloguers read every file;
+//   - a cache entry that cannot be read or decoded.
+//
+// Upper layers are not catalogued on their own beside the base's record: a
+// package an upper layer adds is found by cataloguing the whole image.
+// Restricting syft's search to the upper layers' files while its related
+// lookups see the whole tree needs telling the two apart, which syft v1.57's
+// file resolver interface does not (cataloguers and their parsers call the
+// same methods), and syft's post-processing (binary packages owned by an OS
+// package, ownership by file overlap) runs only inside one CreateSBOM over
+// one catalogue. So a base plus an application binary or manifest is
+// catalogued whole. The image's layers are still read and unpacked: only
+// the cataloguers' work is saved.
+//
 // # Defaults
 //
 // Chosen for CI, where an SBOM is made on every build and stored and signed:

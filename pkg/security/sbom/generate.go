@@ -56,6 +56,9 @@ type Result struct {
 	Packages int `json:"packages"`
 	// Document is the encoded SBOM.
 	Document []byte `json:"-"`
+	// Layers says whether the SBOM was composed from a layer cache entry
+	// (WithLayerCache); nil without a layer cache.
+	Layers *LayerReuse `json:"layers,omitempty"`
 	// SBOM is syft's model of the SBOM. It holds no open files: it stays
 	// usable after Generate returned and the image's layers were removed.
 	SBOM *syftsbom.SBOM `json:"-"`
@@ -79,6 +82,10 @@ type config struct {
 	ownCatalogers bool
 	tempDir       string
 	logger        *slog.Logger
+	layerCache    LayerCache
+	// onCatalogue, when set, is called before every syft run over an
+	// image (tests count them)
+	onCatalogue func()
 }
 
 // Option configures Generate.
@@ -292,7 +299,7 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 
 	start := time.Now()
 	c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
-	s, err := catalogue(ctx, ref, img, &c, scanner)
+	s, reuse, err := catalogue(ctx, ref, img, &c, scanner)
 	if err != nil {
 		return nil, fmt.Errorf("cataloguing %s: %w", ref, err)
 	}
@@ -313,6 +320,7 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 		Packages:      s.Artifacts.Packages.PackageCount(),
 		Document:      doc,
 		SBOM:          s,
+		Layers:        reuse,
 	}
 	c.logger.Debug("catalogued image", "image", ref.String(), "packages", r.Packages,
 		"format", r.Format, "bytes", len(doc), "duration", time.Since(start).Round(time.Millisecond))
@@ -322,10 +330,10 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 // catalogue reads img through stereoscope and runs syft's cataloguers on it.
 // Stereoscope's own registry provider is not used: it would fetch the image
 // a second time, outside sc's transport.
-func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, scanner *licenseScanner) (s *syftsbom.SBOM, err error) {
+func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, scanner *licenseScanner) (s *syftsbom.SBOM, reuse *LayerReuse, err error) {
 	dir, err := os.MkdirTemp(c.tempDir, "sc-sbom-")
 	if err != nil {
-		return nil, fmt.Errorf("creating a directory for the layers: %w", err)
+		return nil, nil, fmt.Errorf("creating a directory for the layers: %w", err)
 	}
 	defer func() {
 		if rmErr := os.RemoveAll(dir); rmErr != nil && err == nil {
@@ -350,7 +358,7 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, sc
 		readCtx = image.WithLazyLayerSquashes(ctx)
 	}
 	if err := simg.Read(readCtx); err != nil {
-		return nil, errors.Join(fmt.Errorf("reading image: %w", err), simg.Cleanup())
+		return nil, nil, errors.Join(fmt.Errorf("reading image: %w", err), simg.Cleanup())
 	}
 
 	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: ref.String()})
@@ -362,16 +370,26 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, sc
 
 	sctx, err := scanner.wait(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if c.layered() {
+		s, r, err := catalogueLayered(sctx, src, simg, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, &r, nil
+	}
+	if c.onCatalogue != nil {
+		c.onCatalogue()
 	}
 	s, err = syft.CreateSBOM(sctx, src, syftConfig(c))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.files == NoFiles {
 		withoutFiles(s)
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 // fileDigests are the digests of each listed file: SHA-1, which SPDX 2.3

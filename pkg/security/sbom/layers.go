@@ -1,0 +1,318 @@
+package sbom
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+
+	"github.com/anchore/stereoscope/pkg/file"
+	"github.com/anchore/stereoscope/pkg/image"
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/artifact"
+	"github.com/anchore/syft/syft/format/syftjson"
+	syftsbom "github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
+
+	"github.com/sc-project/sc/pkg/security/cache"
+)
+
+// LayerCache keeps what cataloguing a chain of layers found, so that another
+// image with the same lower layers is not catalogued again; *cache.Cache is
+// one. Entries are keyed by LayerOperation, the chain ID of the layers, a
+// hash of the cataloguer selection and the syft version.
+type LayerCache interface {
+	Get(ctx context.Context, key cache.Key) (payload []byte, ok bool, err error)
+	Put(ctx context.Context, key cache.Key, payload []byte) error
+}
+
+var _ LayerCache = (*cache.Cache)(nil)
+
+// LayerOperation is the cache operation of the entries WithLayerCache keeps.
+const LayerOperation = "sbom-layers"
+
+// recordVersion changes whenever what a record holds, or what it is taken
+// to prove, changes.
+const recordVersion = 1
+
+// WithLayerCache keeps, in lc, what cataloguing found per chain of layers,
+// and composes an image's SBOM from the entry of its lower layers when its
+// upper layers cannot change what syft finds there (see the package
+// documentation). It applies to the squashed scope without file listings
+// (NoFiles); other configurations catalogue the whole image. Cache errors
+// are logged and treated as misses. Default: none, every image is
+// catalogued whole.
+func WithLayerCache(lc LayerCache) Option { return func(c *config) { c.layerCache = lc } }
+
+// LayerReuse says how an image's SBOM was made when a layer cache was
+// given.
+type LayerReuse struct {
+	// Layers is the number of the image's layers, from the bottom, whose
+	// cataloguing was taken from the cache; 0 when the image was
+	// catalogued.
+	Layers int `json:"layers"`
+	// Chain is the chain ID of those layers.
+	Chain string `json:"chain,omitempty"`
+	// Fallback says why the image was catalogued whole although the cache
+	// held its lower layers; empty otherwise.
+	Fallback string `json:"fallback,omitempty"`
+}
+
+// layerRecord is a cache entry: what cataloguing a chain of layers found,
+// and what it asked of the files.
+type layerRecord struct {
+	Version int `json:"version"`
+	// SBOM is syft's model, as syft-json.
+	SBOM    json.RawMessage `json:"sbom"`
+	Queries queries         `json:"queries"`
+}
+
+// chainIDs returns the OCI chain ID of each prefix of the image's layers:
+// the first layer's diff ID, then sha256 of the chain below, a space and the
+// layer's diff ID.
+func chainIDs(img *image.Image) []string {
+	ids := make([]string, len(img.Layers))
+	for i, l := range img.Layers {
+		if i == 0 {
+			ids[i] = l.Metadata.Digest
+			continue
+		}
+		sum := sha256.Sum256([]byte(ids[i-1] + " " + l.Metadata.Digest))
+		ids[i] = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return ids
+}
+
+// layerKey is the cache key of chain under c.
+func layerKey(chain string, c *config) (cache.Key, error) {
+	h, err := cache.HashConfig(struct {
+		Version    int      `json:"version"`
+		Catalogers []string `json:"catalogers"`
+	}{recordVersion, c.catalogers})
+	if err != nil {
+		return cache.Key{}, err
+	}
+	return cache.Key{Operation: LayerOperation, Digest: chain, ConfigHash: h, ToolVersion: syftConfig(c).ToolVersion}, nil
+}
+
+// layered reports whether c lets an SBOM be composed from layers.
+func (c *config) layered() bool {
+	return c.layerCache != nil && c.scope == Squashed && c.files == NoFiles
+}
+
+// catalogueLayered makes the SBOM of simg, read as src: from the cache
+// entry of its longest cached chain of lower layers when its upper layers
+// change nothing cataloguing asked about, else by cataloguing it whole, which
+// is then recorded for the whole chain and for the lowest chain below which
+// nothing it asked about changes.
+func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image, c *config) (*syftsbom.SBOM, LayerReuse, error) {
+	chains := chainIDs(simg)
+	n := len(chains)
+	var reuse LayerReuse
+	for k := n; k >= 1; k-- {
+		key, err := layerKey(chains[k-1], c)
+		if err != nil {
+			return nil, reuse, err
+		}
+		rec, ok := getRecord(ctx, c, key)
+		if !ok {
+			continue
+		}
+		cs, err := changes(simg, k)
+		if err != nil {
+			return nil, reuse, err
+		}
+		if why := rec.Queries.affectedBy(cs); why != "" {
+			reuse.Fallback = why
+			c.logger.Debug("cataloguing the whole image", "lowerLayers", k, "chain", chains[k-1], "reason", why)
+			break
+		}
+		s, err := rec.compose(src.Describe())
+		if err != nil {
+			reuse.Fallback = err.Error()
+			c.logger.Warn("reading a layer cache entry", "chain", chains[k-1], "error", err)
+			break
+		}
+		c.logger.Debug("composed SBOM from the layer cache", "lowerLayers", k, "layers", n, "chain", chains[k-1])
+		reuse.Layers, reuse.Chain = k, chains[k-1]
+		return s, reuse, nil
+	}
+
+	rec := newRecorder()
+	if c.onCatalogue != nil {
+		c.onCatalogue()
+	}
+	s, err := syft.CreateSBOM(ctx, recordingSource{Source: src, rec: rec}, syftConfig(c))
+	if err != nil {
+		return nil, reuse, err
+	}
+	withoutFiles(s)
+	q := rec.queries()
+	q.Links = linksOn(simg, q.Answers)
+	low := n
+	for k := n - 1; k >= 1; k-- {
+		cs, err := changes(simg, k)
+		if err != nil {
+			return nil, reuse, err
+		}
+		if q.affectedBy(cs) != "" {
+			break
+		}
+		low = k
+	}
+	var doc bytes.Buffer
+	if err := syftjson.NewFormatEncoder().Encode(&doc, *s); err != nil {
+		c.logger.Warn("encoding a layer cache entry", "error", err)
+		return s, reuse, nil
+	}
+	payload, err := json.Marshal(layerRecord{Version: recordVersion, SBOM: doc.Bytes(), Queries: q})
+	if err != nil {
+		c.logger.Warn("encoding a layer cache entry", "error", err)
+		return s, reuse, nil
+	}
+	for _, k := range uniq(n, low) {
+		key, err := layerKey(chains[k-1], c)
+		if err != nil {
+			return nil, reuse, err
+		}
+		if err := c.layerCache.Put(ctx, key, payload); err != nil {
+			c.logger.Warn("writing the layer cache", "chain", chains[k-1], "error", err)
+		}
+	}
+	return s, reuse, nil
+}
+
+func uniq(a, b int) []int {
+	if a == b {
+		return []int{a}
+	}
+	return []int{a, b}
+}
+
+// getRecord reads the entry of key; a bad entry is a miss.
+func getRecord(ctx context.Context, c *config, key cache.Key) (*layerRecord, bool) {
+	data, ok, err := c.layerCache.Get(ctx, key)
+	if err != nil {
+		c.logger.Warn("reading the layer cache", "chain", key.Digest, "error", err)
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	var rec layerRecord
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Version != recordVersion || len(rec.SBOM) == 0 {
+		c.logger.Warn("ignoring a malformed layer cache entry", "chain", key.Digest, "error", err)
+		return nil, false
+	}
+	return &rec, true
+}
+
+// compose returns the recorded SBOM as the SBOM of the image desc
+// describes: the packages, their relationships and the distribution are the
+// recorded ones, the source is desc, and what the source contained now
+// belongs to desc.
+func (r *layerRecord) compose(desc source.Description) (*syftsbom.SBOM, error) {
+	s, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(r.SBOM))
+	if err != nil {
+		return nil, fmt.Errorf("decoding a layer cache entry: %w", err)
+	}
+	old := s.Source.ID
+	s.Source = desc
+	// syft relates the source to what it contains by the source's ID
+	swap := func(x artifact.Identifiable) artifact.Identifiable {
+		if _, ok := x.(source.Source); ok && string(x.ID()) == old {
+			return sourceID(desc.ID)
+		}
+		return x
+	}
+	for i := range s.Relationships {
+		s.Relationships[i].From = swap(s.Relationships[i].From)
+		s.Relationships[i].To = swap(s.Relationships[i].To)
+	}
+	return s, nil
+}
+
+// linksOn returns the paths on the way to the answers reached through a
+// link that are links in img's squashed tree: an upper layer writing at or
+// below one of them can change where the path leads, even when it writes
+// no parent directory entry. A path that cannot be looked up counts as a
+// link.
+func linksOn(img *image.Image, answers []answer) []string {
+	tree := img.SquashedTree()
+	seen := map[string]bool{}
+	var links []string
+	for _, a := range answers {
+		if a.Access == a.Real {
+			continue
+		}
+		for _, x := range file.Path(a.Access).AllPaths() {
+			p := string(x)
+			if p == "/" || seen[p] {
+				continue
+			}
+			seen[p] = true
+			link := true
+			if ok, res, err := tree.File(x); err == nil && ok && res.Reference != nil {
+				if e, err := img.FileCatalog.Get(*res.Reference); err == nil {
+					link = e.Metadata.Type == file.TypeSymLink
+				}
+			} else if err == nil && !ok {
+				link = false
+			}
+			if link {
+				links = append(links, p)
+			}
+		}
+	}
+	slices.Sort(links)
+	return links
+}
+
+// sourceID identifies a source by its ID, as syft's own relationships do.
+type sourceID string
+
+func (s sourceID) ID() artifact.ID { return artifact.ID(s) }
+
+// changes lists what the layers of img from index k up write and remove.
+func changes(img *image.Image, k int) ([]change, error) {
+	var cs []change
+	for _, l := range img.Layers[k:] {
+		if l.Tree == nil {
+			return nil, fmt.Errorf("layer %s was not read", l.Metadata.Digest)
+		}
+		for _, ref := range l.Tree.AllFiles(file.AllTypes()...) {
+			p := ref.RealPath
+			switch {
+			case p.IsDirWhiteout():
+				dir, err := p.ParentPath()
+				if err != nil {
+					return nil, fmt.Errorf("opaque whiteout %s: %w", p, err)
+				}
+				cs = append(cs, change{Path: path.Clean(string(dir)), Kind: changeRemove})
+				continue
+			case p.IsWhiteout():
+				hidden, err := p.UnWhiteoutPath()
+				if err != nil {
+					return nil, fmt.Errorf("whiteout %s: %w", p, err)
+				}
+				cs = append(cs, change{Path: path.Clean(string(hidden)), Kind: changeRemove})
+				continue
+			}
+			c := change{Path: path.Clean(string(p)), Kind: changeLink}
+			if e, err := img.FileCatalog.Get(ref); err == nil {
+				switch e.Metadata.Type {
+				case file.TypeRegular:
+					c.Kind, c.MIMEType = changeFile, e.Metadata.MIMEType
+				case file.TypeDirectory:
+					c.Kind = changeDir
+				}
+			}
+			cs = append(cs, c)
+		}
+	}
+	return cs, nil
+}
