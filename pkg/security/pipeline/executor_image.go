@@ -245,16 +245,12 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 // nested index or one without platform images fail here, before anything
 // is read or signed.
 func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
-	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
+	ps, err := r.platformsOf(ctx)
 	if err != nil {
 		return err
 	}
-	r.digest = d
-	sr.Detail = d.DigestStr()
-	ps, err := r.rl.e.reg.Platforms(ctx, d, r.selection...)
-	if err != nil {
-		return err
-	}
+	r.digest = ps.Digest
+	sr.Detail = ps.Digest.DigestStr()
 	r.isIndex, r.skipped = ps.Index, ps.Skipped
 	for _, img := range ps.Images {
 		r.platforms = append(r.platforms, &platformRun{image: img})
@@ -263,4 +259,18 @@ func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
 		sr.Detail = describePlatforms(ps)
 	}
 	return nil
+}
+
+// platformsOf resolves the service's image and lists its platform images,
+// or takes both from what the caller resolved before the run
+// (WithResolved).
+func (r *imageRun) platformsOf(ctx context.Context) (*registry.Platforms, error) {
+	if res, ok := r.rl.e.resolved[r.svc.Name]; ok && res.Image == r.svc.Image && res.Platforms != nil {
+		return res.Platforms, nil
+	}
+	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
+	if err != nil {
+		return nil, err
+	}
+	return r.rl.e.reg.Platforms(ctx, d, r.selection...)
 }
