@@ -369,15 +369,15 @@ func TestPlanAndShardUsage(t *testing.T) {
 		{"no shards", []string{"release", "plan", config}, outcome.ExitInvalid, "--shards 0"},
 		{"bad format", []string{"release", "plan", config, "--shards", "2", "--format", "yaml"}, outcome.ExitInvalid, "--format"},
 		{"no config", []string{"release", "plan", "--shards", "2"}, outcome.ExitInvalid, "--config is required"},
-		{"bad shard", []string{"release", "create", config, "--shard", "3/2"}, outcome.ExitInvalid, "--shard"},
-		{"shard not I/N", []string{"release", "create", config, "--shard", "2"}, outcome.ExitInvalid, "want I/N"},
+		{"bad shard", []string{"release", "create", config, "--shard", "3/2"}, outcome.ExitInvalid, "--shard 3/2: the shard must be between 1 and 2"},
+		{"shard not I/N", []string{"release", "create", config, "--shard", "2"}, outcome.ExitInvalid, `--shard "2": want I/N`},
 		{"merge nothing", []string{"release", "merge"}, outcome.ExitInvalid, "requires at least 1 arg"},
 		{"merge missing file", []string{"release", "merge", filepath.Join(t.TempDir(), "nope.json")}, outcome.ExitInvalid, "nope.json"},
 		{"merge not json", []string{"release", "merge", config}, outcome.ExitInvalid, "not a release result"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(context.Background(), t, env, tc.args...)
-			if outcome.Code(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+			if outcome.Code(err) != tc.code || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), ": shard ") {
 				t.Errorf("%v (exit %d), want exit %d mentioning %q", err, outcome.Code(err), tc.code, tc.want)
 			}
 		})
