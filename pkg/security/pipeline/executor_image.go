@@ -245,12 +245,15 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 // nested index or one without platform images fail here, before anything
 // is read or signed.
 func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
-	ps, err := r.platformsOf(ctx)
+	d, ps, err := r.platformsOf(ctx)
+	if d.DigestStr() != "" {
+		// known even when listing its platforms failed
+		r.digest = d
+		sr.Detail = d.DigestStr()
+	}
 	if err != nil {
 		return err
 	}
-	r.digest = ps.Digest
-	sr.Detail = ps.Digest.DigestStr()
 	r.isIndex, r.skipped = ps.Index, ps.Skipped
 	for _, img := range ps.Images {
 		r.platforms = append(r.platforms, &platformRun{image: img})
@@ -264,13 +267,14 @@ func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
 // platformsOf resolves the service's image and lists its platform images,
 // or takes both from what the caller resolved before the run
 // (WithResolved).
-func (r *imageRun) platformsOf(ctx context.Context) (*registry.Platforms, error) {
+func (r *imageRun) platformsOf(ctx context.Context) (name.Digest, *registry.Platforms, error) {
 	if res, ok := r.rl.e.resolved[r.svc.Name]; ok && res.Image == r.svc.Image && res.Platforms != nil {
-		return res.Platforms, nil
+		return res.Platforms.Digest, res.Platforms, nil
 	}
 	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
 	if err != nil {
-		return nil, err
+		return d, nil, err
 	}
-	return r.rl.e.reg.Platforms(ctx, d, r.selection...)
+	ps, err := r.rl.e.reg.Platforms(ctx, d, r.selection...)
+	return d, ps, err
 }
