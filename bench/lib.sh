@@ -4,7 +4,9 @@
 #   start_registry            starts /usr/bin/docker-registry on 127.0.0.1
 #                             under $work, sets $port and $registry_pid
 #   stop_registry             stops it (call it from the script's EXIT trap)
-#   timed OUT CMD…            runs CMD under GNU time, its output to OUT,
+#   timed OUT CMD…            runs CMD under GNU time (its report in
+#                             $timefile, default $work/time.txt: set it
+#                             per process when several run at once), its output to OUT,
 #                             and prints "seconds peak_rss_kib"; fails loudly
 #                             when CMD fails
 #   debian_rootfs CACHE       prints the path of a Debian 12 (bookworm)
@@ -47,14 +49,14 @@ stop_registry() {
 timed() {
 	local out=$1
 	shift
-	if ! /usr/bin/time -v -o "$work/time.txt" "$@" >"$out" 2>&1; then
+	if ! /usr/bin/time -v -o "${timefile:-$work/time.txt}" "$@" >"$out" 2>&1; then
 		echo "bench: $* failed:" >&2
 		tail -30 "$out" >&2
 		exit 1
 	fi
 	local wall rss
-	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")
-	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "${timefile:-$work/time.txt}")
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "${timefile:-$work/time.txt}")
 	# m:ss.ss or h:mm:ss to seconds
 	wall=$(awk -v t="$wall" 'BEGIN { n=split(t, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; printf "%.2f", s }')
 	echo "$wall $rss"

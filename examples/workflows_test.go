@@ -7,6 +7,7 @@
 package examples_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"maps"
@@ -283,6 +284,10 @@ func TestActionScript(t *testing.T) {
 	if script == "" {
 		t.Fatal("action.yml has no step run")
 	}
+	plan, err := shard.Assign([]shard.Cost{{Service: "api", Bytes: 5}, {Service: "web", Bytes: 4}, {Service: "db", Bytes: 3}, {Service: "queue", Bytes: 2}, {Service: "cron", Bytes: 1}}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		inputs  map[string]string
@@ -290,7 +295,13 @@ func TestActionScript(t *testing.T) {
 		outputs []string
 	}{
 		{"plan", map[string]string{"command": "release plan", "config": "sc.yaml", "stack": "prod", "shards": "3", "format": "github"},
-			"release plan --config sc.yaml --stack prod --shards 3 --format github", []string{`matrix={"include":[]}`, "exit-code=0"}},
+			"release plan --config sc.yaml --stack prod --shards 3 --format github", []string{`matrix={"include":[{"shard":"1/3"},{"shard":"2/3"},{"shard":"3/3"}]}`, "exit-code=0"}},
+		// the other formats are not a GitHub matrix: no matrix output,
+		// the plan whole in the output file
+		{"plan for gitlab", map[string]string{"command": "release plan", "config": "sc.yaml", "shards": "3", "format": "gitlab", "output-file": "plan.yml"},
+			"release plan --config sc.yaml --shards 3 --format gitlab", []string{"output-file=plan.yml", "exit-code=0"}},
+		{"plan as json", map[string]string{"command": "release plan", "config": "sc.yaml", "shards": "3", "format": "json", "output-file": "plan.json"},
+			"release plan --config sc.yaml --shards 3 --format json", []string{"output-file=plan.json", "exit-code=0"}},
 		{"create a shard", map[string]string{"command": "release create", "config": "sc.yaml", "shard": "2/3", "output": "json", "output-file": "part-1.json", "args": "--jobs 8"},
 			"release create --config sc.yaml --shard 2/3 --output json --jobs 8", []string{"output-file=part-1.json", "exit-code=0"}},
 		{"merge", map[string]string{"command": "release merge", "parts": "parts/*.json", "output": "table", "args": "--sarif sc.sarif"},
@@ -309,7 +320,18 @@ func TestActionScript(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			fake := "#!/bin/sh\necho \"$@\" > \"$ARGS_FILE\"\ncase \"$*\" in *--fail*) exit 1;; *plan*) echo '{\"include\":[]}';; esac\n"
+			// a stand-in sc whose plan prints what sc release plan prints:
+			// the plan of 5 services in 3 shards, written by its printer
+			for _, format := range shard.Formats() {
+				var b bytes.Buffer
+				if err := plan.Write(&b, format); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "plan-"+format), b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fake := "#!/bin/sh\necho \"$@\" > \"$ARGS_FILE\"\ncase \"$*\" in *--fail*) exit 1;; *plan*) for f; do format=$f; done; cat \"plan-$format\";; esac\n"
 			if err := os.MkdirAll(bin, 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -354,9 +376,40 @@ func TestActionScript(t *testing.T) {
 				t.Errorf("sc %s\nwant sc %s", got, tc.args)
 			}
 			got, _ := os.ReadFile(outputs)
+			lines := strings.Split(strings.TrimSpace(string(got)), "\n")
 			for _, o := range tc.outputs {
-				if !slices.Contains(strings.Split(string(got), "\n"), o) {
+				if !slices.Contains(lines, o) {
 					t.Errorf("outputs %q lack %q", got, o)
+				}
+			}
+			// every line is an output the action declares: nothing squashed
+			for _, l := range lines {
+				k, _, _ := strings.Cut(l, "=")
+				if _, ok := a.Outputs[k]; !ok {
+					t.Errorf("output line %q is no output of the action", l)
+				}
+			}
+			if f := tc.inputs["format"]; f != "" {
+				printed, err := os.ReadFile(filepath.Join(dir, "plan-"+f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				file := tc.inputs["output-file"]
+				if file == "" {
+					for _, l := range lines {
+						if v, ok := strings.CutPrefix(l, "output-file="); ok {
+							file = v
+						}
+					}
+				}
+				if !filepath.IsAbs(file) {
+					file = filepath.Join(dir, file)
+				}
+				if kept, err := os.ReadFile(file); err != nil || !bytes.Equal(kept, printed) {
+					t.Errorf("output file %s = %q (%v), want the plan as printed:\n%s", file, kept, err, printed)
+				}
+				if hasMatrix := slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "matrix=") }); hasMatrix != (f == shard.FormatGitHub) {
+					t.Errorf("format %s: a matrix output %v, want it only for github", f, hasMatrix)
 				}
 			}
 		})

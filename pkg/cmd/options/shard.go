@@ -32,7 +32,9 @@ func (s *Shard) Value() (*shard.Shard, error) {
 	}
 	v, err := shard.Parse(s.Shard)
 	if err != nil {
-		return nil, outcome.Invalidf("--shard: %w", err)
+		// shard.Parse's errors start with what they read ("shard 3/2: …"):
+		// said as the flag, not after it ("--shard: shard 3/2: …")
+		return nil, outcome.Invalidf("--%w", err)
 	}
 	return &v, nil
 }

@@ -14,10 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -30,6 +32,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/pipeline"
+	"github.com/sc-project/sc/pkg/security/registry"
 	releasereport "github.com/sc-project/sc/pkg/security/report/release"
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/scan"
@@ -95,7 +98,9 @@ $GITHUB_STEP_SUMMARY when set.
 With --shard I/N it works on shard I of N only: the services 'sc release
 plan --shards N' gives that shard, planned the same way from the manifests, so
 the jobs of a CI matrix need no coordination; with more shards than services a
-shard may be empty. --output json then carries the release's identity (the
+shard may be empty. The plan reads every image's manifests (the sizes of all
+decide the shards); the run then starts from the digests the plan resolved,
+and reads nothing more of the other shards' images. --output json then carries the release's identity (the
 digest of the resolved configuration, the stack, its services, the shard) for
 'sc release merge'.
 
@@ -154,7 +159,19 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	if err != nil {
 		return err
 	}
-	id, services, err := f.selectShard(cmd, root, rel, services)
+	// One registry client for the plan and the run: what the plan learnt
+	// of the registry (media types, referrers support) is not asked again.
+	// Its logs go to stderr until the progress display starts.
+	logs := &logSink{w: cmd.ErrOrStderr()}
+	images := make([]string, len(services))
+	for i, s := range services {
+		images[i] = s.Image
+	}
+	client, err := f.registry.Client(root, libraryLogger(root, logs), images...)
+	if err != nil {
+		return err
+	}
+	id, services, resolved, err := f.selectShard(cmd, client, rel, services)
 	if err != nil {
 		return err
 	}
@@ -186,17 +203,9 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 	}
 
 	prog := newProgress(cmd.ErrOrStderr(), root, services)
-	logger := libraryLogger(root, prog.logs())
-	images := make([]string, len(services))
-	for i, s := range services {
-		images[i] = s.Image
-	}
-	client, err := f.registry.Client(root, logger, images...)
-	if err != nil {
-		prog.wait()
-		return err
-	}
-	opts = append(opts, pipeline.WithObserver(prog), pipeline.WithLogger(logger))
+	logs.to(prog.logs())
+	logger := libraryLogger(root, logs)
+	opts = append(opts, pipeline.WithObserver(prog), pipeline.WithLogger(logger), pipeline.WithResolved(resolved))
 	res, runErr := pipeline.NewExecutor(client, opts...).Run(ctx, services)
 	prog.wait()
 	if res == nil {
@@ -207,34 +216,56 @@ func create(cmd *cobra.Command, root *options.Root, f *flags) error {
 }
 
 // selectShard returns the identity of the release and, with --shard, the
-// services of that shard (planned as `sc release plan` plans them);
-// without, the services as they are.
-func (f *flags) selectShard(cmd *cobra.Command, root *options.Root, rel *api.Release, services []api.Service) (*shard.Identity, []api.Service, error) {
+// services of that shard (planned as `sc release plan` plans them, through
+// client) with what the plan resolved their images to; without, the
+// services as they are, nothing resolved yet.
+func (f *flags) selectShard(cmd *cobra.Command, client *registry.Client, rel *api.Release, services []api.Service) (*shard.Identity, []api.Service, map[string]shard.Resolved, error) {
 	sh, err := f.shard.Value()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	id, err := shard.NewIdentity(rel, services, sh)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if sh == nil {
-		return id, services, nil
+		return id, services, nil, nil
 	}
-	p, err := planShards(cmd, root, &f.registry, services, sh.Total)
+	p, resolved, err := shard.NewResolved(cmd.Context(), client, services, sh.Total)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	mine, err := p.Select(services, *sh)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	names := make([]string, len(mine))
 	for i, s := range mine {
 		names[i] = s.Name
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "shard %s: %d of %d services: %s\n", sh, len(mine), len(services), strings.Join(names, ", "))
-	return id, mine, nil
+	return id, mine, resolved, nil
+}
+
+// logSink is where the libraries' logs go: w, switched (to) to the
+// progress display once it starts, so that the plan's warnings and the
+// run's share one logger and one registry client.
+type logSink struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// to sends later logs to w.
+func (l *logSink) to(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w = w
 }
 
 // render writes the result (a table or JSON on stdout) and the reports of

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sc-project/sc/internal/fixture"
+	"github.com/sc-project/sc/internal/regcount"
 	"github.com/sc-project/sc/internal/testutil"
 	tv "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/cmd/options"
@@ -368,15 +369,15 @@ func TestPlanAndShardUsage(t *testing.T) {
 		{"no shards", []string{"release", "plan", config}, outcome.ExitInvalid, "--shards 0"},
 		{"bad format", []string{"release", "plan", config, "--shards", "2", "--format", "yaml"}, outcome.ExitInvalid, "--format"},
 		{"no config", []string{"release", "plan", "--shards", "2"}, outcome.ExitInvalid, "--config is required"},
-		{"bad shard", []string{"release", "create", config, "--shard", "3/2"}, outcome.ExitInvalid, "--shard"},
-		{"shard not I/N", []string{"release", "create", config, "--shard", "2"}, outcome.ExitInvalid, "want I/N"},
+		{"bad shard", []string{"release", "create", config, "--shard", "3/2"}, outcome.ExitInvalid, "--shard 3/2: the shard must be between 1 and 2"},
+		{"shard not I/N", []string{"release", "create", config, "--shard", "2"}, outcome.ExitInvalid, `--shard "2": want I/N`},
 		{"merge nothing", []string{"release", "merge"}, outcome.ExitInvalid, "requires at least 1 arg"},
 		{"merge missing file", []string{"release", "merge", filepath.Join(t.TempDir(), "nope.json")}, outcome.ExitInvalid, "nope.json"},
 		{"merge not json", []string{"release", "merge", config}, outcome.ExitInvalid, "not a release result"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(context.Background(), t, env, tc.args...)
-			if outcome.Code(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+			if outcome.Code(err) != tc.code || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), ": shard ") {
 				t.Errorf("%v (exit %d), want exit %d mentioning %q", err, outcome.Code(err), tc.code, tc.want)
 			}
 		})
@@ -407,4 +408,58 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A shard reads of the other shards' images only what the plan needs
+// (each tag resolved, each manifest's sizes; no blob, no referrers, no
+// write), and resolves each of its own tags once: the plan's answer is the
+// run's.
+func TestShardReadsOnlyWhatThePlanNeeds(t *testing.T) {
+	const services, shards = 8, 4
+	var log regcount.Log
+	reg := testutil.NewRegistry(t, testutil.WithReferrers(), testutil.WithHandler(log.Wrap))
+	env, config, _ := setup(t, reg, services, "      scan: {softFail: true}")
+	log.Reset()
+
+	out, stderr, err := run(context.Background(), t, env, "release", "create", config, "--db-no-update", "-o", "json", "--shard", "1/4")
+	if err != nil {
+		t.Fatalf("shard 1/4: %v\n%s", err, stderr)
+	}
+	res := comparable(t, "shard 1/4", out)
+	mine := map[string]bool{}
+	for _, s := range res.Services {
+		mine["shop/"+s.Service] = true
+	}
+	if len(mine) == 0 || len(mine) == services {
+		t.Fatalf("shard 1/4 ran %d of %d services; the test needs some of them", len(mine), services)
+	}
+	tagReads := map[string]int{}
+	others := map[string][]regcount.Request{}
+	for _, r := range log.Requests() {
+		if r.Kind == regcount.Manifest && !strings.HasPrefix(r.Ref, "sha256:") {
+			tagReads[r.Repo]++
+		}
+		if !mine[r.Repo] && r.Kind != regcount.Other {
+			others[r.Repo] = append(others[r.Repo], r)
+		}
+	}
+	for i := range services {
+		repo := "shop/" + fmt.Sprintf("service-%02d", i+1)
+		if tagReads[repo] != 1 {
+			t.Errorf("%s: its tag was read %d times, want once", repo, tagReads[repo])
+		}
+		if mine[repo] {
+			continue
+		}
+		// the plan's estimate: the tag resolved, the image manifest read
+		// for its sizes (HEAD, GET)
+		var got []string
+		for _, r := range others[repo] {
+			got = append(got, r.Method+" "+r.Kind)
+		}
+		if want := []string{"HEAD manifest", "GET manifest"}; !slices.Equal(got, want) {
+			t.Errorf("%s, of another shard: requests %v, want only the plan's %v", repo, got, want)
+		}
+	}
+	t.Logf("shard 1/4 of %d services: %s", services, regcount.Summary(log.Requests()))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/runenv"
 	"github.com/sc-project/sc/pkg/security/sbom"
 	"github.com/sc-project/sc/pkg/security/scan"
+	"github.com/sc-project/sc/pkg/security/shard"
 	"github.com/sc-project/sc/pkg/security/signing"
 )
 
@@ -56,6 +57,7 @@ type Executor struct {
 	reuse    bool
 	now      func() time.Time
 	readFile func(string) ([]byte, error)
+	resolved map[string]shard.Resolved
 }
 
 // ExecutorOption configures NewExecutor.
@@ -137,6 +139,16 @@ func WithClock(now func() time.Time) ExecutorOption { return func(e *Executor) {
 // read. Default: os.ReadFile.
 func WithReadFile(fn func(string) ([]byte, error)) ExecutorOption {
 	return func(e *Executor) { e.readFile = fn }
+}
+
+// WithResolved hands the executor services' images already resolved, by
+// service name (shard.NewResolved: `sc release create --shard` resolved
+// every image for its plan): the resolve step of such a service takes its
+// digest and platform images from there and asks the registry nothing, so
+// a tag is resolved once per run. An entry whose Image is not the
+// service's reference, or without Platforms, is ignored. Default: none.
+func WithResolved(byService map[string]shard.Resolved) ExecutorOption {
+	return func(e *Executor) { e.resolved = byService }
 }
 
 // NewExecutor returns an executor working through reg.

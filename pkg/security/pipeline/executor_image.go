@@ -251,13 +251,12 @@ func (r *imageRun) run(ctx context.Context) *SecurityResult {
 // nested index or one without platform images fail here, before anything
 // is read or signed.
 func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
-	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
-	if err != nil {
-		return err
+	d, ps, err := r.platformsOf(ctx)
+	if d.DigestStr() != "" {
+		// known even when listing its platforms failed
+		r.digest = d
+		sr.Detail = d.DigestStr()
 	}
-	r.digest = d
-	sr.Detail = d.DigestStr()
-	ps, err := r.rl.e.reg.Platforms(ctx, d, r.selection...)
 	if err != nil {
 		return err
 	}
@@ -269,4 +268,19 @@ func (r *imageRun) resolve(ctx context.Context, sr *StepResult) error {
 		sr.Detail = describePlatforms(ps)
 	}
 	return nil
+}
+
+// platformsOf resolves the service's image and lists its platform images,
+// or takes both from what the caller resolved before the run
+// (WithResolved).
+func (r *imageRun) platformsOf(ctx context.Context) (name.Digest, *registry.Platforms, error) {
+	if res, ok := r.rl.e.resolved[r.svc.Name]; ok && res.Image == r.svc.Image && res.Platforms != nil {
+		return res.Platforms.Digest, res.Platforms, nil
+	}
+	d, err := r.rl.e.reg.Resolve(ctx, r.svc.Image)
+	if err != nil {
+		return d, nil, err
+	}
+	ps, err := r.rl.e.reg.Platforms(ctx, d, r.selection...)
+	return d, ps, err
 }

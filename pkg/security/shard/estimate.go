@@ -42,14 +42,23 @@ const estimateJobs = 8
 // service gets a guessed cost: every job of a matrix must compute the same
 // plan.
 func Estimate(ctx context.Context, reg Manifests, services []api.Service) ([]Cost, error) {
+	costs, _, err := estimate(ctx, reg, services)
+	return costs, err
+}
+
+// estimate is Estimate, also returning what each service's image resolved
+// to (its digest and platform images under its platforms selection), for
+// the executor of a shard to start from instead of resolving again.
+func estimate(ctx context.Context, reg Manifests, services []api.Service) ([]Cost, []*registry.Platforms, error) {
 	costs := make([]Cost, len(services))
+	resolved := make([]*registry.Platforms, len(services))
 	errs := make([]error, len(services))
 	var g errgroup.Group
 	g.SetLimit(estimateJobs)
 	for i, svc := range services {
 		g.Go(func() error {
-			n, err := imageBytes(ctx, reg, svc)
-			costs[i] = Cost{Service: svc.Name, Bytes: n}
+			n, ps, err := imageBytes(ctx, reg, svc)
+			costs[i], resolved[i] = Cost{Service: svc.Name, Bytes: n}, ps
 			if err != nil {
 				errs[i] = fmt.Errorf("estimating service %s (%s): %w", svc.Name, svc.Image, err)
 			}
@@ -58,58 +67,78 @@ func Estimate(ctx context.Context, reg Manifests, services []api.Service) ([]Cos
 	}
 	_ = g.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return costs, nil
+	return costs, resolved, nil
 }
 
-// imageBytes is the size of the service's image, as Estimate sums it.
-func imageBytes(ctx context.Context, reg Manifests, svc api.Service) (int64, error) {
+// imageBytes is the size of the service's image, as Estimate sums it, and
+// the platform images it summed.
+func imageBytes(ctx context.Context, reg Manifests, svc api.Service) (int64, *registry.Platforms, error) {
 	sel, err := registry.ParsePlatforms(svc.Security.Platforms)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	d, err := reg.Resolve(ctx, svc.Image)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	ps, err := reg.Platforms(ctx, d, sel...)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var total int64
 	for _, img := range ps.Images {
 		desc, err := reg.Descriptor(ctx, img.Digest)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if !desc.MediaType.IsImage() {
-			return 0, outcome.Invalidf("%s: %s is not an image manifest", img.Digest, desc.MediaType)
+			return 0, nil, outcome.Invalidf("%s: %s is not an image manifest", img.Digest, desc.MediaType)
 		}
 		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 		if err != nil {
-			return 0, fmt.Errorf("%w: parsing the manifest of %s: %w", registry.ErrMalformed, img.Digest, err)
+			return 0, nil, fmt.Errorf("%w: parsing the manifest of %s: %w", registry.ErrMalformed, img.Digest, err)
 		}
 		total += max(m.Config.Size, 0)
 		for _, l := range m.Layers {
 			total += max(l.Size, 0)
 		}
 	}
-	return total, nil
+	return total, ps, nil
 }
 
 // New is the plan of a release in n shards: Estimate, then Assign. `sc
-// release plan` and `sc release create --shard` both call it, so a matrix
-// job works on exactly the services the plan gave its shard.
+// release plan` and `sc release create --shard` both call it (through
+// NewResolved), so a matrix job works on exactly the services the plan
+// gave its shard.
 //
 // Errors: Estimate's and Assign's.
 func New(ctx context.Context, reg Manifests, services []api.Service, n int) (*Plan, error) {
+	p, _, err := NewResolved(ctx, reg, services, n)
+	return p, err
+}
+
+// NewResolved is New, also returning what the estimate resolved each
+// service's image to, by service name: a shard's run hands it to the
+// executor (pipeline.WithResolved) and resolves no tag a second time.
+//
+// Errors: New's.
+func NewResolved(ctx context.Context, reg Manifests, services []api.Service, n int) (*Plan, map[string]Resolved, error) {
 	if n < 1 {
-		return nil, outcome.Invalidf("%d shards: want at least 1", n)
+		return nil, nil, outcome.Invalidf("%d shards: want at least 1", n)
 	}
-	costs, err := Estimate(ctx, reg, services)
+	costs, resolved, err := estimate(ctx, reg, services)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return Assign(costs, n)
+	p, err := Assign(costs, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := make(map[string]Resolved, len(services))
+	for i, svc := range services {
+		byName[svc.Name] = Resolved{Image: svc.Image, Platforms: resolved[i]}
+	}
+	return p, byName, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/registry"
 )
 
 // Cost is the estimated work of one service: the bytes of its image
@@ -31,6 +32,15 @@ type Group struct {
 	Services []string `json:"services"`
 	// Bytes is the sum of their costs.
 	Bytes int64 `json:"bytes"`
+}
+
+// Resolved is a service's image as the plan's estimate resolved it.
+type Resolved struct {
+	// Image is the reference the service gives.
+	Image string
+	// Platforms is its digest and the platform images its platforms
+	// selection keeps (registry.Client.Platforms).
+	Platforms *registry.Platforms
 }
 
 // Assign splits services into n shards, balanced by their costs and
