@@ -82,6 +82,33 @@ func TestLeaves(t *testing.T) {
 	}
 }
 
+// TestKMSProvidersInOnePlace keeps sigstore's KMS providers imported by
+// one package: pkg/security/signing/kms says which schemes sc supports
+// and loads them; everything else goes through it.
+func TestKMSProvidersInOnePlace(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	const mod = "github.com/sc-project/sc/"
+	const providers = "github.com/sigstore/sigstore/pkg/signature/kms"
+	seen := false
+	for _, p := range list(t, mod+"...") {
+		for _, d := range p.Imports {
+			if d != providers && !strings.HasPrefix(d, providers+"/") {
+				continue
+			}
+			if p.ImportPath == mod+"pkg/security/signing/kms" || p.ImportPath == mod+"pkg/security/signing/kms_test" {
+				seen = true
+				continue
+			}
+			t.Errorf("%s imports %s: only pkg/security/signing/kms imports sigstore's KMS providers", p.ImportPath, d)
+		}
+	}
+	if !seen {
+		t.Error("pkg/security/signing/kms imports no KMS provider: the rule checks nothing")
+	}
+}
+
 func TestImportRules(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH")
@@ -125,6 +152,16 @@ func TestImportRules(t *testing.T) {
 			"`sc verify --policy` is a deploy gate: it must stay quick to build and start, without a cataloguer or scanner", false},
 		{mod + "pkg/cmd/policy", []string{"github.com/anchore/syft", "github.com/anchore/grype", "github.com/anchore/stereoscope"},
 			"`sc policy` writes policy files: no cataloguer or scanner", false},
+		{mod + "pkg/security/signing", []string{"github.com/aws/", "github.com/hashicorp/vault/", "github.com/sigstore/sigstore/pkg/signature/kms/"},
+			"KMS providers (the AWS SDK, Vault's client) are linked through pkg/security/signing/kms by signing/setup only: signing itself stays without them", false},
+		{mod + "pkg/security/attest", []string{"github.com/aws/", "github.com/hashicorp/vault/", "github.com/sigstore/sigstore/pkg/signature/kms/"},
+			"KMS providers are linked through pkg/security/signing/kms by signing/setup only", false},
+		{mod + "pkg/security/registry", []string{"github.com/aws/", "github.com/hashicorp/vault/"},
+			"KMS providers are linked through pkg/security/signing/kms by signing/setup only", false},
+		{mod + "pkg/cmd/options", []string{"github.com/aws/", "github.com/hashicorp/vault/"},
+			"option groups link nothing heavy", false},
+		{mod + "pkg/cmd/config", []string{"github.com/aws/", "github.com/hashicorp/vault/"},
+			"`sc config validate` checks KMS URIs by scheme (pkg/api), without the providers", false},
 		{mod + "pkg/cmd/attest", []string{"github.com/anchore/"},
 			"`sc attest` and `sc verify-attestation` sign and verify documents they are given: no cataloguer or scanner", false},
 	}

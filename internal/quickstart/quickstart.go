@@ -207,7 +207,7 @@ func Run(ctx context.Context, opts Options) (*Session, error) {
 		}
 		// the check after signing: the signer's key, no transparency log;
 		// no trusted material, so nothing is fetched
-		check, err := setup.AfterSigning(cfg, os.ReadFile, id.PublicKey)
+		check, err := setup.AfterSigning(ctx, cfg, os.ReadFile, id.PublicKey)
 		if err != nil {
 			return "", err
 		}

@@ -171,21 +171,34 @@ stacks:
 			want: []want{{line: 4, path: "stacks.prod.security.signing", msg: "key-based signing needs privateKey"}},
 		},
 		{
-			name: "a KMS key, which sc cannot use yet",
+			name: "a KMS key of a scheme sc does not support",
 			yaml: `
 stacks:
   prod:
     security:
       signing:
-        privateKey: awskms:///alias/release
-        publicKey: hashivault://release
+        privateKey: gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k
+        publicKey: azurekms://vault.vault.azure.net/release
     services:
       api: {image: registry.example.com/api:1}
 `,
 			want: []want{
-				{line: 5, path: "stacks.prod.security.signing.privateKey", msg: "KMS keys"},
-				{line: 6, path: "stacks.prod.security.signing.publicKey", msg: "not supported yet"},
+				{line: 5, path: "stacks.prod.security.signing.privateKey", msg: "gcpkms:// keys are not supported: sc signs and verifies with awskms:// and hashivault://"},
+				{line: 6, path: "stacks.prod.security.signing.publicKey", msg: "azurekms:// keys are not supported"},
 			},
+		},
+		{
+			name: "a k8s:// key is refused too",
+			yaml: `
+stacks:
+  prod:
+    security:
+      signing:
+        privateKey: k8s://ns/secret
+    services:
+      api: {image: registry.example.com/api:1}
+`,
+			want: []want{{line: 5, path: "stacks.prod.security.signing.privateKey", msg: "k8s:// keys are not supported"}},
 		},
 		{
 			name: "unknown sbom format and scope",
@@ -785,5 +798,37 @@ stacks:
 		Message: "ignore rule for `CVE-2024-1` expired on 2025-05-31; its findings count again"}}
 	if diff := cmp.Diff(want, rel.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// awskms:// and hashivault:// keys pass validation, as written: a URI is
+// not a path made relative to the file.
+func TestLoadSupportedKMSKeys(t *testing.T) {
+	for _, tt := range []struct{ priv, pub string }{
+		{"awskms:///alias/release", "awskms://127.0.0.1:4566/alias/release"},
+		{"hashivault://release", "hashivault://release"},
+	} {
+		t.Run(tt.priv, func(t *testing.T) {
+			rel, err := load(t, memFS{"conf/sc.yaml": `
+stacks:
+  prod:
+    security:
+      signing:
+        privateKey: ` + tt.priv + `
+        publicKey: ` + tt.pub + `
+    services:
+      api: {image: registry.example.com/api:1}
+`}, "conf/sc.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sg := rel.Services[0].Security.Signing
+			if got := sg.PrivateKey.String(); got != tt.priv || !sg.PrivateKey.IsKMS() {
+				t.Errorf("privateKey = %q (KMS %v), want %q", got, sg.PrivateKey.IsKMS(), tt.priv)
+			}
+			if sg.PublicKey != tt.pub {
+				t.Errorf("publicKey = %q, want %q", sg.PublicKey, tt.pub)
+			}
+		})
 	}
 }

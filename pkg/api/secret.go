@@ -209,8 +209,8 @@ func (s Secret) rebase(dir string) Secret {
 
 // KeyRef locates a private key. Written as a Secret, its literal form is a
 // path to a PEM key file (relative to the configuration file) or a KMS URI
-// (awskms://, gcpkms://, azurekms://, hashivault://, k8s://…, which
-// validation refuses: not supported yet); a reference
+// (awskms://…, hashivault://…: KMSSchemes; other schemes, such as
+// gcpkms://, azurekms:// or k8s://, validation refuses); a reference
 // (${env:…}, ${file:…}) holds PEM. Unlike other literal secrets, a literal
 // path or URI is printed as written, since it locates the key without being
 // it; a literal that holds key material is "[redacted]".
@@ -301,6 +301,26 @@ func looksLikeKeyMaterial(v string) bool {
 var uriRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
 func isURI(v string) bool { return uriRE.MatchString(v) }
+
+// KMSSchemes are the schemes of the KMS key URIs sc signs and verifies
+// with, through sigstore's own providers: AWS KMS (awskms://[ENDPOINT]/ID,
+// ARN or alias/NAME) and HashiCorp Vault's transit engine
+// (hashivault://KEY). Other KMS schemes (gcpkms://, azurekms://, k8s://)
+// are refused by validation.
+func KMSSchemes() []string { return []string{"awskms://", "hashivault://"} }
+
+// IsSupportedKMS reports whether uri is a key URI of one of KMSSchemes.
+func IsSupportedKMS(uri string) bool {
+	for _, s := range KMSSchemes() {
+		if strings.HasPrefix(uri, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// uriScheme is the scheme of a URI with its "://".
+func uriScheme(uri string) string { return uriRE.FindString(uri) }
 
 // joinPath makes a relative path relative to dir, cleaned; absolute paths,
 // URIs and the empty path are returned as they are.

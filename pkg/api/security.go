@@ -46,13 +46,17 @@ type Signing struct {
 	Keyless *bool `yaml:"keyless,omitempty" json:"keyless,omitempty"`
 	// PrivateKey is the signing key for key-based signing: a path to a
 	// cosign PEM key file (relative to this file), or a ${env:NAME} /
-	// ${file:PATH} reference whose value is the PEM key. KMS URIs
-	// (awskms://, hashivault://, …) are not supported yet and are refused
-	// by validation.
+	// ${file:PATH} reference whose value is the PEM key, or a KMS key URI:
+	// awskms://[ENDPOINT]/KEY (a key id, key ARN, alias/NAME or alias ARN;
+	// credentials and region from the AWS SDK's environment) or
+	// hashivault://KEY (Vault's transit engine; VAULT_ADDR and VAULT_TOKEN).
+	// Only these two KMS schemes are supported: gcpkms://, azurekms:// and
+	// k8s:// are refused by validation.
 	PrivateKey KeyRef `yaml:"privateKey,omitzero" json:"privateKey,omitzero"`
 	// PublicKey verifies key-based signatures: a path to a PEM public key
-	// (relative to this file); not a KMS URI (not supported yet). Default:
-	// derived from privateKey.
+	// (relative to this file), or an awskms:// or hashivault:// key URI
+	// whose public key is read from the KMS (no other KMS scheme).
+	// Default: derived from privateKey.
 	PublicKey string `yaml:"publicKey,omitempty" json:"publicKey,omitempty"`
 	// Password decrypts an encrypted privateKey. Use ${env:NAME} or
 	// ${file:PATH}; a literal works but is discouraged.

@@ -44,7 +44,8 @@ func (s *Security) Validate() error {
 	return ps.err()
 }
 
-const msgKMS = "KMS keys (awskms://, gcpkms://, azurekms://, hashivault://, k8s://) are not supported yet: use a cosign key file, ${env:…}/${file:…} holding the PEM key, or keyless: true"
+// msgKMS refuses a key URI of a scheme sc does not sign or verify with.
+const msgKMS = "%s keys are not supported: sc signs and verifies with awskms:// and hashivault:// KMS keys, a cosign key file, ${env:…}/${file:…} holding the PEM key, or keyless: true"
 
 const msgKeylessAndKey = "set either keyless: true or privateKey, not both (a child that sets privateKey under a keyless parent must also set keyless: false)"
 
@@ -199,11 +200,11 @@ func (s *Security) checkCombinations(c *checks) {
 			}
 		case sg.PrivateKey.IsZero():
 			c.add("signing", "key-based signing needs privateKey (a key file, or ${env:…}/${file:…} holding the PEM key); or set keyless: true")
-		case sg.PrivateKey.IsKMS():
-			c.add("signing.privateKey", msgKMS)
+		case sg.PrivateKey.IsKMS() && !IsSupportedKMS(sg.PrivateKey.String()):
+			c.add("signing.privateKey", msgKMS, uriScheme(sg.PrivateKey.String()))
 		}
-		if isURI(sg.PublicKey) {
-			c.add("signing.publicKey", msgKMS)
+		if isURI(sg.PublicKey) && !IsSupportedKMS(sg.PublicKey) {
+			c.add("signing.publicKey", msgKMS, uriScheme(sg.PublicKey))
 		}
 	}
 	if s.SBOMEnabled() && !boolOr(s.SBOM.Attach, true) && s.SBOM.Output == "" {

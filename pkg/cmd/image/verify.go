@@ -72,7 +72,7 @@ must have a valid signature.`,
 func runVerify(cmd *cobra.Command, root *options.Root, o *options.Verification, reg *options.Registry, pl *options.Platforms, image string) error {
 	ctx := cmd.Context()
 	logger := root.Logger(cmd.ErrOrStderr())
-	check, err := sigflags.Verification(root, o, logger)
+	check, err := sigflags.Verification(ctx, root, o, logger)
 	if err != nil {
 		return err
 	}

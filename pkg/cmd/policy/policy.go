@@ -7,6 +7,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,7 +74,7 @@ or signs with a key whose public key it does not name.`,
 			if err != nil {
 				return err
 			}
-			p, err := derive(rel, service, name, age)
+			p, err := derive(cmd.Context(), rel, service, name, age)
 			if err != nil {
 				return err
 			}
@@ -105,7 +106,7 @@ or signs with a key whose public key it does not name.`,
 }
 
 // derive is the policy of service (every service when empty) of rel.
-func derive(rel *api.Release, service, name string, maxAge api.Duration) (*api.ImagePolicy, error) {
+func derive(ctx context.Context, rel *api.Release, service, name string, maxAge api.Duration) (*api.ImagePolicy, error) {
 	var services []api.Service
 	for _, s := range rel.Services {
 		if service == "" || s.Name == service {
@@ -132,7 +133,7 @@ func derive(rel *api.Release, service, name string, maxAge api.Duration) (*api.I
 		images []string
 	)
 	for _, s := range services {
-		p, err := policy.FromConfig(name, nil, &s.Security, maxAge, os.ReadFile)
+		p, err := policy.FromConfig(ctx, name, nil, &s.Security, maxAge, os.ReadFile)
 		if err != nil {
 			return nil, fmt.Errorf("service %s: %w", s.Name, err)
 		}

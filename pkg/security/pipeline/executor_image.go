@@ -108,7 +108,7 @@ func (rl *release) plan(ctx context.Context, i int, svc api.Service) (*imageRun,
 			}
 			key = id.PublicKey
 		}
-		v, err := setup.AfterSigning(cfg, e.readFile, key)
+		v, err := setup.AfterSigning(ctx, cfg, e.readFile, key)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"regexp"
 	"strings"
 
@@ -31,7 +32,7 @@ import (
 // policy's images. A configuration that does not sign, or signs with a key
 // without naming the public key (signing.publicKey), is
 // outcome.ErrInvalid: the policy could name no signer.
-func FromConfig(name string, images []string, sec *api.Security, maxAge api.Duration, readFile func(string) ([]byte, error)) (*api.ImagePolicy, error) {
+func FromConfig(ctx context.Context, name string, images []string, sec *api.Security, maxAge api.Duration, readFile func(string) ([]byte, error)) (*api.ImagePolicy, error) {
 	if !sec.SigningEnabled() {
 		return nil, outcome.Invalid("signing is off in this configuration: an unsigned image satisfies no policy")
 	}
@@ -39,7 +40,7 @@ func FromConfig(name string, images []string, sec *api.Security, maxAge api.Dura
 	if !cfg.IsKeyless() && cfg.PublicKey == "" {
 		return nil, outcome.Invalid("signing.privateKey signs, but a policy needs the public key: set signing.publicKey to the key's .pub file")
 	}
-	v, err := setup.AfterSigning(cfg, readFile, nil)
+	v, err := setup.AfterSigning(ctx, cfg, readFile, nil)
 	if err != nil {
 		return nil, err
 	}

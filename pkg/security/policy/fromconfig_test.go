@@ -84,7 +84,7 @@ func TestFromConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sec := effective(t, dir, tt.security)
-			got, err := policy.FromConfig("Shop API", []string{"registry.example.com/shop/api:*"}, sec, week, os.ReadFile)
+			got, err := policy.FromConfig(t.Context(), "Shop API", []string{"registry.example.com/shop/api:*"}, sec, week, os.ReadFile)
 			if tt.want == nil {
 				if outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), tt.says) {
 					t.Fatalf("FromConfig: %v, want invalid saying %q", err, tt.says)

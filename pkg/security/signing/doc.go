@@ -39,5 +39,7 @@
 // implemented by pkg/security/registry's Client, does), does not read the
 // process environment or prompt for passwords (pkg/cmd does), does not
 // obtain OIDC tokens (a TokenSource supplies them), and does not support
-// hardware or KMS keys, Rekor v2, or signing image indexes recursively.
+// hardware keys, Rekor v2, or signing image indexes recursively. KMS keys
+// reach it as a signature.SignerVerifier that pkg/security/signing/kms
+// loads (NewKeySigner takes it like a key file's).
 package signing

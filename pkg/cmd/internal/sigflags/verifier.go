@@ -20,7 +20,7 @@ import (
 // An unanchored --certificate-identity-regexp or
 // --certificate-oidc-issuer-regexp is accepted, as cosign accepts it, with
 // a warning on logger naming the risk (a configuration file refuses it).
-func Verification(root *options.Root, o *options.Verification, logger *slog.Logger) (setup.Verification, error) {
+func Verification(ctx context.Context, root *options.Root, o *options.Verification, logger *slog.Logger) (setup.Verification, error) {
 	for flag, p := range map[string]string{
 		"--certificate-identity-regexp":    o.CertIdentityRegexp,
 		"--certificate-oidc-issuer-regexp": o.CertOIDCIssuerRegexp,
@@ -40,7 +40,7 @@ func Verification(root *options.Root, o *options.Verification, logger *slog.Logg
 	if err != nil {
 		return setup.Verification{}, err
 	}
-	return setup.NewVerification(setup.VerifyConfig{
+	return setup.NewVerification(ctx, setup.VerifyConfig{
 		PublicKey: key,
 		Identity:  o.CertIdentity, IdentityRegexp: o.CertIdentityRegexp,
 		Issuer: o.CertOIDCIssuer, IssuerRegexp: o.CertOIDCIssuerRegexp,
@@ -59,7 +59,7 @@ func Trust(t *options.Trust) setup.Trust {
 // NewVerifier turns the attestation verification flags into an attestation
 // verifier reading through client.
 func NewVerifier(ctx context.Context, root *options.Root, o *options.AttestVerification, client *registry.Client, logger *slog.Logger) (*attest.Verifier, error) {
-	v, err := Verification(root, &o.Verification, logger)
+	v, err := Verification(ctx, root, &o.Verification, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -50,12 +50,12 @@ func TestVerification(t *testing.T) {
 		{name: "unset variable", o: options.Verification{Key: "env://NOPE"}, wantErr: true},
 		{name: "env:// without a name", o: options.Verification{Key: "env://"}, wantErr: true},
 		{name: "private key", o: options.Verification{Key: priv}, wantErr: true},
-		{name: "KMS key", o: options.Verification{Key: "awskms:///alias/sc"}, wantErr: true},
+		{name: "unsupported KMS key", o: options.Verification{Key: "azurekms://vault.example/key"}, wantErr: true},
 		{name: "bad annotation", o: options.Verification{Key: pub, Annotations: []string{"novalue"}}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := Verification(root, &tt.o, slog.New(slog.DiscardHandler))
+			v, err := Verification(t.Context(), root, &tt.o, slog.New(slog.DiscardHandler))
 			if tt.wantErr {
 				if outcome.Code(err) != outcome.ExitInvalid {
 					t.Fatalf("Verification = %v (exit %d), want a usage error", err, outcome.Code(err))
@@ -91,7 +91,7 @@ func TestVerificationWarnsUnanchored(t *testing.T) {
 	} {
 		var logs bytes.Buffer
 		o := options.Verification{CertIdentityRegexp: tt.identity, CertOIDCIssuer: "https://token.actions.githubusercontent.com"}
-		if _, err := Verification(root, &o, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		if _, err := Verification(t.Context(), root, &o, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 			t.Fatalf("%s: %v", tt.identity, err)
 		}
 		if got := strings.Contains(logs.String(), "--certificate-identity-regexp is not anchored"); got != tt.warn {
@@ -106,7 +106,7 @@ func TestVerificationWarnsUnanchored(t *testing.T) {
 func TestTrust(t *testing.T) {
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
-	v, err := Verification(&options.Root{}, &options.Verification{Key: string(mustKey(t).PublicPEM), InsecureIgnoreTlog: true}, slog.New(slog.DiscardHandler))
+	v, err := Verification(t.Context(), &options.Root{}, &options.Verification{Key: string(mustKey(t).PublicPEM), InsecureIgnoreTlog: true}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@
 //     (Services, Logged);
 //   - the signer: a private key (a file, ${env:…}/${file:…} holding the
 //     PEM key, or PEM content) decrypted with its password or a default
-//     one, or keylessly a Fulcio certificate for the identity of a token
+//     one, a KMS key (awskms://, hashivault://: package kms, the only
+//     importer of sigstore's KMS providers), or keylessly a Fulcio certificate for the identity of a token
 //     source (Signers);
 //   - the verification policy: a public key, or a certificate identity and
 //     issuer, whether a transparency log entry and a certificate
@@ -29,5 +30,6 @@
 // signing and attest packages do), does not read the process environment
 // or prompt for passwords (callers pass an environment reader and a
 // default password), and does not obtain OIDC tokens (a signing.TokenSource
-// supplies them). KMS keys are refused.
+// supplies them). KMS keys of other schemes (gcpkms://, azurekms://,
+// k8s://) are refused.
 package setup

@@ -120,7 +120,7 @@ func TestNeedsTrustedMaterial(t *testing.T) {
 			if got := setup.NeedsTrustedMaterial(tt.cfg); got != tt.want {
 				t.Errorf("NeedsTrustedMaterial = %v, want %v", got, tt.want)
 			}
-			v, err := setup.AfterSigning(tt.cfg, os.ReadFile, pub)
+			v, err := setup.AfterSigning(t.Context(), tt.cfg, os.ReadFile, pub)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,8 @@ func TestSigners(t *testing.T) {
 		{"unset password variable", &api.Signing{PrivateKey: keyRef(t, k.priv), Password: secret(t, "${env:NOPE}")}, nil, outcome.ExitInvalid, false},
 		{"missing key file", &api.Signing{PrivateKey: keyRef(t, filepath.Join(t.TempDir(), "none.key"))}, nil, outcome.ExitInvalid, false},
 		{"public key as private key", &api.Signing{PrivateKey: keyRef(t, k.pubPath)}, nil, outcome.ExitInvalid, false},
-		{"KMS key", &api.Signing{PrivateKey: keyRef(t, "awskms:///alias/sc")}, nil, outcome.ExitInvalid, false},
+		{"unsupported KMS key", &api.Signing{PrivateKey: keyRef(t, "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k")}, nil, outcome.ExitInvalid, false},
+		{"malformed awskms key", &api.Signing{PrivateKey: keyRef(t, "awskms://")}, nil, outcome.ExitInvalid, false},
 		{"no key", &api.Signing{}, nil, outcome.ExitInvalid, false},
 		{"keyless without a token source", &api.Signing{Keyless: new(true)}, nil, outcome.ExitInvalid, false},
 		{"nil", nil, nil, outcome.ExitInvalid, false},
@@ -333,7 +334,7 @@ func TestAfterSigning(t *testing.T) {
 		{name: "publicKey as PEM", cfg: &api.Signing{PublicKey: string(other.pair.PublicPEM)}, wantKey: otherKey},
 		{name: "missing publicKey", cfg: &api.Signing{PublicKey: filepath.Join(t.TempDir(), "none.pub")}, code: outcome.ExitInvalid},
 		{name: "private key as publicKey", cfg: &api.Signing{PublicKey: k.priv}, code: outcome.ExitInvalid},
-		{name: "KMS publicKey", cfg: &api.Signing{PublicKey: "gcpkms://projects/p/keys/k"}, code: outcome.ExitInvalid},
+		{name: "unsupported KMS publicKey", cfg: &api.Signing{PublicKey: "gcpkms://projects/p/keys/k"}, code: outcome.ExitInvalid},
 		{name: "keyless", cfg: &api.Signing{Keyless: new(true), Verify: &api.Verify{IdentityRegexp: "^ci@", OIDCIssuer: "https://issuer.example"}},
 			identity: &signing.IdentityPolicy{SubjectRegexp: "^ci@", Issuer: "https://issuer.example"}},
 		{name: "keyless without an issuer", cfg: &api.Signing{Keyless: new(true), Verify: &api.Verify{Identity: "ci@example.com"}}, code: outcome.ExitInvalid},
@@ -341,7 +342,7 @@ func TestAfterSigning(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := setup.AfterSigning(tt.cfg, os.ReadFile, signerKey)
+			v, err := setup.AfterSigning(t.Context(), tt.cfg, os.ReadFile, signerKey)
 			if code := outcome.Code(err); code != tt.code {
 				t.Fatalf("AfterSigning = %v (exit %d), want exit %d", err, code, tt.code)
 			}
@@ -454,7 +455,7 @@ func TestSignAndCheck(t *testing.T) {
 
 	check := func(cfg *api.Signing, signerKey any) error {
 		t.Helper()
-		v, err := setup.AfterSigning(cfg, os.ReadFile, signerKey)
+		v, err := setup.AfterSigning(t.Context(), cfg, os.ReadFile, signerKey)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/kms"
 )
 
 // Services returns the Sigstore services of signatures made under cfg: Rekor
@@ -49,9 +50,9 @@ func NeedsTrustedMaterial(cfg *api.Signing) bool {
 
 // UsesDefaultPassword reports whether the signer of cfg is a key decrypted
 // with the default password (WithDefaultPassword): a key-based block that
-// names no password.
+// names no password and whose key is not a KMS key (a KMS needs none).
 func UsesDefaultPassword(cfg *api.Signing) bool {
-	return cfg != nil && !cfg.IsKeyless() && cfg.Password.IsZero()
+	return cfg != nil && !cfg.IsKeyless() && !cfg.PrivateKey.IsKMS() && cfg.Password.IsZero()
 }
 
 // needsTrust is signing's rule for trusted material.
@@ -60,8 +61,9 @@ func needsTrust(keyPolicy, ignoreTlog bool) bool {
 }
 
 // Signers builds the signers of signing blocks: a signing.KeySigner from
-// privateKey (a path, ${env:…}/${file:…} holding the PEM key, or PEM
-// content) and password, or a signing.KeylessSigner from the identity token
+// privateKey (a path, ${env:…}/${file:…} holding the PEM key, PEM
+// content, or an awskms:// or hashivault:// key URI, see package kms) and
+// password, or a signing.KeylessSigner from the identity token
 // source, each with the Services of its block. A key is loaded (decrypted)
 // once however many blocks name it; one keyless signer serves every block
 // with the same services, so one Fulcio certificate covers them. It is
@@ -115,9 +117,11 @@ func NewSigners(lookupEnv func(string) (string, bool), tokens signing.TokenSourc
 }
 
 // Signer returns the signer cfg describes, building it on first use. A
-// missing key or token source, a KMS key, an unreadable key or a wrong
-// password is an outcome.ErrInvalid error; errors name the key reference,
-// never key material or a password.
+// missing key or token source, an unsupported KMS key URI, an unreadable
+// key or a wrong password is an outcome.ErrInvalid error; a KMS that
+// cannot be reached or does not know the key (kms.Load) is an
+// outcome.ErrOperational one. Errors name the key reference, never key
+// material or a password.
 func (s *Signers) Signer(ctx context.Context, cfg *api.Signing) (signing.Signer, error) {
 	if cfg == nil {
 		return nil, outcome.Invalid("no signing configuration")
@@ -134,7 +138,15 @@ func (s *Signers) Signer(ctx context.Context, cfg *api.Signing) (signing.Signer,
 		return nil, outcome.Invalid("key-based signing needs a private key")
 	}
 	if cfg.PrivateKey.IsKMS() {
-		return nil, outcome.Invalidf("private key %s: KMS keys are not supported; use a cosign key file, or the PEM key in the environment or a file", cfg.PrivateKey)
+		uri := cfg.PrivateKey.String()
+		id := fmt.Sprintf("kms\x00%s\x00%s\x00%s", uri, services.RekorURL, services.TSAURL)
+		return s.cached(id, func() (signing.Signer, error) {
+			sv, err := kms.Load(ctx, uri)
+			if err != nil {
+				return nil, fmt.Errorf("private key: %w", err)
+			}
+			return signing.NewKeySigner(sv, services)
+		})
 	}
 	keyPEM, err := cfg.PrivateKey.Resolve(s.lookupEnv, s.readFile)
 	if err != nil {

@@ -1,12 +1,14 @@
 package setup
 
 import (
+	"context"
 	"crypto"
 	"fmt"
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/kms"
 )
 
 // Verification is what a check of signatures or attestations accepts:
@@ -51,8 +53,10 @@ func (v Verification) SignatureOptions() []signing.VerifyOption {
 // exact or as a regular expression; the annotations required; the
 // opt-outs.
 type VerifyConfig struct {
-	// PublicKey is the PEM public key: a path, ${env:…}/${file:…}, or PEM
-	// content. Unset: keyless, by certificate identity.
+	// PublicKey is the public key: a path to a PEM file, ${env:…}/${file:…}
+	// holding PEM, PEM content, or an awskms:// or hashivault:// key URI
+	// whose public key the KMS gives. Unset: keyless, by certificate
+	// identity.
 	PublicKey api.KeyRef
 	// Identity or IdentityRegexp is the certificate subject (an e-mail or
 	// a URI) to accept; Issuer or IssuerRegexp its OIDC issuer. Keyless
@@ -66,17 +70,19 @@ type VerifyConfig struct {
 }
 
 // NewVerification returns the check c states, reading its public key with
-// lookupEnv and readFile. A key that cannot be read or parsed, a KMS key, or a
-// policy that is neither a key nor both an identity and an issuer is an
-// outcome.ErrInvalid error.
-func NewVerification(c VerifyConfig, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (Verification, error) {
+// lookupEnv and readFile, or from the KMS. A key that cannot be read or
+// parsed, an unsupported KMS URI, or a policy that is neither a key nor
+// both an identity and an issuer is an outcome.ErrInvalid error; a KMS
+// that cannot be reached or does not know the key is an
+// outcome.ErrOperational one.
+func NewVerification(ctx context.Context, c VerifyConfig, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (Verification, error) {
 	v := Verification{
 		Policy:             signing.Policy{Annotations: c.Annotations},
 		InsecureIgnoreTlog: c.InsecureIgnoreTlog,
 		InsecureIgnoreSCT:  c.InsecureIgnoreSCT,
 	}
 	if !c.PublicKey.IsZero() {
-		pub, err := publicKey(c.PublicKey, lookupEnv, readFile)
+		pub, err := publicKey(ctx, c.PublicKey, lookupEnv, readFile)
 		if err != nil {
 			return Verification{}, err
 		}
@@ -96,10 +102,10 @@ func NewVerification(c VerifyConfig, lookupEnv func(string) (string, bool), read
 // AfterSigning is the check of what was signed under cfg, right after
 // signing: the certificate identity and issuer of signing.verify for
 // keyless signing; for a key, signing.publicKey when set (read with
-// readFile), else signerKey, the signing key's own public key. The
+// readFile, or from the KMS for a KMS key URI), else signerKey, the signing key's own public key. The
 // transparency log is required exactly when the signer records in it
 // (Logged).
-func AfterSigning(cfg *api.Signing, readFile func(string) ([]byte, error), signerKey crypto.PublicKey) (Verification, error) {
+func AfterSigning(ctx context.Context, cfg *api.Signing, readFile func(string) ([]byte, error), signerKey crypto.PublicKey) (Verification, error) {
 	v := Verification{InsecureIgnoreTlog: !Logged(cfg)}
 	if cfg.IsKeyless() {
 		want := cfg.Verify
@@ -120,7 +126,7 @@ func AfterSigning(cfg *api.Signing, readFile func(string) ([]byte, error), signe
 	if err != nil {
 		return Verification{}, outcome.Invalidf("public key: %w", err)
 	}
-	pub, err := publicKey(ref, nil, readFile)
+	pub, err := publicKey(ctx, ref, nil, readFile)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -129,9 +135,13 @@ func AfterSigning(cfg *api.Signing, readFile func(string) ([]byte, error), signe
 }
 
 // publicKey reads and parses the public key ref names.
-func publicKey(ref api.KeyRef, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (crypto.PublicKey, error) {
+func publicKey(ctx context.Context, ref api.KeyRef, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (crypto.PublicKey, error) {
 	if ref.IsKMS() {
-		return nil, outcome.Invalidf("public key %s: KMS keys are not supported", ref)
+		pub, err := kms.PublicKey(ctx, ref.String())
+		if err != nil {
+			return nil, fmt.Errorf("public key: %w", err)
+		}
+		return pub, nil
 	}
 	pemText, err := ref.Resolve(lookupEnv, readFile)
 	if err != nil {
