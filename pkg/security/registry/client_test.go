@@ -335,3 +335,64 @@ func TestNameOptions(t *testing.T) {
 		t.Errorf("with WithInsecureHTTP, %s parses with scheme %s, want http", r, r.Context().Scheme())
 	}
 }
+
+// A client authenticates once per repository: the /v2/ ping (and, on a
+// registry with a token service, the token exchange) happens on the first
+// call, not on every one, reads and writes alike; a later client pings
+// again.
+func TestClientAuthenticatesOncePerRepository(t *testing.T) {
+	var mu sync.Mutex
+	pings := 0
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/" {
+				mu.Lock()
+				pings++
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := testutil.NewRegistry(t, testutil.WithReferrers(), testutil.WithHandler(func(h http.Handler) http.Handler {
+		return count(testutil.RequireBasicAuth("alice", "s3cret")(h))
+	}))
+	creds := registry.WithCredentials(registry.Credential{Registry: reg.Host, Username: "alice", Password: "s3cret"})
+	c := newClient(creds)
+	ctx := context.Background()
+	ref := reg.Ref("shop/api:v1")
+	pushImage(t, c, ref)
+	for range 3 {
+		d, err := c.Resolve(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := c.Image(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := img.RawConfigFile(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Referrers(ctx, d, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.AttachReferrer(ctx, d, "application/vnd.example+json", registry.Artifact{MediaType: "application/vnd.example+json", Data: []byte(`{}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	got := pings
+	mu.Unlock()
+	// one each for the puller, the pusher and the direct requests
+	if got > 3 {
+		t.Errorf("%d /v2/ pings for 3 rounds of reads and writes on one repository, want at most 3", got)
+	}
+	if _, err := newClient(creds).Resolve(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if pings != got+1 {
+		t.Errorf("a new client pinged %d times, want 1", pings-got)
+	}
+}
