@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -93,8 +95,16 @@ func annotated(statement []byte, d name.Digest, want map[string]string) bool {
 
 // reusedSBOM is the SBOM a verified attestation holds, decoded for the
 // scan (syft's model, read back by syft's own decoder).
+//
+// A JSON predicate comes back from the statement as syft's encoder wrote
+// it but for the final newline json.Encoder ends a document with: that is
+// put back, so that the reused document (the SBOM file, its digest) is
+// byte for byte the one the attesting run made.
 func (r *imageRun) reusedSBOM(d name.Digest, a attest.Attestation) (*SBOM, error) {
 	doc := a.Predicate
+	if !a.Text && !bytes.HasSuffix(doc, []byte("\n")) {
+		doc = append(slices.Clip(doc), '\n')
+	}
 	decoded, err := vulndb.DecodeSBOM(doc)
 	if err != nil {
 		return nil, fmt.Errorf("the SBOM attestation %s of %s: %w", a.Artifact, d, err)

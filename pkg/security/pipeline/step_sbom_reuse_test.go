@@ -64,6 +64,10 @@ func TestExecutorFreshRunnerReusesRegistry(t *testing.T) {
 				t.Errorf("%s: %s artifacts %+v, want the existing one kept", s.Service, name, a)
 			}
 		}
+		// the reused document is the one the first run made, byte for byte
+		if diff := cmp.Diff(first.Services[i].SBOM, s.SBOM); diff != "" {
+			t.Errorf("%s: the reused SBOM differs from the first run's (-first +fresh):\n%s", s.Service, diff)
+		}
 		if diff := cmp.Diff(findings(first.Services[i].Scan), findings(s.Scan)); diff != "" {
 			t.Errorf("%s: the scan of the reused SBOM differs from the first (-first +fresh):\n%s", s.Service, diff)
 		}
