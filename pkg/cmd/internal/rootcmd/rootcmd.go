@@ -35,11 +35,7 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := root.Validate(); err != nil {
-				return err
-			}
-			markStarted(cmd.Context())
-			return nil
+			return root.Validate()
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
@@ -48,7 +44,30 @@ verifies everything it wrote. It works on image digests: a tag is resolved once.
 	root.AddFlags(cmd.PersistentFlags())
 
 	cmd.AddCommand(groups...)
+	markOnRun(cmd)
 	return cmd
+}
+
+// markOnRun makes every runnable command of the tree mark the run started
+// when its RunE begins: after cobra parsed the flags and checked the
+// arguments, the required flags and the flag groups, so that each of
+// those errors is a usage error, and nothing the command itself returns
+// is.
+func markOnRun(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			markStarted(cmd.Context())
+			return run(cmd, args)
+		}
+	} else if run := c.Run; run != nil {
+		c.Run = func(cmd *cobra.Command, args []string) {
+			markStarted(cmd.Context())
+			run(cmd, args)
+		}
+	}
+	for _, sub := range c.Commands() {
+		markOnRun(sub)
+	}
 }
 
 type startedKey struct{}
@@ -68,9 +87,13 @@ func Execute(ctx context.Context, cmd *cobra.Command, args []string) error {
 	s := &started{}
 	ctx = context.WithValue(ctx, startedKey{}, s)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	failed, err := cmd.ExecuteContextC(ctx)
 	if err != nil && !s.yes {
-		return outcome.Invalidf("%w (see 'sc --help')", err)
+		path := cmd.CommandPath()
+		if failed != nil {
+			path = failed.CommandPath()
+		}
+		return outcome.Invalidf("%w (see '%s --help')", err, path)
 	}
 	return err
 }
