@@ -179,7 +179,8 @@ func shortDigest(d string) string {
 }
 
 // WriteSummary writes the markdown release summary for a GitHub job
-// summary: a row per service with what needs attention, then the scan
+// summary: a row per service with whether its signature and its SBOM,
+// provenance and scan (vuln) attestations verified, and what needs attention, then the scan
 // report of the images that were scanned (report.WriteSummary, with opts).
 //
 // Errors: the writer's; report.WriteSummary's.
@@ -194,7 +195,7 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 	if res.Cancelled {
 		b.WriteString(" The run was cancelled before it finished.")
 	}
-	b.WriteString("\n\n| Service | Image | Outcome | Signed | SBOM | Provenance | Notes |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n\n| Service | Image | Outcome | Signed | SBOM | Provenance | Scan | Notes |\n|---|---|---|---|---|---|---|---|\n")
 	for _, s := range res.Services {
 		image := s.Reference
 		if image == "" {
@@ -219,8 +220,9 @@ func WriteSummary(w io.Writer, res *pipeline.ReleaseResult, opts ...report.Optio
 		if s.Index {
 			cell += " (index: " + mdCell(strings.Join(platforms, ", ")) + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Service), cell, s.Outcome,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(s.Service), cell, s.Outcome,
 			word(s.Step(pipeline.StepVerify)), word(s.Step(pipeline.StepSBOMVerify)), word(s.Step(pipeline.StepProvenanceVerify)),
+			word(s.Step(pipeline.StepVulnVerify)),
 			mdCell(strings.Join(notes, "; ")))
 	}
 	b.WriteString("\n")

@@ -97,6 +97,7 @@ func releaseResult() *pipeline.ReleaseResult {
 					{Name: pipeline.StepVerify, Status: pipeline.StatusOK},
 					{Name: pipeline.StepSBOMVerify, Status: pipeline.StatusOK},
 					{Name: pipeline.StepProvenanceVerify, Status: pipeline.StatusOK},
+					{Name: pipeline.StepVulnVerify, Status: pipeline.StatusOK},
 				},
 			},
 			{
