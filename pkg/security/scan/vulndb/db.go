@@ -37,8 +37,17 @@ import (
 // concurrent use by many scans: each Scan builds its own grype
 // VulnerabilityMatcher and matchers over the one read-only database, which
 // grype opens immutable and read-only (SQLite with a connection pool).
+//
+// A DB remembers what grype's matchers found for each distinct package it
+// matched (up to 65,536 packages), so that the images of a release, which
+// share base layers and so most of their packages, query the database once
+// per package, not once per image: the database does not change while it
+// is open, and each image's SBOM-wide steps (ownership by file overlap,
+// de-duplication) still run per image, so every Scan returns what it would
+// have returned alone.
 type DB struct {
 	provider vulnerability.Provider
+	cache    *matchCache
 	info     scan.ScannerInfo
 	closeMu  sync.Mutex
 	closed   bool
@@ -49,6 +58,7 @@ var _ scan.Scanner = (*DB)(nil)
 func newDB(rdr v6.Reader, st *Status) *DB {
 	return &DB{
 		provider: v6.NewVulnerabilityProvider(rdr),
+		cache:    newMatchCache(),
 		info: scan.ScannerInfo{
 			Name:    "grype",
 			Version: GrypeVersion(),
@@ -122,13 +132,25 @@ func providerConfig() pkg.ProviderConfig {
 // s is best a *SBOM (NewSBOM, DecodeSBOM), read as it is; any other
 // scan.SBOM is read from its CycloneDX form.
 func (d *DB) Scan(ctx context.Context, image string, s scan.SBOM) (*scan.Report, error) {
+	return d.scan(ctx, image, s, d.cache)
+}
+
+// scan is Scan with the matchers' answers from cache, or, when it is nil,
+// from the database every time.
+func (d *DB) scan(ctx context.Context, image string, s scan.SBOM, cache *matchCache) (*scan.Report, error) {
 	pkgs, pctx, err := packages(s)
 	if err != nil {
 		return nil, fmt.Errorf("reading the packages of %s: %w", image, err)
 	}
+	matchers := matcher.NewDefaultMatchers(matcherConfig())
+	if cache != nil {
+		for i, m := range matchers {
+			matchers[i] = cachedMatcher{inner: m, cache: cache}
+		}
+	}
 	vm := grype.VulnerabilityMatcher{
 		VulnerabilityProvider: d.provider,
-		Matchers:              matcher.NewDefaultMatchers(matcherConfig()),
+		Matchers:              matchers,
 	}
 	remaining, _, err := vm.FindMatchesContext(ctx, pkgs, pctx)
 	if err != nil {
