@@ -15,4 +15,6 @@ func (d *DB) ScanUncached(ctx context.Context, image string, s scan.SBOM) (*scan
 
 // ForgetMatches empties the DB's memory of matched packages, as a new
 // process starts with: for benchmarks, between scans.
-func (d *DB) ForgetMatches() { d.cache = newMatchCache() }
+func (d *DB) ForgetMatches() {
+	d.cache, d.metadata = newMatchCache(), newMetadataCache(d.provider)
+}

@@ -191,3 +191,46 @@ func (m cachedMatcher) Type() match.MatcherType { return m.inner.Type() }
 func (m cachedMatcher) Match(vp vulnerability.Provider, p pkg.Package) ([]match.Match, []match.IgnoreFilter, error) {
 	return m.cache.match(m.inner, vp, p)
 }
+
+// maxCachedRecords bounds the records whose metadata a DB keeps.
+const maxCachedRecords = 1 << 18
+
+// metadataCache is a vulnerability provider that remembers each record's
+// metadata (severity, CVSS, description) once read: grype reads it for
+// every match of every image (its progress counts by severity), and sc
+// again for the match and its related records, and the images of a
+// release share most of their matches. Metadata of a read-only database
+// does not change; it is read, never written, by grype and by sc. Lookups
+// that fail are not kept.
+type metadataCache struct {
+	vulnerability.Provider
+	mu      sync.RWMutex
+	entries map[vulnerability.Reference]*vulnerability.Metadata
+}
+
+func newMetadataCache(p vulnerability.Provider) *metadataCache {
+	return &metadataCache{Provider: p, entries: map[vulnerability.Reference]*vulnerability.Metadata{}}
+}
+
+var _ vulnerability.Provider = (*metadataCache)(nil)
+
+// VulnerabilityMetadata returns the metadata of ref, from the database the
+// first time.
+func (c *metadataCache) VulnerabilityMetadata(ref vulnerability.Reference) (*vulnerability.Metadata, error) {
+	c.mu.RLock()
+	md, ok := c.entries[ref]
+	c.mu.RUnlock()
+	if ok {
+		return md, nil
+	}
+	md, err := c.Provider.VulnerabilityMetadata(ref) //nolint:staticcheck // what grype and convert call
+	if err != nil {
+		return md, err
+	}
+	c.mu.Lock()
+	if len(c.entries) < maxCachedRecords {
+		c.entries[ref] = md
+	}
+	c.mu.Unlock()
+	return md, nil
+}

@@ -209,3 +209,46 @@ func TestMatchCacheConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// countingProvider answers metadata lookups, failing for "GO-bad", and
+// counts them; it does nothing else.
+type countingProvider struct {
+	vulnerability.Provider
+	calls atomic.Int32
+}
+
+func (p *countingProvider) VulnerabilityMetadata(ref vulnerability.Reference) (*vulnerability.Metadata, error) {
+	p.calls.Add(1)
+	if ref.ID == "GO-bad" {
+		return nil, errors.New("no such record")
+	}
+	return &vulnerability.Metadata{ID: ref.ID, Namespace: ref.Namespace, Severity: "High"}, nil
+}
+
+func TestMetadataCache(t *testing.T) {
+	inner := &countingProvider{}
+	c := newMetadataCache(inner)
+	ref := vulnerability.Reference{ID: "GO-1", Namespace: "github:language:go"}
+	for range 3 {
+		md, err := c.VulnerabilityMetadata(ref)
+		if err != nil || md == nil || md.ID != "GO-1" || md.Severity != "High" {
+			t.Fatalf("metadata = %+v, %v", md, err)
+		}
+	}
+	if n := inner.calls.Load(); n != 1 {
+		t.Errorf("database asked %d times for one record, want 1", n)
+	}
+	// the same ID in another namespace is another record
+	if md, _ := c.VulnerabilityMetadata(vulnerability.Reference{ID: "GO-1", Namespace: "nvd:cpe"}); md.Namespace != "nvd:cpe" {
+		t.Errorf("another namespace's record answered with %+v", md)
+	}
+	bad := vulnerability.Reference{ID: "GO-bad"}
+	for range 2 {
+		if _, err := c.VulnerabilityMetadata(bad); err == nil {
+			t.Error("a failed lookup succeeded from the cache")
+		}
+	}
+	if n := inner.calls.Load(); n != 4 {
+		t.Errorf("database asked %d times, want 4 (failures are asked again)", n)
+	}
+}
