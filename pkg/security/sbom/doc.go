@@ -34,7 +34,14 @@
 // download of the layers; a caller that makes SBOMs of
 // many images calls Prepare once and passes its context to every Generate
 // call, which then share one scanner. Checking a caller's cataloguer
-// selection does not build it.
+// selection does not build it, and neither does an SBOM composed from the
+// layer cache (below): when the cache holds an entry for a chain of the
+// image's layers, the scanner is built only if the image turns out to need
+// cataloguing after all, then without the overlap. The scanner cannot be
+// left out of a cataloguing run without changing its output: syft
+// classifies license texts with it (a Debian copyright file without
+// License: fields, a Go module's or a Java archive's license file), and
+// without one records a hash of the text instead.
 //
 // # Layers catalogued once
 //

@@ -16,12 +16,17 @@ import (
 
 	"github.com/sc-project/sc/internal/fixture"
 	"github.com/sc-project/sc/internal/testutil"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
 // freshEnv tells a child process of BenchmarkGenerateFresh which
 // generation to make.
 const freshEnv = "SC_SBOM_BENCH_FRESH"
+
+// freshLayersEnv names, for the "layer-cache" child, the layer cache the
+// parent filled.
+const freshLayersEnv = "SC_SBOM_BENCH_LAYERS"
 
 // freshBlobDelay is how long each layer blob takes to start arriving in the
 // "registry-slow" case: a pull over a network, which is where the license
@@ -35,16 +40,39 @@ const freshBlobDelay = 500 * time.Millisecond
 // by Generate alone; the peak RSS is the child's. "local" hands Generate
 // the image built in memory, "registry" pulls it from an in-process
 // registry through sc's client, "registry-slow" from one whose layer blobs
-// each take freshBlobDelay to start. Run with
+// each take freshBlobDelay to start; "layer-cache" makes the SBOM of a
+// second image of a release, sharing all but its service layer with the
+// first, from a layer cache that holds the first one's cataloguing (a
+// runner whose cache survived, a new build on the same base): composed,
+// without syft's license scanner. Run with
 //
 //	go test -run '^$' -bench GenerateFresh -count 5 ./pkg/security/sbom
 func BenchmarkGenerateFresh(b *testing.B) {
-	for _, mode := range []string{"local", "registry", "registry-slow"} {
+	layers := b.TempDir()
+	for _, mode := range []string{"local", "registry", "registry-slow", "layer-cache"} {
 		b.Run(mode, func(b *testing.B) {
+			if mode == "layer-cache" {
+				imgs := testutil.FixtureImages(b, 1)
+				lc, err := cache.New(layers)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h, err := imgs[0].Digest()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ref, err := name.NewDigest("registry.example/shop/svc@" + h.String())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := sbom.Generate(context.Background(), ref, imgs[0], sbom.WithLayerCache(lc)); err != nil {
+					b.Fatal(err)
+				}
+			}
 			var ns, alloc, rss float64
 			for b.Loop() {
 				cmd := exec.Command(os.Args[0], "-test.run=^TestFreshGenerate$", "-test.count=1")
-				cmd.Env = append(os.Environ(), freshEnv+"="+mode)
+				cmd.Env = append(os.Environ(), freshEnv+"="+mode, freshLayersEnv+"="+layers)
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
 				out, err := cmd.Output()
@@ -96,6 +124,26 @@ func TestFreshGenerate(t *testing.T) {
 			t.Fatal(err)
 		}
 		generate = func() error { _, err := sbom.Generate(ctx, ref, img); return err }
+	case "layer-cache":
+		img := testutil.FixtureImages(t, 2)[1]
+		lc, err := cache.New(os.Getenv(freshLayersEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref, err = name.NewDigest("registry.example/shop/svc@" + h.String()); err != nil {
+			t.Fatal(err)
+		}
+		generate = func() error {
+			r, err := sbom.Generate(ctx, ref, img, sbom.WithLayerCache(lc))
+			if err == nil && (r.Layers == nil || r.Layers.Layers == 0) {
+				err = fmt.Errorf("not composed from the layer cache: %+v", r.Layers)
+			}
+			return err
+		}
 	case "registry", "registry-slow":
 		p := pushFixture(t)
 		if mode == "registry-slow" {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anchore/stereoscope/pkg/file"
@@ -212,8 +213,9 @@ type scannerKey struct{}
 // package declarations of licenses need none). It is built while the
 // image's layers are fetched and unpacked, so that the two overlap.
 type licenseScanner struct {
-	once sync.Once
-	done chan struct{}
+	once    sync.Once
+	started atomic.Bool
+	done    chan struct{}
 	// values is a context carrying the built scanner: only its values are
 	// used.
 	values context.Context
@@ -226,6 +228,7 @@ func newLicenseScanner() *licenseScanner { return &licenseScanner{done: make(cha
 // (syft's does not) and ends on its own, whatever happens to the caller.
 func (l *licenseScanner) start() {
 	l.once.Do(func() {
+		l.started.Store(true)
 		go func() {
 			defer close(l.done)
 			l.values, l.err = syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
@@ -294,8 +297,12 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 	if scanner == nil {
 		scanner = newLicenseScanner()
 	}
-	// built while the layers are fetched and unpacked
-	scanner.start()
+	// built while the layers are fetched and unpacked, unless the image
+	// may well be composed from the layer cache, which needs no scanner:
+	// then only if it is catalogued after all
+	if !mayCompose(ctx, img, &c) {
+		scanner.start()
+	}
 
 	start := time.Now()
 	c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
@@ -368,16 +375,16 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, sc
 		}
 	}()
 
-	sctx, err := scanner.wait(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	if c.layered() {
-		s, r, err := catalogueLayered(sctx, src, simg, c)
+		s, r, err := catalogueLayered(ctx, src, simg, c, scanner)
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, &r, nil
+	}
+	sctx, err := scanner.wait(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	if c.onCatalogue != nil {
 		c.onCatalogue()

@@ -17,6 +17,7 @@ import (
 	"github.com/anchore/syft/syft/format/syftjson"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/security/cache"
 )
@@ -75,16 +76,54 @@ type layerRecord struct {
 // the first layer's diff ID, then sha256 of the chain below, a space and the
 // layer's diff ID.
 func chainIDs(img *image.Image) []string {
-	ids := make([]string, len(img.Layers))
+	diffIDs := make([]string, len(img.Layers))
 	for i, l := range img.Layers {
+		diffIDs[i] = l.Metadata.Digest
+	}
+	return chainOf(diffIDs)
+}
+
+// chainOf returns the chain IDs of layers with these diff IDs, from the
+// lowest.
+func chainOf(diffIDs []string) []string {
+	ids := make([]string, len(diffIDs))
+	for i, d := range diffIDs {
 		if i == 0 {
-			ids[i] = l.Metadata.Digest
+			ids[i] = d
 			continue
 		}
-		sum := sha256.Sum256([]byte(ids[i-1] + " " + l.Metadata.Digest))
+		sum := sha256.Sum256([]byte(ids[i-1] + " " + d))
 		ids[i] = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	return ids
+}
+
+// mayCompose reports whether img may be composed from the layer cache, by
+// its config alone (no layer is fetched): c allows composing and the cache
+// holds an entry for a chain of its layers. It says nothing of whether the
+// upper layers let the entry be used: that needs the layers.
+func mayCompose(ctx context.Context, img v1.Image, c *config) bool {
+	if !c.layered() {
+		return false
+	}
+	cf, err := img.ConfigFile()
+	if err != nil || cf == nil {
+		return false
+	}
+	diffIDs := make([]string, len(cf.RootFS.DiffIDs))
+	for i, d := range cf.RootFS.DiffIDs {
+		diffIDs[i] = d.String()
+	}
+	for _, chain := range chainOf(diffIDs) {
+		key, err := layerKey(chain, c)
+		if err != nil {
+			return false
+		}
+		if _, ok, err := c.layerCache.Get(ctx, key); err == nil && ok {
+			return true
+		}
+	}
+	return false
 }
 
 // layerKey is the cache key of chain under c.
@@ -109,7 +148,7 @@ func (c *config) layered() bool {
 // change nothing cataloguing asked about, else by cataloguing it whole, which
 // is then recorded for the whole chain and for the lowest chain below which
 // nothing it asked about changes.
-func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image, c *config) (*syftsbom.SBOM, LayerReuse, error) {
+func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image, c *config, scanner *licenseScanner) (*syftsbom.SBOM, LayerReuse, error) {
 	chains := chainIDs(simg)
 	n := len(chains)
 	var reuse LayerReuse
@@ -142,6 +181,12 @@ func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image,
 		return s, reuse, nil
 	}
 
+	// only cataloguing needs the license scanner: a composed SBOM is
+	// made without it
+	ctx, err := scanner.wait(ctx)
+	if err != nil {
+		return nil, reuse, err
+	}
 	rec := newRecorder()
 	if c.onCatalogue != nil {
 		c.onCatalogue()

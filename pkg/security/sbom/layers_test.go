@@ -1,14 +1,11 @@
 package sbom_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -16,10 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/sc-project/sc/internal/fixture"
+	"github.com/sc-project/sc/internal/testutil"
 	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
@@ -72,68 +68,6 @@ func summarizeModel(t *testing.T, r *sbom.Result) modelSummary {
 		m.Distro = d.ID + " " + d.VersionID + " " + d.PrettyName
 	}
 	return m
-}
-
-// layerImage is base with one more layer holding files (a nil body is a
-// directory).
-func layerImage(t *testing.T, base v1.Image, files map[string][]byte) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		hdr := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}
-		if files[n] == nil {
-			hdr = &tar.Header{Name: n + "/", Mode: 0o755, Typeflag: tar.TypeDir}
-		}
-		if strings.HasSuffix(n, "/bin/tool") {
-			hdr.Mode = 0o755
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(files[n]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(base, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// fixtureFile reads a file of the fixture image's filesystem.
-func fixtureFile(t *testing.T, img v1.Image, p string) []byte {
-	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s not in the fixture image: %v", p, err)
-		}
-		if strings.TrimPrefix(hdr.Name, "/") == p {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-	}
 }
 
 func refOf(t *testing.T, img v1.Image) name.Digest {
@@ -194,7 +128,7 @@ func TestLayerCacheEqualsWholeImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status := fixtureFile(t, base, fixture.DpkgStatusPath)
+	status := testutil.ImageFile(t, base, fixture.DpkgStatusPath)
 	// bash upgraded, the last stanza (a package) removed
 	upgraded := bytes.Replace(status, []byte("Version: 5.2.15-2+b2"), []byte("Version: 5.2.15-3"), 1)
 	if bytes.Equal(upgraded, status) {
@@ -202,12 +136,12 @@ func TestLayerCacheEqualsWholeImage(t *testing.T) {
 	}
 	stanzas := bytes.Split(bytes.TrimSpace(upgraded), []byte("\n\n"))
 	rewritten := append(bytes.Join(stanzas[:len(stanzas)-1], []byte("\n\n")), '\n')
-	lock := fixtureFile(t, base, fixture.PackageLockPath)
+	lock := testutil.ImageFile(t, base, fixture.PackageLockPath)
 	newLock := bytes.ReplaceAll(lock, []byte("4.17.20"), []byte("4.17.21"))
 	if bytes.Equal(lock, newLock) {
 		t.Fatal("the fixture's lock file no longer has lodash 4.17.20")
 	}
-	binary := fixtureFile(t, base, fixture.BinaryPath)
+	binary := testutil.ImageFile(t, base, fixture.BinaryPath)
 
 	for _, tc := range []struct {
 		name     string
@@ -217,28 +151,28 @@ func TestLayerCacheEqualsWholeImage(t *testing.T) {
 		either bool
 	}{
 		{"a sibling of the fixture image (another service layer)", siblings[1], true, false},
-		{"plain: base plus an application layer of static files", layerImage(t, base, map[string][]byte{
+		{"plain: base plus an application layer of static files", testutil.AppendFiles(t, base, map[string][]byte{
 			"srv": nil, "srv/www": nil, "srv/www/index.html": []byte("<h1>hi</h1>\n"), "srv/www/app.css": []byte("h1{}\n"),
 		}), true, false},
-		{"dpkg status rewritten: a package upgraded, one removed", layerImage(t, base, map[string][]byte{
+		{"dpkg status rewritten: a package upgraded, one removed", testutil.AppendFiles(t, base, map[string][]byte{
 			fixture.DpkgStatusPath: rewritten,
 		}), false, false},
-		{"npm lock file changed", layerImage(t, base, map[string][]byte{fixture.PackageLockPath: newLock}), false, false},
-		{"lock file whited out", layerImage(t, base, map[string][]byte{"app/.wh.package-lock.json": {}}), false, false},
-		{"a copyright file (license evidence) whited out", layerImage(t, base, map[string][]byte{"usr/share/doc/bash/.wh.copyright": {}}), false, false},
-		{"the dpkg directory made opaque", layerImage(t, base, map[string][]byte{"var/lib/dpkg/.wh..wh..opq": {}, "var/lib/dpkg/status": status}), false, false},
-		{"the Go binary replaced by the same bytes in a new layer", layerImage(t, base, map[string][]byte{fixture.BinaryPath: binary}), false, false},
-		{"a Go binary added (found by its MIME type)", layerImage(t, base, map[string][]byte{"opt/bin/tool": binary}), false, false},
-		{"a file in a Nix store added (syft walks every file for those)", layerImage(t, base, map[string][]byte{
+		{"npm lock file changed", testutil.AppendFiles(t, base, map[string][]byte{fixture.PackageLockPath: newLock}), false, false},
+		{"lock file whited out", testutil.AppendFiles(t, base, map[string][]byte{"app/.wh.package-lock.json": {}}), false, false},
+		{"a copyright file (license evidence) whited out", testutil.AppendFiles(t, base, map[string][]byte{"usr/share/doc/bash/.wh.copyright": {}}), false, false},
+		{"the dpkg directory made opaque", testutil.AppendFiles(t, base, map[string][]byte{"var/lib/dpkg/.wh..wh..opq": {}, "var/lib/dpkg/status": status}), false, false},
+		{"the Go binary replaced by the same bytes in a new layer", testutil.AppendFiles(t, base, map[string][]byte{fixture.BinaryPath: binary}), false, false},
+		{"a Go binary added (found by its MIME type)", testutil.AppendFiles(t, base, map[string][]byte{"opt/bin/tool": binary}), false, false},
+		{"a file in a Nix store added (syft walks every file for those)", testutil.AppendFiles(t, base, map[string][]byte{
 			"nix/store/5b4ycbfvvjcmdrv8sqz3bcqy5a5xj3fl-hello-2.12.1/share/doc/hello/README": []byte("hello\n"),
 		}), false, false},
-		{"a file written below a link of the base (/lib -> usr/lib)", layerImage(t, base, map[string][]byte{
+		{"a file written below a link of the base (/lib -> usr/lib)", testutil.AppendFiles(t, base, map[string][]byte{
 			"lib/x86_64-linux-gnu/notes.txt": []byte("x\n"),
 		}), false, true},
-		{"a text file written into /etc", layerImage(t, base, map[string][]byte{
+		{"a text file written into /etc", testutil.AppendFiles(t, base, map[string][]byte{
 			"etc/app.conf": []byte("port=8080\n"),
 		}), true, false},
-		{"an npm package added", layerImage(t, base, map[string][]byte{
+		{"an npm package added", testutil.AppendFiles(t, base, map[string][]byte{
 			"app/node_modules/left-pad/package.json": []byte(`{"name":"left-pad","version":"1.3.0","license":"WTFPL"}`),
 		}), false, false},
 	} {
@@ -358,4 +292,52 @@ func TestLayerCacheDistrustsEntries(t *testing.T) {
 			t.Fatalf("all-layers scope went through the layer cache: %+v", r.Layers)
 		}
 	})
+}
+
+// TestLayerCacheComposesWithoutLicenseScanner: an image composed from the
+// layer cache never builds syft's license scanner (about a second of CPU
+// and a large heap at its first use in a process), while one whose upper
+// layers send it back to syft still gets it and syft's own answer.
+func TestLayerCacheComposesWithoutLicenseScanner(t *testing.T) {
+	imgs, err := fixture.Images(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := newLayerCache(t)
+	prepare := func() context.Context {
+		ctx, err := sbom.Prepare(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ctx
+	}
+	first := prepare()
+	generate(t, first, imgs[0], sbom.WithLayerCache(lc))
+	if !sbom.LicenseScannerStarted(first) {
+		t.Fatal("catalogued without the license scanner")
+	}
+
+	composed := prepare()
+	r := generate(t, composed, imgs[1], sbom.WithLayerCache(lc))
+	if r.Layers == nil || r.Layers.Layers == 0 {
+		t.Fatalf("second image not composed: %+v", r.Layers)
+	}
+	if sbom.LicenseScannerStarted(composed) {
+		t.Error("an image composed from the layer cache built the license scanner")
+	}
+
+	// an upper layer rewriting the dpkg database: catalogued after all
+	status := testutil.ImageFile(t, imgs[0], fixture.DpkgStatusPath)
+	rewritten := testutil.AppendFiles(t, imgs[1], map[string][]byte{fixture.DpkgStatusPath: status})
+	fallback := prepare()
+	got := generate(t, fallback, rewritten, sbom.WithLayerCache(lc))
+	if got.Layers == nil || got.Layers.Layers != 0 || got.Layers.Fallback == "" {
+		t.Fatalf("rewritten image: Layers = %+v, want catalogued whole with a reason", got.Layers)
+	}
+	if !sbom.LicenseScannerStarted(fallback) {
+		t.Error("catalogued without the license scanner")
+	}
+	if diff := cmp.Diff(summarizeModel(t, generate(t, prepare(), rewritten)), summarizeModel(t, got)); diff != "" {
+		t.Errorf("catalogued after a cache hit differs from syft's whole image (-syft +got):\n%s", diff)
+	}
 }

@@ -37,8 +37,20 @@ import (
 // concurrent use by many scans: each Scan builds its own grype
 // VulnerabilityMatcher and matchers over the one read-only database, which
 // grype opens immutable and read-only (SQLite with a connection pool).
+//
+// A DB remembers what grype's matchers found for each distinct package it
+// matched (up to 65,536 packages), so that the images of a release, which
+// share base layers and so most of their packages, query the database once
+// per package, not once per image, and reads each record's metadata once:
+// the database does not change while it is open, and each image's
+// SBOM-wide steps (ownership by file overlap, de-duplication) still run per
+// image, so every Scan returns what it would have returned alone.
 type DB struct {
 	provider vulnerability.Provider
+	cache    *matchCache
+	// metadata is provider remembering records' metadata, for shared
+	// scans
+	metadata *metadataCache
 	info     scan.ScannerInfo
 	closeMu  sync.Mutex
 	closed   bool
@@ -47,8 +59,11 @@ type DB struct {
 var _ scan.Scanner = (*DB)(nil)
 
 func newDB(rdr v6.Reader, st *Status) *DB {
+	provider := v6.NewVulnerabilityProvider(rdr)
 	return &DB{
-		provider: v6.NewVulnerabilityProvider(rdr),
+		provider: provider,
+		cache:    newMatchCache(),
+		metadata: newMetadataCache(provider),
 		info: scan.ScannerInfo{
 			Name:    "grype",
 			Version: GrypeVersion(),
@@ -122,13 +137,28 @@ func providerConfig() pkg.ProviderConfig {
 // s is best a *SBOM (NewSBOM, DecodeSBOM), read as it is; any other
 // scan.SBOM is read from its CycloneDX form.
 func (d *DB) Scan(ctx context.Context, image string, s scan.SBOM) (*scan.Report, error) {
+	return d.scan(ctx, image, s, d.cache)
+}
+
+// scan is Scan with the matchers' answers from cache and the records'
+// metadata from d.metadata, or, when cache is nil, both from the database
+// every time.
+func (d *DB) scan(ctx context.Context, image string, s scan.SBOM, cache *matchCache) (*scan.Report, error) {
 	pkgs, pctx, err := packages(s)
 	if err != nil {
 		return nil, fmt.Errorf("reading the packages of %s: %w", image, err)
 	}
+	var provider vulnerability.Provider = d.provider
+	matchers := matcher.NewDefaultMatchers(matcherConfig())
+	if cache != nil {
+		provider = d.metadata
+		for i, m := range matchers {
+			matchers[i] = cachedMatcher{inner: m, cache: cache}
+		}
+	}
 	vm := grype.VulnerabilityMatcher{
-		VulnerabilityProvider: d.provider,
-		Matchers:              matcher.NewDefaultMatchers(matcherConfig()),
+		VulnerabilityProvider: provider,
+		Matchers:              matchers,
 	}
 	remaining, _, err := vm.FindMatchesContext(ctx, pkgs, pctx)
 	if err != nil {
@@ -139,7 +169,7 @@ func (d *DB) Scan(ctx context.Context, image string, s scan.SBOM) (*scan.Report,
 	}
 	r := &scan.Report{Scanner: d.Info(), Matches: []scan.Match{}}
 	for _, m := range remaining.Sorted() {
-		r.Matches = append(r.Matches, d.convert(m))
+		r.Matches = append(r.Matches, d.convert(provider, m))
 	}
 	if r.Scanner.DB.Stale {
 		r.Notices = append(r.Notices, scan.Notice{
@@ -156,10 +186,10 @@ func (d *DB) Scan(ctx context.Context, image string, s scan.SBOM) (*scan.Report,
 // writes of it (grype/presenter/models): CVSS with subscores, namespace,
 // CWEs, EPSS, KEV entries, risk, advisories, the related records and the
 // match details with grype's suggested fix.
-func (d *DB) convert(m match.Match) scan.Match {
+func (d *DB) convert(provider vulnerability.MetadataProvider, m match.Match) scan.Match {
 	md := m.Vulnerability.Metadata
 	if md == nil {
-		md, _ = d.provider.VulnerabilityMetadata(m.Vulnerability.Reference) //nolint:staticcheck // grype's presenter does the same
+		md, _ = provider.VulnerabilityMetadata(m.Vulnerability.Reference) //nolint:staticcheck // grype's presenter does the same
 	}
 	out := scan.Match{
 		ID:      m.Vulnerability.ID,
@@ -212,7 +242,7 @@ func (d *DB) convert(m match.Match) scan.Match {
 		if !slices.Contains(out.Aliases, r.ID) {
 			out.Aliases = append(out.Aliases, r.ID)
 		}
-		rmd, err := d.provider.VulnerabilityMetadata(r) //nolint:staticcheck // as above
+		rmd, err := provider.VulnerabilityMetadata(r) //nolint:staticcheck // as above
 		if err != nil || rmd == nil {
 			out.RelatedVulnerabilities = append(out.RelatedVulnerabilities, scan.RelatedVulnerability{ID: r.ID, Namespace: r.Namespace})
 			continue

@@ -32,7 +32,20 @@
 // The DB that Open returns is a scan.Scanner safe for concurrent use: each
 // Scan builds grype's VulnerabilityMatcher with grype's default matchers
 // (the defaults of grype's command line) over the shared, read-only
-// database, and returns what grype found as a scan.Report. The SBOM is
+// database, and returns what grype found as a scan.Report.
+//
+// The images of a release share base layers, and so most packages: a DB
+// asks the database once per distinct package, not once per image. Each
+// matcher's answer for a package (its matches and ignore filters) is kept,
+// keyed by the matcher and everything of the package a matcher reads, and
+// handed to every later scan of an equal package, rebound to that scan's
+// own package; grype's SBOM-wide steps (ownership by file overlap,
+// de-duplication, ignore rules) still run per image over its own packages,
+// so a Scan returns exactly what it returns alone. The records' metadata
+// (severity, CVSS), which grype reads for every match of every image and
+// sc again to report it, is read once per record too. Matching the nine
+// images of a release costs about 1.4 times what matching one does
+// (BenchmarkScan). The SBOM is
 // syft's model, wrapped by NewSBOM (from sbom.Generate) or read from a
 // document by DecodeSBOM (`--sbom FILE`); grype reads it through its own
 // SBOM reader (pkg.ProvideFromReader), the model being handed over as
