@@ -100,6 +100,22 @@ func TestLifecycle(t *testing.T) {
 	}
 	t.Logf("up changes: %v", changes(up1.Summary))
 
+	// a preview of the deployed stack, the digest known and unchanged:
+	// still nothing secured, nothing asked of the registry
+	w.log.Reset() // the verification's reads
+	pre2, err := st.Preview(ctx, optpreview.ProgressStreams(out))
+	if err != nil {
+		t.Fatalf("preview after up: %v", err)
+	}
+	if n := len(w.runner.recorded()); n != 1 {
+		t.Errorf("the preview after up ran the executor: %d runs in all", n)
+	}
+	if reqs := w.log.Requests(); len(reqs) != 0 {
+		t.Errorf("the preview after up sent the registry %d requests: %v", len(reqs), reqs)
+	}
+	w.log.Reset()
+	t.Logf("preview after up: %v", pre2.ChangeSummary)
+
 	// a second up with the same digest: nothing changes in the stack and
 	// nothing is written to the registry.
 	up2, err := st.Up(ctx, optup.ProgressStreams(out))
