@@ -6,9 +6,10 @@
 # Pulumi SDK sc links. Pulumi publishes no binary we can fetch here, and
 # `go install` refuses its module (github.com/pulumi/pulumi/pkg/v3 replaces
 # the SDK with ../sdk), so this builds a writable copy of the module with the
-# replace pointed at the served SDK (minutes on 2 cores the first time; the
-# Go build cache keeps it warm). Idempotent: does nothing when the installed
-# pulumi is already $version.
+# replace pointed at the served SDK (about 10 minutes of CPU the first
+# time: 31 minutes on 2 cores shared with a cold CI run; the Go build cache
+# keeps it warm). Idempotent: does nothing when the installed pulumi is
+# already $version.
 set -euo pipefail
 
 version=v3.274.1
