@@ -15,6 +15,7 @@ set -euo pipefail
 version=v3.274.1
 dir="${SC_TOOLS_DIR:-$HOME/.cache/sc-tools}/bin"
 
+export PULUMI_SKIP_UPDATE_CHECK=true # no network here; nothing to learn from it
 if [ -x "$dir/pulumi" ] && [ "$("$dir/pulumi" version 2>/dev/null)" = "$version" ]; then
   echo "pulumi $version already installed in $dir"
   exit 0

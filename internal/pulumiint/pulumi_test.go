@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	tv "github.com/sc-project/sc/internal/testutil/vulndb"
 	"github.com/sc-project/sc/pkg/api"
 	scpulumi "github.com/sc-project/sc/pkg/pulumi"
 )
@@ -170,7 +171,11 @@ func TestFailingPolicy(t *testing.T) {
 		t.Fatal("up succeeded on an image that fails its policy")
 	}
 	t.Logf("up: %v", err)
-	for _, want := range []string{"image security api", "securing " + w.image, "scan"} {
+	// the engine's diagnostics (in the error with the CLI's output) carry
+	// sc's reason: the component, the image, the step, the policy and the
+	// findings
+	for _, want := range []string{"image security api", "securing " + w.image, "scan: ",
+		"vulnerability policy violated", tv.ZlibUnfixed, tv.MinimistCVE} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("up's error does not say %q", want)
 		}
