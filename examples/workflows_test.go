@@ -1,5 +1,6 @@
-// Package examples_test checks the CI examples and the GitHub Action at the
-// root of the repository: the GitHub workflow with actionlint (which also
+// Package examples_test checks the CI examples, the Pulumi program the
+// README shows (examples/pulumi) and the GitHub Action at the root of the
+// repository: the GitHub workflow with actionlint (which also
 // reads action.yml for the inputs the workflow gives it), the action's
 // metadata and the GitLab pipeline by their structure. The SchemaStore
 // JSON schemas of both cannot be downloaded here; actionlint carries

@@ -136,6 +136,8 @@ func TestImportRules(t *testing.T) {
 			"the Pulumi SDK stays in pkg/pulumi", false},
 		{mod + "pkg/cmd/...", []string{"github.com/pulumi/"},
 			"the Pulumi SDK stays in pkg/pulumi", false},
+		{mod + "pkg/...", []string{"github.com/pulumi/pulumi/sdk/v3/go/auto"},
+			"the Automation API (which runs the Pulumi CLI) drives the engine in internal/pulumiint's tests only", false},
 		{mod + "...", []string{"github.com/sigstore/cosign/v3/cmd/"},
 			"cosign's cmd/ packages drag in a module the proxy refuses", false},
 		{mod + "pkg/cmd/options", []string{"github.com/anchore/", "github.com/sigstore/"},

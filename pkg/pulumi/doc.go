@@ -46,10 +46,18 @@
 // to a known value during an update (pulumi up). During a preview it never
 // runs, even when the digest is already known (a build that did not
 // change), because securing writes signatures and attestations; every
-// output is then unknown, as a provider's output would be. A Pulumi
-// program runs whole on every update, so the runner runs on every update
-// too, whether or not the digest changed: a runner that caches results by
-// digest keeps that cheap.
+// output is then unknown, as a provider's output would be, and the
+// registry is not asked anything. A Pulumi program runs whole on every
+// update, so the runner runs on every update too, whether or not the
+// digest changed. It must then find what it wrote rather than write it
+// again: the engine reports the component unchanged whatever its outputs
+// do, so new artifacts on every update would go unnoticed but for the
+// changed digests. With sc's executor (pkg/pulumi/executor), build it with
+// pipeline.WithCache (the SBOM and scan come from the cache, so the
+// vulnerability attestation is the same statement and is kept) and
+// pipeline.WithProvenanceReuse(true) (or every update attaches one more
+// provenance attestation): a second update on the same digest then writes
+// nothing and every output stays the same.
 //
 // # Identity and failure
 //
@@ -69,6 +77,15 @@
 // a runner that could not run), so outcome.Code maps it to sc's exit
 // codes. Invalid arguments fail NewImageSecurity itself, in the
 // outcome.ErrInvalid class.
+//
+// Under the engine (pulumi up, or the Automation API) only the message
+// crosses: the engine's diagnostics say "an unhandled error occurred:
+// waiting for RPCs: image security NAME: securing REF: …" with sc's
+// reason, and pulumi exits with its own code, not sc's. Nothing gated or
+// taking an output as an input of a custom resource is created; a
+// component taking an output is still registered (components register at
+// once, their outputs never resolve), and so is the ImageSecurity itself,
+// without outputs.
 //
 // Depend on the checks through an output or Gate, not pulumi.DependsOn:
 // Pulumi stands a component resource in for its children, and

@@ -7,6 +7,16 @@
 // pulumi.Summary. It is separate from pkg/pulumi so that the hook stays
 // light for programs that bring their own Runner; this package links the
 // whole pipeline (sigstore, syft, grype).
+//
+// A Pulumi program runs whole on every `pulumi up`, so the executor runs
+// on every update, on the same digest until the image is rebuilt. Build
+// it with pipeline.WithCache and pipeline.WithProvenanceReuse(true): the
+// SBOM and scan then come from the cache, the signature and every
+// attestation are found in the registry, and a second update writes
+// nothing and changes no output (internal/pulumiint shows it under the
+// real engine). Without the cache every update scans afresh and attaches
+// a new vulnerability attestation (the scan's times differ); without
+// provenance reuse, a new provenance attestation.
 package executor
 
 import (

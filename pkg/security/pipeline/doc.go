@@ -69,7 +69,8 @@
 // policy is applied afresh each time. Signing is skipped when this signer's
 // signature already verifies, and an SBOM attestation when the same
 // statement by the same signer already verifies; provenance, whose times
-// change, is attached on every run. With WithLayerCache, layers shared by
+// change, is attached on every run (with WithProvenanceReuse, one by the
+// same signer that verifies is kept). With WithLayerCache, layers shared by
 // several images are downloaded once per release (go-containerregistry's
 // filesystem layer cache, with one download per layer and no partial
 // entries). The scanners are given once (WithScanners): grype's database is

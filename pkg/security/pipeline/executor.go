@@ -55,6 +55,7 @@ type Executor struct {
 	logger   *slog.Logger
 	version  string
 	reuse    bool
+	keepProv bool
 	now      func() time.Time
 	readFile func(string) ([]byte, error)
 	resolved map[string]shard.Resolved
@@ -130,6 +131,17 @@ func WithVersion(v string) ExecutorOption { return func(e *Executor) { e.version
 // (the subject annotations AnnotationSBOMConfig and AnnotationSBOMTool). A
 // fresh CI runner then reads no layer of an unchanged image. Default: true.
 func WithRegistryReuse(on bool) ExecutorOption { return func(e *Executor) { e.reuse = on } }
+
+// WithProvenanceReuse sets whether a provenance attestation of the image
+// by the same signer that already verifies is kept instead of attaching a
+// new one: for callers that run again on an image nothing rebuilt (a
+// Pulumi program runs whole on every `pulumi up`), where a new statement
+// would describe the same build with the times of the run, and every run
+// would add one more attestation to the registry. Whatever the kept
+// statement says stands: with the option on from the first run there is
+// one, written by the run nearest the build. Default: false, provenance is
+// attached on every run.
+func WithProvenanceReuse(on bool) ExecutorOption { return func(e *Executor) { e.keepProv = on } }
 
 // WithClock sets the clock for durations, provenance times and ignore-rule
 // expiry. Default: time.Now.

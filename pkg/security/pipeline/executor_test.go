@@ -300,3 +300,45 @@ func TestExecutorLegacyStoredAtTags(t *testing.T) {
 		}
 	}
 }
+
+// With WithProvenanceReuse, a second run on the same image keeps the
+// provenance attestation the first wrote; without it, each run attaches
+// one more.
+func TestExecutorProvenanceReuse(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.NewRegistry(t, testutil.WithReferrers())
+	dir := t.TempDir()
+	key := newTestKey(t, dir)
+	refs, _ := pushFixtures(t, reg.Host, 1)
+	services := loadRelease(t, dir, keySecurity(key, "scan: {enabled: false}"), refs)
+	provenance := func(reuse bool) pipeline.Artifact {
+		t.Helper()
+		res, err := pipeline.NewExecutor(registry.New(),
+			pipeline.WithProvenanceReuse(reuse),
+			pipeline.WithSigners(setup.NewSigners(getenv, nil)),
+			pipeline.WithExecutionContext(executionContext())).Run(ctx, services)
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, describe(res))
+		}
+		a := res.Services[0].Step(pipeline.StepProvenanceAttach).Artifacts
+		if len(a) != 1 {
+			t.Fatalf("provenance-attach artifacts %+v, want one\n%s", a, describe(res))
+		}
+		if st := res.Services[0].Step(pipeline.StepProvenanceVerify); st.Status != pipeline.StatusOK {
+			t.Errorf("provenance-verify %s: %s", st.Status, st.Error)
+		}
+		return a[0]
+	}
+	first := provenance(true)
+	if first.Existing {
+		t.Fatalf("the first run reports an existing provenance: %+v", first)
+	}
+	again := provenance(true)
+	if !again.Existing || again.Digest != first.Digest || again.Location == "" {
+		t.Errorf("second run with reuse: %+v, want the first run's %s kept, with its location", again, first.Digest)
+	}
+	fresh := provenance(false)
+	if fresh.Existing || fresh.Digest == first.Digest {
+		t.Errorf("run without reuse: %+v, want a new attestation", fresh)
+	}
+}

@@ -53,10 +53,23 @@ func (r *imageRun) verifySBOM(ctx context.Context, sr *StepResult) error {
 // attachProvenance attaches the provenance as a signed attestation, to the
 // image or to each platform image of an index; the statement of an index
 // names the index and every platform image. Its times differ from run to
-// run, so it is attached every time.
+// run, so it is attached every time, unless WithProvenanceReuse: then a
+// provenance attestation by the same signer that already verifies is
+// kept.
 func (r *imageRun) attachProvenance(ctx context.Context, sr *StepResult) error {
 	p := attest.Predicate{Type: provenance.PredicateType, Data: r.provenance}
 	return errors.Join(r.perPlatform(ctx, sr, func(ctx context.Context, pr *platformRun, sr *StepResult) error {
+		if r.rl.e.keepProv {
+			existing, err := r.attestedBySigner(ctx, pr.image.Digest, p.Type, func([]byte) bool { return true })
+			if err != nil {
+				return err
+			}
+			if existing != "" {
+				r.keepExisting(sr, p.Type, existing)
+				pr.provenanceAttested = existing
+				return nil
+			}
+		}
 		a, err := r.attach(ctx, sr, pr.image.Digest, p, false)
 		pr.provenanceAttested = a
 		return err
@@ -132,6 +145,13 @@ func (r *imageRun) existingAttestation(ctx context.Context, d name.Digest, p att
 	if err != nil {
 		return "", err
 	}
+	return r.attestedBySigner(ctx, d, p.Type, func(s []byte) bool { return bytes.Equal(s, statement) })
+}
+
+// attestedBySigner returns the artifact of the first verified attestation
+// of d of predicateType by this image's signer whose statement match
+// accepts, or "".
+func (r *imageRun) attestedBySigner(ctx context.Context, d name.Digest, predicateType string, match func(statement []byte) bool) (string, error) {
 	id := r.signed.Signer
 	policy := signing.Policy{Key: id.PublicKey}
 	if id.Keyless() {
@@ -141,7 +161,7 @@ func (r *imageRun) existingAttestation(ctx context.Context, d name.Digest, p att
 	if err != nil {
 		return "", err
 	}
-	res, err := v.VerifyDigest(ctx, d, p.Type)
+	res, err := v.VerifyDigest(ctx, d, predicateType)
 	if err != nil && !errors.Is(err, outcome.ErrCheckFailed) {
 		return "", err
 	}
@@ -149,7 +169,7 @@ func (r *imageRun) existingAttestation(ctx context.Context, d name.Digest, p att
 		return "", nil
 	}
 	for _, a := range res.Verified {
-		if bytes.Equal(a.Statement, statement) {
+		if match(a.Statement) {
 			return a.Artifact, nil
 		}
 	}
