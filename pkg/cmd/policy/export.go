@@ -37,7 +37,10 @@ contents:
 tags). policy-controller v0.13 verifies bundles of keyless signers only: a
 key-based policy exports for it with --signature-format legacy.
 
-Key files named in the policy are read relative to the policy file.`,
+Key files named in the policy are read relative to the policy file. A KMS key
+(awskms://, hashivault://) is written as its URI (keys.kms, key.kms): the
+cluster engine reads it from the KMS with its own credentials;
+policy-controller takes an awskms:// key by its ARN only.`,
 		Example: `  sc policy export --format kyverno policy.yaml > clusterpolicy.yaml
   sc policy export --format policy-controller --signature-format legacy -o cip.yaml policy.yaml`,
 		Args: cobra.ExactArgs(1),

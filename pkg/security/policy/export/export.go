@@ -110,12 +110,13 @@ type policy struct {
 }
 
 type signer struct {
-	pem                                          string // a public key; else the identity
+	pem                                          string // a public key; or
+	kms                                          string // a KMS key URI; else the identity
 	subject, subjectRegExp, issuer, issuerRegExp string
 	transparency                                 bool
 }
 
-func (s signer) keyless() bool { return s.pem == "" }
+func (s signer) keyless() bool { return s.pem == "" && s.kms == "" }
 
 type attestation struct {
 	name          string // a Kubernetes-style name unique in the policy
@@ -276,7 +277,12 @@ func resolveSigners(in []api.PolicySigner, where string, o options) ([]signer, e
 				return nil, fmt.Errorf("%w: %s: %q is not a regular expression: %w", ErrInvalidPolicy, at, re, err)
 			}
 		}
-		if s.Key != "" {
+		if ref, err := api.ParseKeyRef(s.Key); s.Key != "" && err == nil && ref.IsKMS() {
+			if !api.IsSupportedKMS(s.Key) {
+				return nil, fmt.Errorf("%w: %s.key: %s is not an awskms:// or hashivault:// key URI", ErrInvalidPolicy, at, s.Key)
+			}
+			r.kms = s.Key // the engine reads the key from the KMS
+		} else if s.Key != "" {
 			pemKey, err := publicKeyPEM(s.Key, o.readFile)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", at, err)

@@ -220,6 +220,79 @@ func TestExportErrors(t *testing.T) {
 	}
 }
 
+// A signer whose key is a KMS URI exports as Kyverno's keys.kms and
+// policy-controller's key.kms (the engine reads the key from the KMS),
+// with no key material, and validates against both CRDs;
+// policy-controller refuses an awskms:// key that is not an ARN, and no
+// engine gets a scheme sc does not support.
+func TestExportKMSKeys(t *testing.T) {
+	const (
+		arn   = "awskms://kms.eu-west-2.amazonaws.com:443/arn:aws:kms:eu-west-2:111122223333:alias/release"
+		alias = "awskms://127.0.0.1:4566/alias/release"
+		vault = "hashivault://release"
+	)
+	p := &api.ImagePolicy{Name: "kms", Signers: []api.PolicySigner{{Key: arn}}, Attestations: []api.PolicyAttestation{
+		{Type: "vuln", Signers: []api.PolicySigner{{Key: vault}}, Vuln: &api.VulnRequirement{MaxSeverity: "high"}},
+	}}
+	for _, c := range []struct {
+		format export.Format
+		sig    api.SignatureFormat
+		crd    *crd
+	}{
+		{export.FormatKyverno, api.SignatureBundle, kyvernoCRD},
+		{export.FormatKyverno, api.SignatureLegacy, kyvernoCRD},
+		{export.FormatPolicyController, api.SignatureLegacy, policyControllerCRD},
+	} {
+		t.Run(string(c.format)+" "+string(c.sig), func(t *testing.T) {
+			out, err := export.Export(p, c.format, export.WithSignatureFormat(c.sig), export.WithReadFile(func(path string) ([]byte, error) {
+				t.Errorf("Export read %s for a KMS key", path)
+				return nil, os.ErrNotExist
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.crd.validate(t, out); err != nil {
+				t.Errorf("does not validate: %v\n%s", err, out)
+			}
+			for _, uri := range []string{arn, vault} {
+				if !bytes.Contains(out, []byte("kms: "+uri+"\n")) {
+					t.Errorf("no kms: %s in\n%s", uri, out)
+				}
+			}
+			for _, no := range []string{"publicKeys:", "BEGIN PUBLIC KEY"} {
+				if bytes.Contains(out, []byte(no)) {
+					t.Errorf("a KMS-only policy exports %q:\n%s", no, out)
+				}
+			}
+		})
+	}
+	t.Run("policy-controller alias", func(t *testing.T) {
+		q := &api.ImagePolicy{Name: "kms", Signers: []api.PolicySigner{{Key: alias}}}
+		_, err := export.Export(q, export.FormatPolicyController, export.WithSignatureFormat(api.SignatureLegacy))
+		if !errors.Is(err, export.ErrUnsupported) || !strings.Contains(err.Error(), "ARN") || !strings.Contains(err.Error(), alias) {
+			t.Errorf("Export of %s for policy-controller: %v, want ErrUnsupported asking for an ARN", alias, err)
+		}
+		if _, err := export.Export(q, export.FormatKyverno); err != nil {
+			t.Errorf("Kyverno takes an alias: %v", err)
+		}
+	})
+	t.Run("policy-controller bundle", func(t *testing.T) {
+		_, err := export.Export(p, export.FormatPolicyController)
+		if !errors.Is(err, export.ErrUnsupported) {
+			t.Errorf("a KMS key in the bundle format for policy-controller: %v, want ErrUnsupported", err)
+		}
+	})
+	for _, uri := range []string{"gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k", "azurekms://vault.example/key", "k8s://ns/secret"} {
+		q := &api.ImagePolicy{Name: "kms", Signers: []api.PolicySigner{{Key: uri}}}
+		for _, f := range export.Formats() {
+			_, err := export.Export(q, f, export.WithSignatureFormat(api.SignatureLegacy))
+			if !errors.Is(err, export.ErrInvalidPolicy) || !strings.Contains(err.Error(), uri) {
+				t.Errorf("Export %s of %s: %v, want ErrInvalidPolicy naming it", f, uri, err)
+			}
+		}
+	}
+}
+
 // A key file that cannot be read is an error naming the signer.
 func TestExportKeyFile(t *testing.T) {
 	p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Key: "missing.pub"}}}

@@ -73,7 +73,8 @@ type kvAttestor struct {
 }
 
 type kvKeys struct {
-	PublicKeys string   `yaml:"publicKeys"`
+	PublicKeys string   `yaml:"publicKeys,omitempty"`
+	KMS        string   `yaml:"kms,omitempty"`
 	Rekor      *kvRekor `yaml:"rekor,omitempty"`
 	CTLog      *kvCTLog `yaml:"ctlog,omitempty"`
 }
@@ -190,7 +191,9 @@ func kvAttestors(signers []signer) []kvAttestorSet {
 		}
 		if !s.keyless() {
 			// a key has no certificate, so no SCT to check
-			set.Entries = append(set.Entries, kvAttestor{Keys: &kvKeys{PublicKeys: s.pem, Rekor: rekor, CTLog: &kvCTLog{IgnoreSCT: true}}})
+			// a KMS key is read by Kyverno (cosign's KMS providers, with
+			// the credentials of Kyverno's environment)
+			set.Entries = append(set.Entries, kvAttestor{Keys: &kvKeys{PublicKeys: s.pem, KMS: s.kms, Rekor: rekor, CTLog: &kvCTLog{IgnoreSCT: true}}})
 			continue
 		}
 		set.Entries = append(set.Entries, kvAttestor{Keyless: &kvKeyless{

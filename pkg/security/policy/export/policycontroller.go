@@ -42,7 +42,8 @@ type cipAuthority struct {
 }
 
 type cipKey struct {
-	Data          string `yaml:"data"`
+	Data          string `yaml:"data,omitempty"`
+	KMS           string `yaml:"kms,omitempty"`
 	HashAlgorithm string `yaml:"hashAlgorithm"`
 }
 
@@ -140,7 +141,10 @@ func cipAuthorityFor(s signer, name string, format api.SignatureFormat) (cipAuth
 		if format == api.SignatureBundle {
 			return a, fmt.Errorf("%w: policy-controller v0.13 verifies Sigstore bundles of keyless signers only; sign and attest with a key in the legacy format (signing.format: legacy) and export with the legacy signature format", ErrUnsupported)
 		}
-		a.Key = &cipKey{Data: s.pem, HashAlgorithm: "sha256"}
+		if err := cipKMSKey(s.kms); err != nil {
+			return a, err
+		}
+		a.Key = &cipKey{Data: s.pem, KMS: s.kms, HashAlgorithm: "sha256"}
 		return a, nil
 	}
 	a.Keyless = &cipKeyless{URL: publicFulcio, Identities: []cipIdentity{{
@@ -148,6 +152,25 @@ func cipAuthorityFor(s signer, name string, format api.SignatureFormat) (cipAuth
 		Subject: s.subject, SubjectRegExp: s.subjectRegExp,
 	}}}
 	return a, nil
+}
+
+// cipKMSKey refuses a KMS key URI policy-controller does not take.
+// policy-controller's reconciler reads a KMS key's public key in the
+// cluster and inlines it; its admission webhook validates the URI first,
+// and for awskms:// accepts a key ARN or an alias ARN only
+// (validateAWSKMS in pkg/apis/policy/common/validation.go of v0.13.1: "a
+// key or alias arn"), not a key id or alias/NAME. hashivault:// URIs are
+// taken as they are. "" (no KMS key) is nil.
+func cipKMSKey(uri string) error {
+	rest, aws := strings.CutPrefix(uri, "awskms://")
+	if !aws {
+		return nil
+	}
+	_, key, _ := strings.Cut(rest, "/")
+	if !strings.HasPrefix(key, "arn:") {
+		return fmt.Errorf("%w: policy-controller v0.13 takes an awskms:// key by its key or alias ARN only (awskms://[ENDPOINT]/arn:aws:kms:REGION:ACCOUNT:alias/NAME), not %s", ErrUnsupported, uri)
+	}
+	return nil
 }
 
 // requireAll is the spec-level policy: in each group, one authority
