@@ -36,7 +36,8 @@
 // the way `sc verify --policy` does. Where a cluster engine cannot express a
 // requirement (policy-controller v0.13 reads Sigstore bundles only for
 // keyless signers) it returns ErrUnsupported rather than a weaker policy.
-// It does not write keyless trust roots for a private Sigstore instance:
-// keyless signers are verified against the public Sigstore (Fulcio, Rekor)
-// the engines trust by default.
+// Keyless signers are verified against the public Sigstore (Fulcio, Rekor)
+// the engines trust by default, or, WithTrustedRoot, against a private
+// instance's trusted root: its material in Kyverno's attestors (legacy
+// format only), a TrustRoot resource for policy-controller.
 package export

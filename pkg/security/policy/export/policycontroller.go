@@ -48,8 +48,9 @@ type cipKey struct {
 }
 
 type cipKeyless struct {
-	URL        string        `yaml:"url"`
-	Identities []cipIdentity `yaml:"identities"`
+	URL          string        `yaml:"url"`
+	TrustRootRef string        `yaml:"trustRootRef,omitempty"`
+	Identities   []cipIdentity `yaml:"identities"`
 }
 
 type cipIdentity struct {
@@ -62,7 +63,8 @@ type cipIdentity struct {
 // cipCTLog is the transparency log (Rekor, despite the name); without it
 // policy-controller does not look for the signature in a log.
 type cipCTLog struct {
-	URL string `yaml:"url"`
+	URL          string `yaml:"url"`
+	TrustRootRef string `yaml:"trustRootRef,omitempty"`
 }
 
 type cipAttestation struct {
@@ -88,7 +90,8 @@ const publicFulcio = "https://fulcio.sigstore.dev"
 // "<name>-<i>", and the spec-level Rego policy, evaluated over the
 // authorities that verified, requires one signature authority and, for
 // every attestation, one of its authorities.
-func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, error) {
+func clusterImagePolicy(p *policy, format api.SignatureFormat, in *instance) (*cipPolicy, error) {
+	trust := trustFor(p.name, in)
 	globs := p.images
 	if len(globs) == 0 {
 		globs = []string{"**"}
@@ -99,7 +102,7 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, erro
 	}
 	sigs := authorityGroup{what: "the image signature"}
 	for i, s := range p.signers {
-		a, err := cipAuthorityFor(s, fmt.Sprintf("signature-%d", i), format)
+		a, err := cipAuthorityFor(s, fmt.Sprintf("signature-%d", i), format, trust)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +114,7 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, erro
 		rego := cipAttestationPolicy(att)
 		g := authorityGroup{what: "the " + att.predicateType + " attestation"}
 		for i, s := range att.signers {
-			a, err := cipAuthorityFor(s, fmt.Sprintf("%s-%d", att.name, i), format)
+			a, err := cipAuthorityFor(s, fmt.Sprintf("%s-%d", att.name, i), format, trust)
 			if err != nil {
 				return nil, err
 			}
@@ -132,10 +135,23 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, erro
 	}, nil
 }
 
-func cipAuthorityFor(s signer, name string, format api.SignatureFormat) (cipAuthority, error) {
+// cipTrust is where authorities find the Sigstore instance: the public
+// one by URL, or a TrustRoot by name.
+type cipTrust struct {
+	fulcioURL, rekorURL, trustRoot string
+}
+
+func trustFor(name string, in *instance) cipTrust {
+	if in == nil {
+		return cipTrust{fulcioURL: publicFulcio, rekorURL: publicRekor}
+	}
+	return cipTrust{fulcioURL: in.fulcioURL, rekorURL: in.rekorURL, trustRoot: name}
+}
+
+func cipAuthorityFor(s signer, name string, format api.SignatureFormat, trust cipTrust) (cipAuthority, error) {
 	a := cipAuthority{Name: name, SignatureFormat: string(format)}
 	if s.transparency {
-		a.CTLog = &cipCTLog{URL: publicRekor}
+		a.CTLog = &cipCTLog{URL: trust.rekorURL, TrustRootRef: trust.trustRoot}
 	}
 	if !s.keyless() {
 		if format == api.SignatureBundle {
@@ -147,7 +163,7 @@ func cipAuthorityFor(s signer, name string, format api.SignatureFormat) (cipAuth
 		a.Key = &cipKey{Data: s.pem, KMS: s.kms, HashAlgorithm: "sha256"}
 		return a, nil
 	}
-	a.Keyless = &cipKeyless{URL: publicFulcio, Identities: []cipIdentity{{
+	a.Keyless = &cipKeyless{URL: trust.fulcioURL, TrustRootRef: trust.trustRoot, Identities: []cipIdentity{{
 		Issuer: s.issuer, IssuerRegExp: s.issuerRegExp,
 		Subject: s.subject, SubjectRegExp: s.subjectRegExp,
 	}}}
