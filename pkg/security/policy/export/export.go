@@ -78,7 +78,9 @@ func WithReadFile(read func(path string) ([]byte, error)) Option {
 // signers need Sigstore's trust is ErrUnsupported. policy-controller's
 // export is preceded by a TrustRoot resource (policy.sigstore.dev/v1alpha1,
 // named after the policy, sigstoreKeys) that its authorities name by
-// trustRootRef. Default: the public-good Sigstore.
+// trustRootRef; policy-controller v0.13 verifies bundles against such a
+// TrustRoot never (see clusterImagePolicy), so there too the legacy
+// format is the one exported. Default: the public-good Sigstore.
 func WithTrustedRoot(tr *root.TrustedRoot) Option {
 	return func(o *options) { o.trusted = tr }
 }

@@ -302,8 +302,9 @@ func TestExportKMSKeys(t *testing.T) {
 // its Fulcio roots, Rekor URL and key and CT log key, and policy-controller's
 // export is a TrustRoot with the same material followed by a
 // ClusterImagePolicy whose authorities name it; each document validates
-// against its CRD. Kyverno's bundle format, which reads trust from TUF
-// only, is refused for signers that need it.
+// against its CRD. The bundle format, which neither engine can verify
+// against a private instance's material, is refused for signers that need
+// it.
 func TestExportTrustedRoot(t *testing.T) {
 	ss := sigstoretest.New(t)
 	tr := ss.TrustedRoot()
@@ -359,7 +360,11 @@ func TestExportTrustedRoot(t *testing.T) {
 		}
 	})
 	t.Run("policy-controller", func(t *testing.T) {
-		for _, sig := range []api.SignatureFormat{api.SignatureBundle, api.SignatureLegacy} {
+		_, err := export.Export(p, export.FormatPolicyController, export.WithTrustedRoot(tr))
+		if !errors.Is(err, export.ErrUnsupported) || !strings.Contains(err.Error(), "legacy") {
+			t.Errorf("a bundle export with a trusted root: %v, want ErrUnsupported saying to use legacy", err)
+		}
+		for _, sig := range []api.SignatureFormat{api.SignatureLegacy} {
 			out := exportOrFail(t, p, export.FormatPolicyController, export.WithSignatureFormat(sig), export.WithTrustedRoot(tr))
 			docs := strings.Split(string(out), "\n---\n")
 			if len(docs) != 2 {
@@ -406,6 +411,38 @@ func TestExportTrustedRoot(t *testing.T) {
 			}
 		}
 	})
+}
+
+// policy-controller v0.13 verifies image signatures in the legacy format
+// only (cosign v2.5's VerifyImageSignatures refuses bundles) and bundle
+// attestations: in the bundle format the signature authority requires the
+// signature's own statement as an attestation.
+func TestExportPolicyControllerBundleSignature(t *testing.T) {
+	p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Subject: "ci@example.com", Issuer: "https://issuer.example.com"}}}
+	var doc struct {
+		Spec struct {
+			Authorities []struct {
+				Name            string
+				SignatureFormat string `yaml:"signatureFormat"`
+				Attestations    []struct {
+					PredicateType string `yaml:"predicateType"`
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(exportOrFail(t, p, export.FormatPolicyController), &doc); err != nil {
+		t.Fatal(err)
+	}
+	a := doc.Spec.Authorities
+	if len(a) != 1 || a[0].SignatureFormat != "bundle" || len(a[0].Attestations) != 1 || a[0].Attestations[0].PredicateType != "https://sigstore.dev/cosign/sign/v1" {
+		t.Errorf("bundle signature authority: %+v", a)
+	}
+	if err := yaml.Unmarshal(exportOrFail(t, p, export.FormatPolicyController, export.WithSignatureFormat(api.SignatureLegacy)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if a := doc.Spec.Authorities; len(a) != 1 || len(a[0].Attestations) != 0 {
+		t.Errorf("legacy signature authority: %+v", a)
+	}
 }
 
 // A key file that cannot be read is an error naming the signer.

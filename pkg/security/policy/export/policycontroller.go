@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/security/signing"
 )
 
 // The ClusterImagePolicy, as far as sc writes it: policy.sigstore.dev/v1beta1
@@ -90,7 +91,28 @@ const publicFulcio = "https://fulcio.sigstore.dev"
 // "<name>-<i>", and the spec-level Rego policy, evaluated over the
 // authorities that verified, requires one signature authority and, for
 // every attestation, one of its authorities.
+//
+// In the bundle format the image signature is checked as an attestation:
+// policy-controller v0.13.1 links cosign v2.5.0, whose
+// VerifyImageSignatures refuses bundles outright ("bundle support for
+// image signatures is not yet implemented", pkg/cosign/verify.go:593)
+// while VerifyImageAttestations verifies them; a bundle signature is a
+// DSSE envelope of an in-toto statement of predicate type
+// signing.SignPredicateType about the image, so the signature authority
+// requires that statement.
+//
+// A private instance's TrustRoot (sigstoreKeys) verifies the legacy format
+// only: policy-controller records each log's ID as the bytes of its hex
+// string (ConvertTransparencyLogInstance, pkg/apis/config/sigstore_keys.go:175,
+// KeyId: []byte(logID)), which its legacy checks read back as that string
+// (pkg/webhook/validator.go:1656) but sigstore-go, which verifies bundles
+// (root.NewTrustedRootFromProtobuf, validator.go:1386), indexes by the hex
+// of those bytes: no Rekor entry of a bundle is ever found ("not enough
+// verified log entries from transparency log: 0 < 1").
 func clusterImagePolicy(p *policy, format api.SignatureFormat, in *instance) (*cipPolicy, error) {
+	if in != nil && format == api.SignatureBundle && p.needsSigstore() {
+		return nil, fmt.Errorf("%w: policy-controller v0.13 cannot verify Sigstore bundles against a TrustRoot of sigstoreKeys (it files the transparency logs under IDs sigstore-go does not look up): export a private Sigstore's policy with the legacy signature format (images signed with signing.format: legacy)", ErrUnsupported)
+	}
 	trust := trustFor(p.name, in)
 	globs := p.images
 	if len(globs) == 0 {
@@ -105,6 +127,9 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat, in *instance) (*c
 		a, err := cipAuthorityFor(s, fmt.Sprintf("signature-%d", i), format, trust)
 		if err != nil {
 			return nil, err
+		}
+		if format == api.SignatureBundle {
+			a.Attestations = []cipAttestation{{Name: "signature", PredicateType: signing.SignPredicateType}}
 		}
 		spec.Authorities = append(spec.Authorities, a)
 		sigs.names = append(sigs.names, a.Name)
