@@ -16,8 +16,10 @@ import (
 
 // The cluster evaluators against keyless signatures of this Sigstore: the
 // policy `sc policy export --trusted-root` writes for a signer identity and
-// issuer admits an image sc signed keylessly as that identity, and refuses
-// an unsigned one and one signed by another identity of the same issuer.
+// issuer and an SLSA provenance from one builder admits an image sc signed
+// and attested keylessly as that identity, and refuses an unsigned one,
+// one signed and attested by another identity of the same issuer, and one
+// whose provenance names another builder.
 //
 //   - policy-controller's policy-tester, with the exported TrustRoot as
 //     -trustroot (cmd/tester/main.go of v0.13.1 loads it into the
@@ -36,21 +38,34 @@ import (
 func testAdmission(t *testing.T, e *env) {
 	const other = "intruder@example.com"
 	policy := filepath.Join(t.TempDir(), "policy.yaml")
-	text := "apiVersion: sc.dev/v1\nkind: ImagePolicy\nname: keyless\nsigners:\n  - subject: " + identity + "\n    issuer: " + e.ss.OIDCIssuerURL + "\n"
+	const builder = "https://example.com/builder"
+	text := "apiVersion: sc.dev/v1\nkind: ImagePolicy\nname: keyless\nsigners:\n  - subject: " + identity + "\n    issuer: " + e.ss.OIDCIssuerURL + "\n" +
+		"attestations:\n  - type: slsaprovenance1\n    provenance:\n      builderID: {exact: " + builder + "}\n"
 	if err := os.WriteFile(policy, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	images := func(t *testing.T, format string) map[string]string {
 		refs := map[string]string{}
-		for _, c := range []struct{ name, signer string }{{"signed", identity}, {"other-identity", other}, {"unsigned", ""}} {
+		for _, c := range []struct{ name, signer, builder string }{
+			{"signed", identity, builder}, {"other-identity", other, builder}, {"other-builder", identity, "https://example.com/anyone"}, {"unsigned", "", ""},
+		} {
 			ref := e.pushImage(t, "admit-"+format+"-"+c.name+":v1")
 			refs[c.name] = ref.String()
 			if c.signer == "" {
 				continue
 			}
-			tok := map[string]string{"SIGSTORE_ID_TOKEN": e.ss.Token(c.signer)}
-			if out, _, err := runSC(t, tok, append([]string{"image", "sign", ref.String(), "--format", format, "--trusted-root", e.trustedRoot}, e.signFlags()...)...); err != nil {
-				t.Fatalf("sc image sign as %s: %v\n%s", c.signer, err, out)
+			// a GitHub Actions run, so that the provenance has a source
+			tok := map[string]string{"SIGSTORE_ID_TOKEN": e.ss.Token(c.signer), "CI": "true", "GITHUB_ACTIONS": "true",
+				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/shop",
+				"GITHUB_SHA": "4b1c2a9d7e3f5a6b8c0d1e2f3a4b5c6d7e8f9a0b", "GITHUB_REF": "refs/heads/main",
+				"GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1"}
+			for _, args := range [][]string{
+				{"image", "sign", ref.String(), "--format", format, "--trusted-root", e.trustedRoot},
+				{"provenance", "attach", ref.String(), "--builder-id", c.builder, "--attestation-format", format},
+			} {
+				if out, _, err := runSC(t, tok, append(args, e.signFlags()...)...); err != nil {
+					t.Fatalf("sc %s %s as %s: %v\n%s", args[0], args[1], c.signer, err, out)
+				}
 			}
 		}
 		return refs
@@ -62,7 +77,7 @@ func testAdmission(t *testing.T, e *env) {
 		}
 		return out
 	}
-	admits := map[string]bool{"signed": true, "other-identity": false, "unsigned": false}
+	admits := map[string]bool{"signed": true, "other-identity": false, "other-builder": false, "unsigned": false}
 
 	t.Run("bundle export refused", func(t *testing.T) {
 		for _, engine := range []string{"kyverno", "policy-controller"} {
