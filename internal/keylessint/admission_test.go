@@ -78,6 +78,10 @@ func testAdmission(t *testing.T, e *env) {
 		return out
 	}
 	admits := map[string]bool{"signed": true, "other-identity": false, "other-builder": false, "unsigned": false}
+	// what each evaluator's refusal says, so that a refusal for another
+	// reason (trust material it could not use) fails the test
+	testerSays := map[string]string{"other-identity": "none of the expected identities matched", "other-builder": "rego policy for type provenance", "unsigned": "no matching attestations"}
+	kyvernoSays := map[string]string{"other-identity": "subject mismatch: expected " + identity, "other-builder": "the provenance's builder must be " + builder, "unsigned": "no signatures found"}
 
 	t.Run("bundle export refused", func(t *testing.T) {
 		for _, engine := range []string{"kyverno", "policy-controller"} {
@@ -116,6 +120,9 @@ func testAdmission(t *testing.T, e *env) {
 						if admitted != admit {
 							t.Errorf("policy-tester admitted=%v, want %v: %v\n%s", admitted, admit, err, lastLines(out, 15))
 						}
+						if !admit && !strings.Contains(out, testerSays[name]) {
+							t.Errorf("policy-tester's refusal does not say %q:\n%s", testerSays[name], lastLines(out, 5))
+						}
 					})
 				}
 			})
@@ -141,6 +148,9 @@ func testAdmission(t *testing.T, e *env) {
 				t.Logf("kyverno apply:\n%s", lastLines(out, 6))
 				if admitted := m[1] != "0" && m[2] == "0"; admitted != admit {
 					t.Errorf("kyverno pass: %s, fail: %s; want admitted=%v\n%s", m[1], m[2], admit, lastLines(out, 30))
+				}
+				if !admit && !strings.Contains(out, kyvernoSays[name]) {
+					t.Errorf("kyverno's refusal does not say %q:\n%s", kyvernoSays[name], lastLines(out, 10))
 				}
 			})
 		}
