@@ -54,6 +54,7 @@ func TestRealSigstore(t *testing.T) {
 		{"cosign signs, sc verifies", testCosignSignsScVerifies},
 		{"GitHub Actions identity", testGitHubActionsIdentity},
 		{"release create", testReleaseCreate},
+		{"cluster evaluators", testAdmission},
 		{"failures", testFailures},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, e) })

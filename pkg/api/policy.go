@@ -35,8 +35,11 @@ type ImagePolicy struct {
 // identity (certificate subject and OIDC issuer, exact or an anchored
 // regular expression). Exactly one of Key and the identity.
 type PolicySigner struct {
-	// Key is a PEM public key file (relative to the policy file), or the
-	// PEM itself.
+	// Key is a PEM public key file (relative to the policy file), the PEM
+	// itself, or the URI of a KMS key whose public key the KMS gives:
+	// awskms://[ENDPOINT]/KEY or hashivault://KEY, read with the
+	// credentials of the environment as cosign reads them. Other KMS
+	// schemes (gcpkms://, azurekms://, k8s://) are refused.
 	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 	// Subject is the exact certificate identity (an e-mail address or a
 	// workflow URI).

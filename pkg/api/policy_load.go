@@ -41,7 +41,8 @@ func WithPolicyCheck(fn func(*ImagePolicy) []Problem) LoadOption {
 // at once, each with its file, line and column, in a *ValidationError
 // (outcome.ErrInvalid). A key file named by a signer is relative to the
 // policy file; it is returned relative to the working directory, and must
-// hold a PEM public key. A file that does not exist is invalid; other read
+// hold a PEM public key. A KMS key URI is returned as written and not
+// contacted (its scheme must be one of KMSSchemes). A file that does not exist is invalid; other read
 // failures are operational. WithReadFile and WithPolicyCheck apply; other
 // options are ignored.
 func LoadPolicy(ctx context.Context, path string, opts ...LoadOption) (*ImagePolicy, error) {
@@ -96,8 +97,8 @@ func LoadPolicy(ctx context.Context, path string, opts ...LoadOption) (*ImagePol
 	p.check(&c)
 	dir := filepath.Dir(path)
 	p.eachSigner(func(at0 string, s *PolicySigner) {
-		if s.Key == "" || looksLikeKeyMaterial(s.Key) {
-			return
+		if s.Key == "" || looksLikeKeyMaterial(s.Key) || isURI(s.Key) {
+			return // a KMS URI: check has judged its scheme
 		}
 		s.Key = joinPath(dir, s.Key)
 		if d.ix.isBroken(at0 + ".key") {
@@ -142,9 +143,10 @@ func isPublicKeyPEM(b []byte) bool {
 
 // Validate checks p as LoadPolicy does, without reading key files or
 // changing p: the apiVersion and kind, a name, at least one signer, each
-// signer a key or an identity (a subject and an issuer, exact or as an
-// anchored regular expression), each match exact or a prefix, vuln and
-// provenance constraints that say something. The error is a
+// signer a key (a KMS key URI of one of KMSSchemes only) or an identity (a
+// subject and an issuer, exact or as an anchored regular expression), each
+// match exact or a prefix, vuln and provenance constraints that say
+// something. The error is a
 // *ValidationError whose problems have paths but no lines.
 func (p *ImagePolicy) Validate() error {
 	var c checks
@@ -222,6 +224,9 @@ func (s *PolicySigner) check(c *checks, at string) {
 		c.add(at, "a signer is a key or an identity (subject and issuer), not both; list them as two signers")
 		return
 	case s.Key != "":
+		if isURI(s.Key) && !IsSupportedKMS(s.Key) {
+			c.add(at+".key", msgPolicyKMS, uriScheme(s.Key))
+		}
 		return
 	case !identity:
 		c.add(at, "a signer needs a key, or a subject (or subjectRegExp) and an issuer (or issuerRegExp)")
@@ -249,6 +254,10 @@ func (s *PolicySigner) check(c *checks, at string) {
 	}
 	checkURL(c, at+".issuer", s.Issuer)
 }
+
+// msgPolicyKMS refuses a signer key URI of a scheme sc does not verify
+// with.
+const msgPolicyKMS = "%s keys are not supported: a signer's key is a PEM public key file, the PEM itself, or an awskms:// or hashivault:// KMS key URI"
 
 func (m *Match) check(c *checks, at string) {
 	if m == nil {

@@ -111,6 +111,10 @@ func TestLoadPolicyProblems(t *testing.T) {
 		{"no type", head + "signers: [{key: cosign.pub}]\nattestations:\n  - signers: [{key: cosign.pub}]\n",
 			[]want{{line: 6, path: "attestations[0]", msg: "needs a type"}}},
 		{"a list", "- a\n", []want{{line: 1, msg: "expected a mapping"}}},
+		{"unsupported KMS schemes", head + "signers:\n  - key: gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k\n  - key: azurekms://vault.example/key\nattestations:\n  - type: vuln\n    signers: [{key: k8s://ns/secret}]\n",
+			[]want{{line: 5, path: "signers[0].key", msg: "gcpkms:// keys are not supported"},
+				{line: 6, path: "signers[1].key", msg: "azurekms:// keys are not supported"},
+				{line: 9, path: "attestations[0].signers[0].key", msg: "k8s:// keys are not supported: a signer's key is a PEM public key file, the PEM itself, or an awskms:// or hashivault:// KMS key URI"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +124,37 @@ func TestLoadPolicyProblems(t *testing.T) {
 			}
 			checkProblems(t, err, tt.want)
 		})
+	}
+}
+
+// A signer's awskms:// or hashivault:// key URI is kept as written: not
+// read as a file relative to the policy, nor contacted.
+func TestLoadPolicyKMSKeys(t *testing.T) {
+	files := memFS{"policies/policy.yaml": "apiVersion: sc.dev/v1\nkind: ImagePolicy\nname: shop\nsigners:\n  - key: awskms://localhost:4566/alias/release\n  - key: awskms:///arn:aws:kms:eu-west-2:111122223333:alias/release\nattestations:\n  - type: vuln\n    signers: [{key: hashivault://release}]\n"}
+	var read []string
+	p, err := api.LoadPolicy(context.Background(), "policies/policy.yaml", api.WithReadFile(func(path string) ([]byte, error) {
+		read = append(read, path)
+		return files.read(path)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.PolicySigner{{Key: "awskms://localhost:4566/alias/release"}, {Key: "awskms:///arn:aws:kms:eu-west-2:111122223333:alias/release"}}
+	if diff := cmp.Diff(want, p.Signers); diff != "" {
+		t.Errorf("signers (-want +got):\n%s", diff)
+	}
+	if got := p.Attestations[0].Signers[0].Key; got != "hashivault://release" {
+		t.Errorf("attestation signer key = %q", got)
+	}
+	if diff := cmp.Diff([]string{"policies/policy.yaml"}, read); diff != "" {
+		t.Errorf("files read (-want +got):\n%s", diff)
+	}
+	if err := p.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	p.Signers[0].Key = "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "signers[0].key: gcpkms:// keys are not supported") {
+		t.Errorf("Validate with a gcpkms:// key = %v", err)
 	}
 }
 

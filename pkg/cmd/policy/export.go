@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/sc-project/sc/pkg/api"
@@ -18,7 +19,7 @@ import (
 )
 
 func newExport(_ *options.Root) *cobra.Command {
-	var format, sigFormat, out string
+	var format, sigFormat, out, trustedRoot string
 	cmd := &cobra.Command{
 		Use:   "export --format kyverno|policy-controller POLICY",
 		Short: "Write an image policy as a Kyverno or policy-controller cluster policy",
@@ -37,7 +38,17 @@ contents:
 tags). policy-controller v0.13 verifies bundles of keyless signers only: a
 key-based policy exports for it with --signature-format legacy.
 
-Key files named in the policy are read relative to the policy file.`,
+Key files named in the policy are read relative to the policy file. A KMS key
+(awskms://, hashivault://) is written as its URI (keys.kms, key.kms): the
+cluster engine reads it from the KMS with its own credentials;
+policy-controller takes an awskms:// key by its ARN only.
+
+Keyless signers are verified against the public-good Sigstore, unless
+--trusted-root names the trusted_root.json of another instance (a private
+Fulcio, Rekor and CT log): Kyverno's attestors then carry its roots and log
+keys (legacy signature format only: Kyverno reads bundles' trust from its TUF
+repository), and the policy-controller export starts with a TrustRoot
+resource, named after the policy, that its authorities refer to.`,
 		Example: `  sc policy export --format kyverno policy.yaml > clusterpolicy.yaml
   sc policy export --format policy-controller --signature-format legacy -o cip.yaml policy.yaml`,
 		Args: cobra.ExactArgs(1),
@@ -64,13 +75,19 @@ Key files named in the policy are read relative to the policy file.`,
 			}
 			// policy.Load has made key paths relative to the policy file
 			// into paths from here
-			doc, err := export.Export(p, f, export.WithSignatureFormat(sf), export.WithReadFile(func(path string) ([]byte, error) {
-				b, err := os.ReadFile(path)
-				if err != nil && errors.Is(err, fs.ErrNotExist) {
-					return nil, outcome.Invalidf("%w", err)
+			opts := []export.Option{export.WithSignatureFormat(sf), export.WithReadFile(readKey)}
+			if trustedRoot != "" {
+				b, err := readKey(trustedRoot)
+				if err != nil {
+					return fmt.Errorf("--trusted-root: %w", err)
 				}
-				return b, err
-			}))
+				tr, err := root.NewTrustedRootFromJSON(b)
+				if err != nil {
+					return outcome.Invalidf("--trusted-root %s: %w", trustedRoot, err)
+				}
+				opts = append(opts, export.WithTrustedRoot(tr))
+			}
+			doc, err := export.Export(p, f, opts...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -86,5 +103,15 @@ Key files named in the policy are read relative to the policy file.`,
 	cmd.Flags().StringVar(&format, "format", "", "the cluster policy to write: kyverno or policy-controller (required)")
 	cmd.Flags().StringVar(&sigFormat, "signature-format", string(api.SignatureBundle), "how the images' signatures and attestations are stored: bundle or legacy")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the policy to this file instead of standard output")
+	cmd.Flags().StringVar(&trustedRoot, "trusted-root", "", "the Sigstore trusted_root.json of a private instance to verify keyless signers against (default: the public-good Sigstore)")
 	return cmd
+}
+
+// readKey reads a file the export needs; a missing one is invalid usage.
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil && errors.Is(err, fs.ErrNotExist) {
+		return nil, outcome.Invalidf("%w", err)
+	}
+	return b, err
 }

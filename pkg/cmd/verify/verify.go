@@ -132,7 +132,7 @@ func run(cmd *cobra.Command, root *options.Root, trust *options.Trust, reg *opti
 	if ignoreSCT {
 		opts = append(opts, policy.WithInsecureIgnoreSCT())
 	}
-	c, err := policy.NewChecker(client, trusted, p, opts...)
+	c, err := policy.NewChecker(ctx, client, trusted, p, opts...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", out.PolicyFile, err)
 	}

@@ -59,6 +59,12 @@ type released struct {
 
 func release(t *testing.T) *released {
 	t.Helper()
+	return releaseSignedBy(t, `{privateKey: cosign.key, publicKey: cosign.pub, password: "${env:TEST_KEY_PASSWORD}", tlogUpload: false}`)
+}
+
+// releaseSignedBy is release with the stack file's signing block signing.
+func releaseSignedBy(t *testing.T, signingBlock string) *released {
+	t.Helper()
 	reg := testutil.NewRegistry(t, testutil.WithReferrers())
 	client := registry.New()
 	var refs []string
@@ -94,12 +100,12 @@ func release(t *testing.T) *released {
 	stack := fmt.Sprintf(`stacks:
   production:
     security:
-      signing: {privateKey: cosign.key, publicKey: cosign.pub, password: "${env:TEST_KEY_PASSWORD}", tlogUpload: false}
+      signing: %s
       provenance: {builder: {id: "https://example.com/builder"}}
       scan: {failOn: critical, ignore: [{id: %s, reason: fixed upstream}]}
     services:
       api: {image: %q}
-`, tv.XTextCVE, refs[0])
+`, signingBlock, tv.XTextCVE, refs[0])
 	if err := os.WriteFile(config, []byte(stack), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +241,7 @@ func TestVerifyRelease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := policy.NewChecker(registry.New(), nil, p, policy.WithClock(func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }))
+		c, err := policy.NewChecker(context.Background(), registry.New(), nil, p, policy.WithClock(func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }))
 		if err != nil {
 			t.Fatal(err)
 		}

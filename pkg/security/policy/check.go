@@ -26,6 +26,7 @@ import (
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/scan"
 	"github.com/sc-project/sc/pkg/security/signing"
+	"github.com/sc-project/sc/pkg/security/signing/setup"
 )
 
 // Registry is what a check reads: signatures and attestations, and the
@@ -114,9 +115,13 @@ func transparency(s api.PolicySigner) bool {
 
 // NewChecker returns a checker of policy p reading through reg. trusted is
 // the Sigstore trusted material; it may be nil when NeedsTrustedMaterial
-// says none is needed. An invalid policy, a key that cannot be read or
-// parsed, or missing trusted material is outcome.ErrInvalid.
-func NewChecker(reg Registry, trusted root.TrustedMaterial, p *api.ImagePolicy, opts ...Option) (*Checker, error) {
+// says none is needed. The public key of a signer whose key is an
+// awskms:// or hashivault:// URI is read from the KMS now
+// (setup.PublicKey), so that a KMS that cannot be reached or does not know
+// the key fails before any check, as outcome.ErrOperational. An invalid
+// policy, a key that cannot be read or parsed, an unsupported KMS key URI,
+// or missing trusted material is outcome.ErrInvalid.
+func NewChecker(ctx context.Context, reg Registry, trusted root.TrustedMaterial, p *api.ImagePolicy, opts ...Option) (*Checker, error) {
 	c := &Checker{reg: reg, trusted: trusted, policy: p, now: time.Now,
 		logger: slog.New(slog.DiscardHandler), readFile: os.ReadFile}
 	for _, o := range opts {
@@ -126,7 +131,7 @@ func NewChecker(reg Registry, trusted root.TrustedMaterial, p *api.ImagePolicy, 
 		return nil, err
 	}
 	var err error
-	if c.signers, err = c.newSigners(p.Signers, "signers"); err != nil {
+	if c.signers, err = c.newSigners(ctx, p.Signers, "signers"); err != nil {
 		return nil, err
 	}
 	for i, a := range p.Attestations {
@@ -137,7 +142,7 @@ func NewChecker(reg Registry, trusted root.TrustedMaterial, p *api.ImagePolicy, 
 		c.types = append(c.types, uri)
 		own := c.signers
 		if len(a.Signers) > 0 {
-			if own, err = c.newSigners(a.Signers, fmt.Sprintf("attestations[%d].signers", i)); err != nil {
+			if own, err = c.newSigners(ctx, a.Signers, fmt.Sprintf("attestations[%d].signers", i)); err != nil {
 				return nil, err
 			}
 		}
@@ -146,12 +151,12 @@ func NewChecker(reg Registry, trusted root.TrustedMaterial, p *api.ImagePolicy, 
 	return c, nil
 }
 
-func (c *Checker) newSigners(list []api.PolicySigner, at string) ([]signer, error) {
+func (c *Checker) newSigners(ctx context.Context, list []api.PolicySigner, at string) ([]signer, error) {
 	out := make([]signer, 0, len(list))
 	for i, s := range list {
 		sg := signer{}
 		if s.Key != "" {
-			pub, err := c.publicKey(s.Key)
+			pub, kmsURI, err := c.publicKey(ctx, s.Key)
 			if err != nil {
 				return nil, fmt.Errorf("%s[%d]: %w", at, i, err)
 			}
@@ -160,6 +165,9 @@ func (c *Checker) newSigners(list []api.PolicySigner, at string) ([]signer, erro
 				return nil, outcome.Invalidf("%s[%d]: %w", at, i, err)
 			}
 			sg.policy, sg.desc = signing.Policy{Key: pub}, "key "+id
+			if kmsURI != "" {
+				sg.desc = "key " + kmsURI + " (" + id + ")"
+			}
 		} else {
 			sg.policy = signing.Policy{Identity: &signing.IdentityPolicy{
 				Subject: s.Subject, SubjectRegexp: s.SubjectRegExp, Issuer: s.Issuer, IssuerRegexp: s.IssuerRegExp}}
@@ -181,7 +189,18 @@ func (c *Checker) newSigners(list []api.PolicySigner, at string) ([]signer, erro
 	return out, nil
 }
 
-func (c *Checker) publicKey(key string) (crypto.PublicKey, error) {
+// publicKey reads the public key of a signer: a KMS key's from the KMS
+// (its URI is returned too), else a PEM file's or the PEM's.
+func (c *Checker) publicKey(ctx context.Context, key string) (crypto.PublicKey, string, error) {
+	if ref, err := api.ParseKeyRef(key); err == nil && ref.IsKMS() {
+		pub, err := setup.PublicKey(ctx, ref, nil, c.readFile)
+		return pub, key, err
+	}
+	pub, err := c.pemPublicKey(key)
+	return pub, "", err
+}
+
+func (c *Checker) pemPublicKey(key string) (crypto.PublicKey, error) {
 	text := []byte(key)
 	if !strings.Contains(key, "-----BEGIN") {
 		b, err := c.readFile(key)

@@ -13,7 +13,10 @@
 //     public key, or a certificate identity and issuer) with its
 //     transparency log rule, and refuses, as outcome.ErrInvalid, a policy
 //     whose keys do not parse or whose keyless signers lack trusted
-//     material.
+//     material. A key given as an awskms:// or hashivault:// URI is read
+//     from the KMS then, through signing/setup.PublicKey (the code path of
+//     --key on the verify commands): a KMS that cannot be reached fails
+//     the whole check as outcome.ErrOperational (exit 3).
 //  3. Checker.Check resolves the reference once, lists the platform images
 //     of an index, and checks each requirement against the registry: the
 //     signature of the digest (of the index itself for an index) by any one

@@ -41,7 +41,7 @@ func TestCheckKeyless(t *testing.T) {
 			Attestations: []api.PolicyAttestation{{Type: "vuln", Vuln: &api.VulnRequirement{MaxAge: api.Duration(7 * 24 * time.Hour)}}}}
 	}
 	check := func(p *api.ImagePolicy) (*policy.Result, error) {
-		c, err := policy.NewChecker(e.client, ss.TrustedRoot(), p, policy.WithClock(func() time.Time { return scanned.Add(time.Hour) }))
+		c, err := policy.NewChecker(t.Context(), e.client, ss.TrustedRoot(), p, policy.WithClock(func() time.Time { return scanned.Add(time.Hour) }))
 		if err != nil {
 			t.Fatal(err)
 		}

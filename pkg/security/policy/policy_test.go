@@ -22,7 +22,7 @@ import (
 func (e *env) check(t *testing.T, p *api.ImagePolicy, ref string, opts ...policy.Option) (*policy.Result, error) {
 	t.Helper()
 	opts = append([]policy.Option{policy.WithClock(func() time.Time { return scanned.Add(24 * time.Hour) })}, opts...)
-	c, err := policy.NewChecker(e.client, nil, p, opts...)
+	c, err := policy.NewChecker(t.Context(), e.client, nil, p, opts...)
 	if err != nil {
 		t.Fatalf("NewChecker: %v", err)
 	}
@@ -351,7 +351,7 @@ func TestNewCheckerRefuses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := shopPolicy(k)
 			tt.change(p)
-			_, err := policy.NewChecker(e.client, nil, p)
+			_, err := policy.NewChecker(t.Context(), e.client, nil, p)
 			if outcome.Code(err) != outcome.ExitInvalid || !strings.Contains(err.Error(), tt.says) {
 				t.Errorf("NewChecker: %v (code %d), want invalid saying %q", err, outcome.Code(err), tt.says)
 			}

@@ -24,12 +24,20 @@
 // SLSA v1 with runDetails.builder.id and the source repository in
 // buildDefinition.externalParameters.source.uri.
 //
+// A signer whose key is an awskms:// or hashivault:// URI is exported as
+// that URI (Kyverno's keys.kms, policy-controller's key.kms): the engine
+// reads the public key from the KMS with its own credentials, as
+// `sc verify` does with sc's. policy-controller takes an awskms:// key by
+// its key or alias ARN only; another awskms:// form is ErrUnsupported for
+// it.
+//
 // Export is a pure transformation: it reads the public key files the
-// policy names and nothing else, and it does not check a policy the way
-// `sc verify --policy` does. Where a cluster engine cannot express a
+// policy names and nothing else (no KMS), and it does not check a policy
+// the way `sc verify --policy` does. Where a cluster engine cannot express a
 // requirement (policy-controller v0.13 reads Sigstore bundles only for
 // keyless signers) it returns ErrUnsupported rather than a weaker policy.
-// It does not write keyless trust roots for a private Sigstore instance:
-// keyless signers are verified against the public Sigstore (Fulcio, Rekor)
-// the engines trust by default.
+// Keyless signers are verified against the public Sigstore (Fulcio, Rekor)
+// the engines trust by default, or, WithTrustedRoot, against a private
+// instance's trusted root: its material in Kyverno's attestors (legacy
+// format only), a TrustRoot resource for policy-controller.
 package export

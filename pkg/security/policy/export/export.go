@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
@@ -48,6 +49,7 @@ type Option func(*options)
 type options struct {
 	format   api.SignatureFormat
 	readFile func(string) ([]byte, error)
+	trusted  *root.TrustedRoot
 }
 
 // WithSignatureFormat says how the image's signatures and attestations are
@@ -65,6 +67,24 @@ func WithReadFile(read func(path string) ([]byte, error)) Option {
 	return func(o *options) { o.readFile = read }
 }
 
+// WithTrustedRoot verifies signers against the Sigstore instance tr
+// describes (a private one: its Fulcio CA, its one Rekor log and CT log,
+// its TSAs) instead of the public-good Sigstore the engines trust by
+// default. Kyverno's attestors then carry the instance's material (roots,
+// rekor.url and rekor.pubkey, ctlog.pubkey), which Kyverno v1.19 reads in
+// the legacy (Cosign) format only: for Sigstore bundles it takes trusted
+// material from its TUF repository alone (getTrustedMaterial in
+// pkg/image/verifiers/cpol/cosign/sigstore.go), so a bundle policy whose
+// signers need Sigstore's trust is ErrUnsupported. policy-controller's
+// export is preceded by a TrustRoot resource (policy.sigstore.dev/v1alpha1,
+// named after the policy, sigstoreKeys) that its authorities name by
+// trustRootRef; policy-controller v0.13 verifies bundles against such a
+// TrustRoot never (see clusterImagePolicy), so there too the legacy
+// format is the one exported. Default: the public-good Sigstore.
+func WithTrustedRoot(tr *root.TrustedRoot) Option {
+	return func(o *options) { o.trusted = tr }
+}
+
 // Export writes p as a cluster policy of format f, as YAML. Errors wrap
 // ErrInvalidPolicy or ErrUnsupported, or are the error reading a key file.
 func Export(p *api.ImagePolicy, f Format, opts ...Option) ([]byte, error) {
@@ -79,23 +99,41 @@ func Export(p *api.ImagePolicy, f Format, opts ...Option) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc any
+	var in *instance
+	if o.trusted != nil {
+		if in, err = newInstance(o.trusted); err != nil {
+			return nil, err
+		}
+	}
+	var docs []any
 	switch f {
 	case FormatKyverno:
-		if doc, err = kyvernoPolicy(pol, o.format); err != nil {
+		doc, err := kyvernoPolicy(pol, o.format, in)
+		if err != nil {
 			return nil, err
 		}
+		docs = append(docs, doc)
 	case FormatPolicyController:
-		if doc, err = clusterImagePolicy(pol, o.format); err != nil {
+		doc, err := clusterImagePolicy(pol, o.format, in)
+		if err != nil {
 			return nil, err
 		}
+		if in != nil {
+			docs = append(docs, trustRootFor(pol.name, in))
+		}
+		docs = append(docs, doc)
 	default:
 		return nil, outcome.Invalidf("export format %q: want kyverno or policy-controller", f)
 	}
 	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf, yaml.UseLiteralStyleIfMultiline(true), yaml.IndentSequence(true))
-	if err := enc.Encode(doc); err != nil {
-		return nil, fmt.Errorf("writing the %s policy: %w", f, err)
+	for i, doc := range docs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		enc := yaml.NewEncoder(&buf, yaml.UseLiteralStyleIfMultiline(true), yaml.IndentSequence(true))
+		if err := enc.Encode(doc); err != nil {
+			return nil, fmt.Errorf("writing the %s policy: %w", f, err)
+		}
 	}
 	return buf.Bytes(), nil
 }
@@ -110,12 +148,36 @@ type policy struct {
 }
 
 type signer struct {
-	pem                                          string // a public key; else the identity
+	pem                                          string // a public key; or
+	kms                                          string // a KMS key URI; else the identity
 	subject, subjectRegExp, issuer, issuerRegExp string
 	transparency                                 bool
 }
 
-func (s signer) keyless() bool { return s.pem == "" }
+func (s signer) keyless() bool { return s.pem == "" && s.kms == "" }
+
+// needsSigstore reports whether a signer of p, of its signature or an
+// attestation, is verified with Sigstore's trusted material: keyless, or
+// in the transparency log.
+func (p *policy) needsSigstore() bool {
+	need := func(list []signer) bool {
+		for _, s := range list {
+			if s.keyless() || s.transparency {
+				return true
+			}
+		}
+		return false
+	}
+	if need(p.signers) {
+		return true
+	}
+	for _, a := range p.attestations {
+		if need(a.signers) {
+			return true
+		}
+	}
+	return false
+}
 
 type attestation struct {
 	name          string // a Kubernetes-style name unique in the policy
@@ -276,7 +338,12 @@ func resolveSigners(in []api.PolicySigner, where string, o options) ([]signer, e
 				return nil, fmt.Errorf("%w: %s: %q is not a regular expression: %w", ErrInvalidPolicy, at, re, err)
 			}
 		}
-		if s.Key != "" {
+		if ref, err := api.ParseKeyRef(s.Key); s.Key != "" && err == nil && ref.IsKMS() {
+			if !api.IsSupportedKMS(s.Key) {
+				return nil, fmt.Errorf("%w: %s.key: %s is not an awskms:// or hashivault:// key URI", ErrInvalidPolicy, at, s.Key)
+			}
+			r.kms = s.Key // the engine reads the key from the KMS
+		} else if s.Key != "" {
 			pemKey, err := publicKeyPEM(s.Key, o.readFile)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", at, err)

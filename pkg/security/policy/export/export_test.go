@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -17,7 +19,10 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/sc-project/sc/internal/testutil/sigstoretest"
 	"github.com/sc-project/sc/pkg/api"
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/policy/export"
@@ -220,6 +225,226 @@ func TestExportErrors(t *testing.T) {
 	}
 }
 
+// A signer whose key is a KMS URI exports as Kyverno's keys.kms and
+// policy-controller's key.kms (the engine reads the key from the KMS),
+// with no key material, and validates against both CRDs;
+// policy-controller refuses an awskms:// key that is not an ARN, and no
+// engine gets a scheme sc does not support.
+func TestExportKMSKeys(t *testing.T) {
+	const (
+		arn   = "awskms://kms.eu-west-2.amazonaws.com:443/arn:aws:kms:eu-west-2:111122223333:alias/release"
+		alias = "awskms://127.0.0.1:4566/alias/release"
+		vault = "hashivault://release"
+	)
+	p := &api.ImagePolicy{Name: "kms", Signers: []api.PolicySigner{{Key: arn}}, Attestations: []api.PolicyAttestation{
+		{Type: "vuln", Signers: []api.PolicySigner{{Key: vault}}, Vuln: &api.VulnRequirement{MaxSeverity: "high"}},
+	}}
+	for _, c := range []struct {
+		format export.Format
+		sig    api.SignatureFormat
+		crd    *crd
+	}{
+		{export.FormatKyverno, api.SignatureBundle, kyvernoCRD},
+		{export.FormatKyverno, api.SignatureLegacy, kyvernoCRD},
+		{export.FormatPolicyController, api.SignatureLegacy, policyControllerCRD},
+	} {
+		t.Run(string(c.format)+" "+string(c.sig), func(t *testing.T) {
+			out, err := export.Export(p, c.format, export.WithSignatureFormat(c.sig), export.WithReadFile(func(path string) ([]byte, error) {
+				t.Errorf("Export read %s for a KMS key", path)
+				return nil, os.ErrNotExist
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.crd.validate(t, out); err != nil {
+				t.Errorf("does not validate: %v\n%s", err, out)
+			}
+			for _, uri := range []string{arn, vault} {
+				if !bytes.Contains(out, []byte("kms: "+uri+"\n")) {
+					t.Errorf("no kms: %s in\n%s", uri, out)
+				}
+			}
+			for _, no := range []string{"publicKeys:", "BEGIN PUBLIC KEY"} {
+				if bytes.Contains(out, []byte(no)) {
+					t.Errorf("a KMS-only policy exports %q:\n%s", no, out)
+				}
+			}
+		})
+	}
+	t.Run("policy-controller alias", func(t *testing.T) {
+		q := &api.ImagePolicy{Name: "kms", Signers: []api.PolicySigner{{Key: alias}}}
+		_, err := export.Export(q, export.FormatPolicyController, export.WithSignatureFormat(api.SignatureLegacy))
+		if !errors.Is(err, export.ErrUnsupported) || !strings.Contains(err.Error(), "ARN") || !strings.Contains(err.Error(), alias) {
+			t.Errorf("Export of %s for policy-controller: %v, want ErrUnsupported asking for an ARN", alias, err)
+		}
+		if _, err := export.Export(q, export.FormatKyverno); err != nil {
+			t.Errorf("Kyverno takes an alias: %v", err)
+		}
+	})
+	t.Run("policy-controller bundle", func(t *testing.T) {
+		_, err := export.Export(p, export.FormatPolicyController)
+		if !errors.Is(err, export.ErrUnsupported) {
+			t.Errorf("a KMS key in the bundle format for policy-controller: %v, want ErrUnsupported", err)
+		}
+	})
+	for _, uri := range []string{"gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k", "azurekms://vault.example/key", "k8s://ns/secret"} {
+		q := &api.ImagePolicy{Name: "kms", Signers: []api.PolicySigner{{Key: uri}}}
+		for _, f := range export.Formats() {
+			_, err := export.Export(q, f, export.WithSignatureFormat(api.SignatureLegacy))
+			if !errors.Is(err, export.ErrInvalidPolicy) || !strings.Contains(err.Error(), uri) {
+				t.Errorf("Export %s of %s: %v, want ErrInvalidPolicy naming it", f, uri, err)
+			}
+		}
+	}
+}
+
+// With a private instance's trusted root, Kyverno's legacy attestors carry
+// its Fulcio roots, Rekor URL and key and CT log key, and policy-controller's
+// export is a TrustRoot with the same material followed by a
+// ClusterImagePolicy whose authorities name it; each document validates
+// against its CRD. The bundle format, which neither engine can verify
+// against a private instance's material, is refused for signers that need
+// it.
+func TestExportTrustedRoot(t *testing.T) {
+	ss := sigstoretest.New(t)
+	tr := ss.TrustedRoot()
+	id := api.PolicySigner{Subject: "ci@example.com", Issuer: ss.OIDCIssuerURL}
+	p := &api.ImagePolicy{Name: "private", Signers: []api.PolicySigner{id}, Attestations: []api.PolicyAttestation{
+		{Type: "vuln", Vuln: &api.VulnRequirement{MaxSeverity: "high"}},
+	}}
+	ca := tr.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	var rekorPEM, ctPEM []byte
+	for _, l := range tr.RekorLogs() {
+		rekorPEM, _ = cryptoutils.MarshalPublicKeyToPEM(l.PublicKey)
+	}
+	for _, l := range tr.CTLogs() {
+		ctPEM, _ = cryptoutils.MarshalPublicKeyToPEM(l.PublicKey)
+	}
+	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Raw})
+
+	t.Run("kyverno", func(t *testing.T) {
+		out := exportOrFail(t, p, export.FormatKyverno, export.WithSignatureFormat(api.SignatureLegacy), export.WithTrustedRoot(tr))
+		if err := kyvernoCRD.validate(t, out); err != nil {
+			t.Errorf("does not validate: %v\n%s", err, out)
+		}
+		var doc struct {
+			Spec struct {
+				Rules []struct {
+					VerifyImages []struct {
+						Attestors []struct {
+							Entries []struct {
+								Keyless struct {
+									Roots string
+									Rekor struct{ URL, PubKey string }
+									CTLog struct{ PubKey string }
+								} `yaml:"keyless"`
+							}
+						}
+					} `yaml:"verifyImages"`
+				}
+			}
+		}
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			t.Fatal(err)
+		}
+		k := doc.Spec.Rules[0].VerifyImages[0].Attestors[0].Entries[0].Keyless
+		if !strings.Contains(k.Roots, string(rootPEM)) || k.Rekor.URL != ss.RekorURL || k.Rekor.PubKey != string(rekorPEM) || k.CTLog.PubKey != string(ctPEM) {
+			t.Errorf("the keyless attestor does not carry the instance's material: %+v\n%s", k, out)
+		}
+		if bytes.Contains(out, []byte("rekor.sigstore.dev")) {
+			t.Errorf("the private policy names the public Rekor:\n%s", out)
+		}
+		_, err := export.Export(p, export.FormatKyverno, export.WithTrustedRoot(tr))
+		if !errors.Is(err, export.ErrUnsupported) || !strings.Contains(err.Error(), "TUF") {
+			t.Errorf("a bundle export with a trusted root: %v, want ErrUnsupported saying why", err)
+		}
+	})
+	t.Run("policy-controller", func(t *testing.T) {
+		_, err := export.Export(p, export.FormatPolicyController, export.WithTrustedRoot(tr))
+		if !errors.Is(err, export.ErrUnsupported) || !strings.Contains(err.Error(), "legacy") {
+			t.Errorf("a bundle export with a trusted root: %v, want ErrUnsupported saying to use legacy", err)
+		}
+		for _, sig := range []api.SignatureFormat{api.SignatureLegacy} {
+			out := exportOrFail(t, p, export.FormatPolicyController, export.WithSignatureFormat(sig), export.WithTrustedRoot(tr))
+			docs := strings.Split(string(out), "\n---\n")
+			if len(docs) != 2 {
+				t.Fatalf("%d documents, want a TrustRoot and a ClusterImagePolicy:\n%s", len(docs), out)
+			}
+			if err := trustRootCRD.validate(t, []byte(docs[0])); err != nil {
+				t.Errorf("the TrustRoot does not validate: %v\n%s", err, docs[0])
+			}
+			if err := policyControllerCRD.validate(t, []byte(docs[1])); err != nil {
+				t.Errorf("the ClusterImagePolicy does not validate: %v\n%s", err, docs[1])
+			}
+			var trust struct {
+				Kind     string
+				Metadata struct{ Name string }
+				Spec     struct {
+					SigstoreKeys struct {
+						CertificateAuthorities []struct {
+							URI       string
+							CertChain string `yaml:"certChain"`
+						} `yaml:"certificateAuthorities"`
+						TLogs []struct {
+							BaseURL   string `yaml:"baseURL"`
+							PublicKey string `yaml:"publicKey"`
+						} `yaml:"tLogs"`
+					} `yaml:"sigstoreKeys"`
+				}
+			}
+			if err := yaml.Unmarshal([]byte(docs[0]), &trust); err != nil {
+				t.Fatal(err)
+			}
+			keys := trust.Spec.SigstoreKeys
+			if trust.Kind != "TrustRoot" || trust.Metadata.Name != "private" || len(keys.CertificateAuthorities) != 1 || len(keys.TLogs) != 1 {
+				t.Fatalf("TrustRoot: %+v", trust)
+			}
+			chain, _ := base64.StdEncoding.DecodeString(keys.CertificateAuthorities[0].CertChain)
+			rekor, _ := base64.StdEncoding.DecodeString(keys.TLogs[0].PublicKey)
+			if !bytes.HasSuffix(chain, rootPEM) || keys.CertificateAuthorities[0].URI != ss.FulcioURL || !bytes.Equal(rekor, rekorPEM) || keys.TLogs[0].BaseURL != ss.RekorURL {
+				t.Errorf("the TrustRoot does not hold the instance's material:\n%s", docs[0])
+			}
+			for _, want := range []string{"trustRootRef: private", "url: " + ss.FulcioURL, "url: " + ss.RekorURL} {
+				if !strings.Contains(docs[1], want) {
+					t.Errorf("the ClusterImagePolicy lacks %q:\n%s", want, docs[1])
+				}
+			}
+		}
+	})
+}
+
+// policy-controller v0.13 verifies image signatures in the legacy format
+// only (cosign v2.5's VerifyImageSignatures refuses bundles) and bundle
+// attestations: in the bundle format the signature authority requires the
+// signature's own statement as an attestation.
+func TestExportPolicyControllerBundleSignature(t *testing.T) {
+	p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Subject: "ci@example.com", Issuer: "https://issuer.example.com"}}}
+	var doc struct {
+		Spec struct {
+			Authorities []struct {
+				Name            string
+				SignatureFormat string `yaml:"signatureFormat"`
+				Attestations    []struct {
+					PredicateType string `yaml:"predicateType"`
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(exportOrFail(t, p, export.FormatPolicyController), &doc); err != nil {
+		t.Fatal(err)
+	}
+	a := doc.Spec.Authorities
+	if len(a) != 1 || a[0].SignatureFormat != "bundle" || len(a[0].Attestations) != 1 || a[0].Attestations[0].PredicateType != "https://sigstore.dev/cosign/sign/v1" {
+		t.Errorf("bundle signature authority: %+v", a)
+	}
+	if err := yaml.Unmarshal(exportOrFail(t, p, export.FormatPolicyController, export.WithSignatureFormat(api.SignatureLegacy)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if a := doc.Spec.Authorities; len(a) != 1 || len(a[0].Attestations) != 0 {
+		t.Errorf("legacy signature authority: %+v", a)
+	}
+}
+
 // A key file that cannot be read is an error naming the signer.
 func TestExportKeyFile(t *testing.T) {
 	p := &api.ImagePolicy{Name: "p", Signers: []api.PolicySigner{{Key: "missing.pub"}}}
@@ -248,6 +473,11 @@ var (
 		file:    "300-clusterimagepolicy.yaml",
 		sha256:  "e23467593124763d9937b1180d48cefe89dc72cf04e9bcf84cbf29822d51b20c",
 		version: "v1beta1",
+	}
+	trustRootCRD = &crd{
+		file:    "300-trustroot.yaml",
+		sha256:  "aeda3d8b1399fc41f23d2fd00a5aa34fabe9b9f56bb273129035d7ce51672155",
+		version: "v1alpha1",
 	}
 )
 

@@ -73,7 +73,8 @@ type kvAttestor struct {
 }
 
 type kvKeys struct {
-	PublicKeys string   `yaml:"publicKeys"`
+	PublicKeys string   `yaml:"publicKeys,omitempty"`
+	KMS        string   `yaml:"kms,omitempty"`
 	Rekor      *kvRekor `yaml:"rekor,omitempty"`
 	CTLog      *kvCTLog `yaml:"ctlog,omitempty"`
 }
@@ -83,16 +84,20 @@ type kvKeyless struct {
 	SubjectRegExp string   `yaml:"subjectRegExp,omitempty"`
 	Issuer        string   `yaml:"issuer,omitempty"`
 	IssuerRegExp  string   `yaml:"issuerRegExp,omitempty"`
+	Roots         string   `yaml:"roots,omitempty"`
 	Rekor         *kvRekor `yaml:"rekor,omitempty"`
+	CTLog         *kvCTLog `yaml:"ctlog,omitempty"`
 }
 
 type kvRekor struct {
 	URL        string `yaml:"url,omitempty"`
+	PubKey     string `yaml:"pubkey,omitempty"`
 	IgnoreTlog bool   `yaml:"ignoreTlog,omitempty"`
 }
 
 type kvCTLog struct {
-	IgnoreSCT bool `yaml:"ignoreSCT,omitempty"`
+	IgnoreSCT bool   `yaml:"ignoreSCT,omitempty"`
+	PubKey    string `yaml:"pubkey,omitempty"`
 }
 
 type kvAttestation struct {
@@ -117,11 +122,15 @@ type kvCondition struct {
 // against, and key-based ones when the policy asks for the log.
 const publicRekor = "https://rekor.sigstore.dev"
 
-func kyvernoPolicy(p *policy, format api.SignatureFormat) (*kvClusterPolicy, error) {
+func kyvernoPolicy(p *policy, format api.SignatureFormat, in *instance) (*kvClusterPolicy, error) {
 	typ := "SigstoreBundle"
 	if format == api.SignatureLegacy {
 		typ = "Cosign"
 	}
+	if in != nil && format == api.SignatureBundle && p.needsSigstore() {
+		return nil, fmt.Errorf("%w: Kyverno v1.19 verifies Sigstore bundles against the trusted root of its TUF repository only, not an attestor's roots and keys: export a private Sigstore's policy with the legacy signature format (images signed with signing.format: legacy)", ErrUnsupported)
+	}
+	kvAttestors := func(signers []signer) []kvAttestorSet { return kvAttestors(signers, in) }
 	images := p.images
 	if len(images) == 0 {
 		images = []string{"*"}
@@ -180,24 +189,34 @@ func annotations() map[string]string {
 	return map[string]string{"sc.dev/generated-by": "sc policy export"}
 }
 
-// kvAttestors is one attestor set of which any one signer suffices.
-func kvAttestors(signers []signer) []kvAttestorSet {
+// kvAttestors is one attestor set of which any one signer suffices,
+// verified against the instance in (nil: the public Sigstore).
+func kvAttestors(signers []signer, in *instance) []kvAttestorSet {
 	set := kvAttestorSet{Count: 1}
 	for _, s := range signers {
 		rekor := &kvRekor{URL: publicRekor}
+		if in != nil {
+			rekor = &kvRekor{URL: in.rekorURL, PubKey: in.rekorPEM}
+		}
 		if !s.transparency {
 			rekor = &kvRekor{IgnoreTlog: true}
 		}
 		if !s.keyless() {
 			// a key has no certificate, so no SCT to check
-			set.Entries = append(set.Entries, kvAttestor{Keys: &kvKeys{PublicKeys: s.pem, Rekor: rekor, CTLog: &kvCTLog{IgnoreSCT: true}}})
+			// a KMS key is read by Kyverno (cosign's KMS providers, with
+			// the credentials of Kyverno's environment)
+			set.Entries = append(set.Entries, kvAttestor{Keys: &kvKeys{PublicKeys: s.pem, KMS: s.kms, Rekor: rekor, CTLog: &kvCTLog{IgnoreSCT: true}}})
 			continue
 		}
-		set.Entries = append(set.Entries, kvAttestor{Keyless: &kvKeyless{
+		k := &kvKeyless{
 			Subject: s.subject, SubjectRegExp: s.subjectRegExp,
 			Issuer: s.issuer, IssuerRegExp: s.issuerRegExp,
 			Rekor: rekor,
-		}})
+		}
+		if in != nil {
+			k.Roots, k.CTLog = in.fulcioPEM, &kvCTLog{PubKey: in.ctlogPEM}
+		}
+		set.Entries = append(set.Entries, kvAttestor{Keyless: k})
 	}
 	return []kvAttestorSet{set}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sc-project/sc/pkg/api"
+	"github.com/sc-project/sc/pkg/security/signing"
 )
 
 // The ClusterImagePolicy, as far as sc writes it: policy.sigstore.dev/v1beta1
@@ -42,13 +43,15 @@ type cipAuthority struct {
 }
 
 type cipKey struct {
-	Data          string `yaml:"data"`
+	Data          string `yaml:"data,omitempty"`
+	KMS           string `yaml:"kms,omitempty"`
 	HashAlgorithm string `yaml:"hashAlgorithm"`
 }
 
 type cipKeyless struct {
-	URL        string        `yaml:"url"`
-	Identities []cipIdentity `yaml:"identities"`
+	URL          string        `yaml:"url"`
+	TrustRootRef string        `yaml:"trustRootRef,omitempty"`
+	Identities   []cipIdentity `yaml:"identities"`
 }
 
 type cipIdentity struct {
@@ -61,7 +64,8 @@ type cipIdentity struct {
 // cipCTLog is the transparency log (Rekor, despite the name); without it
 // policy-controller does not look for the signature in a log.
 type cipCTLog struct {
-	URL string `yaml:"url"`
+	URL          string `yaml:"url"`
+	TrustRootRef string `yaml:"trustRootRef,omitempty"`
 }
 
 type cipAttestation struct {
@@ -87,7 +91,29 @@ const publicFulcio = "https://fulcio.sigstore.dev"
 // "<name>-<i>", and the spec-level Rego policy, evaluated over the
 // authorities that verified, requires one signature authority and, for
 // every attestation, one of its authorities.
-func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, error) {
+//
+// In the bundle format the image signature is checked as an attestation:
+// policy-controller v0.13.1 links cosign v2.5.0, whose
+// VerifyImageSignatures refuses bundles outright ("bundle support for
+// image signatures is not yet implemented", pkg/cosign/verify.go:593)
+// while VerifyImageAttestations verifies them; a bundle signature is a
+// DSSE envelope of an in-toto statement of predicate type
+// signing.SignPredicateType about the image, so the signature authority
+// requires that statement.
+//
+// A private instance's TrustRoot (sigstoreKeys) verifies the legacy format
+// only: policy-controller records each log's ID as the bytes of its hex
+// string (ConvertTransparencyLogInstance, pkg/apis/config/sigstore_keys.go:175,
+// KeyId: []byte(logID)), which its legacy checks read back as that string
+// (pkg/webhook/validator.go:1656) but sigstore-go, which verifies bundles
+// (root.NewTrustedRootFromProtobuf, validator.go:1386), indexes by the hex
+// of those bytes: no Rekor entry of a bundle is ever found ("not enough
+// verified log entries from transparency log: 0 < 1").
+func clusterImagePolicy(p *policy, format api.SignatureFormat, in *instance) (*cipPolicy, error) {
+	if in != nil && format == api.SignatureBundle && p.needsSigstore() {
+		return nil, fmt.Errorf("%w: policy-controller v0.13 cannot verify Sigstore bundles against a TrustRoot of sigstoreKeys (it files the transparency logs under IDs sigstore-go does not look up): export a private Sigstore's policy with the legacy signature format (images signed with signing.format: legacy)", ErrUnsupported)
+	}
+	trust := trustFor(p.name, in)
 	globs := p.images
 	if len(globs) == 0 {
 		globs = []string{"**"}
@@ -98,9 +124,12 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, erro
 	}
 	sigs := authorityGroup{what: "the image signature"}
 	for i, s := range p.signers {
-		a, err := cipAuthorityFor(s, fmt.Sprintf("signature-%d", i), format)
+		a, err := cipAuthorityFor(s, fmt.Sprintf("signature-%d", i), format, trust)
 		if err != nil {
 			return nil, err
+		}
+		if format == api.SignatureBundle {
+			a.Attestations = []cipAttestation{{Name: "signature", PredicateType: signing.SignPredicateType}}
 		}
 		spec.Authorities = append(spec.Authorities, a)
 		sigs.names = append(sigs.names, a.Name)
@@ -110,7 +139,7 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, erro
 		rego := cipAttestationPolicy(att)
 		g := authorityGroup{what: "the " + att.predicateType + " attestation"}
 		for i, s := range att.signers {
-			a, err := cipAuthorityFor(s, fmt.Sprintf("%s-%d", att.name, i), format)
+			a, err := cipAuthorityFor(s, fmt.Sprintf("%s-%d", att.name, i), format, trust)
 			if err != nil {
 				return nil, err
 			}
@@ -131,23 +160,58 @@ func clusterImagePolicy(p *policy, format api.SignatureFormat) (*cipPolicy, erro
 	}, nil
 }
 
-func cipAuthorityFor(s signer, name string, format api.SignatureFormat) (cipAuthority, error) {
+// cipTrust is where authorities find the Sigstore instance: the public
+// one by URL, or a TrustRoot by name.
+type cipTrust struct {
+	fulcioURL, rekorURL, trustRoot string
+}
+
+func trustFor(name string, in *instance) cipTrust {
+	if in == nil {
+		return cipTrust{fulcioURL: publicFulcio, rekorURL: publicRekor}
+	}
+	return cipTrust{fulcioURL: in.fulcioURL, rekorURL: in.rekorURL, trustRoot: name}
+}
+
+func cipAuthorityFor(s signer, name string, format api.SignatureFormat, trust cipTrust) (cipAuthority, error) {
 	a := cipAuthority{Name: name, SignatureFormat: string(format)}
 	if s.transparency {
-		a.CTLog = &cipCTLog{URL: publicRekor}
+		a.CTLog = &cipCTLog{URL: trust.rekorURL, TrustRootRef: trust.trustRoot}
 	}
 	if !s.keyless() {
 		if format == api.SignatureBundle {
 			return a, fmt.Errorf("%w: policy-controller v0.13 verifies Sigstore bundles of keyless signers only; sign and attest with a key in the legacy format (signing.format: legacy) and export with the legacy signature format", ErrUnsupported)
 		}
-		a.Key = &cipKey{Data: s.pem, HashAlgorithm: "sha256"}
+		if err := cipKMSKey(s.kms); err != nil {
+			return a, err
+		}
+		a.Key = &cipKey{Data: s.pem, KMS: s.kms, HashAlgorithm: "sha256"}
 		return a, nil
 	}
-	a.Keyless = &cipKeyless{URL: publicFulcio, Identities: []cipIdentity{{
+	a.Keyless = &cipKeyless{URL: trust.fulcioURL, TrustRootRef: trust.trustRoot, Identities: []cipIdentity{{
 		Issuer: s.issuer, IssuerRegExp: s.issuerRegExp,
 		Subject: s.subject, SubjectRegExp: s.subjectRegExp,
 	}}}
 	return a, nil
+}
+
+// cipKMSKey refuses a KMS key URI policy-controller does not take.
+// policy-controller's reconciler reads a KMS key's public key in the
+// cluster and inlines it; its admission webhook validates the URI first,
+// and for awskms:// accepts a key ARN or an alias ARN only
+// (validateAWSKMS in pkg/apis/policy/common/validation.go of v0.13.1: "a
+// key or alias arn"), not a key id or alias/NAME. hashivault:// URIs are
+// taken as they are. "" (no KMS key) is nil.
+func cipKMSKey(uri string) error {
+	rest, aws := strings.CutPrefix(uri, "awskms://")
+	if !aws {
+		return nil
+	}
+	_, key, _ := strings.Cut(rest, "/")
+	if !strings.HasPrefix(key, "arn:") {
+		return fmt.Errorf("%w: policy-controller v0.13 takes an awskms:// key by its key or alias ARN only (awskms://[ENDPOINT]/arn:aws:kms:REGION:ACCOUNT:alias/NAME), not %s", ErrUnsupported, uri)
+	}
+	return nil
 }
 
 // requireAll is the spec-level policy: in each group, one authority

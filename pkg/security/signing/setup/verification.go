@@ -82,7 +82,7 @@ func NewVerification(ctx context.Context, c VerifyConfig, lookupEnv func(string)
 		InsecureIgnoreSCT:  c.InsecureIgnoreSCT,
 	}
 	if !c.PublicKey.IsZero() {
-		pub, err := publicKey(ctx, c.PublicKey, lookupEnv, readFile)
+		pub, err := PublicKey(ctx, c.PublicKey, lookupEnv, readFile)
 		if err != nil {
 			return Verification{}, err
 		}
@@ -126,7 +126,7 @@ func AfterSigning(ctx context.Context, cfg *api.Signing, readFile func(string) (
 	if err != nil {
 		return Verification{}, outcome.Invalidf("public key: %w", err)
 	}
-	pub, err := publicKey(ctx, ref, nil, readFile)
+	pub, err := PublicKey(ctx, ref, nil, readFile)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -134,8 +134,13 @@ func AfterSigning(ctx context.Context, cfg *api.Signing, readFile func(string) (
 	return v, nil
 }
 
-// publicKey reads and parses the public key ref names.
-func publicKey(ctx context.Context, ref api.KeyRef, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (crypto.PublicKey, error) {
+// PublicKey reads and parses the public key ref names: for an awskms://
+// or hashivault:// key URI, the key the KMS gives (package kms, the one
+// place that talks to a KMS); otherwise the PEM of the file, reference or
+// content, with lookupEnv and readFile. An unreadable or unparsable key or
+// an unsupported KMS URI is an outcome.ErrInvalid error; a KMS that cannot
+// be reached or does not know the key is an outcome.ErrOperational one.
+func PublicKey(ctx context.Context, ref api.KeyRef, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (crypto.PublicKey, error) {
 	if ref.IsKMS() {
 		pub, err := kms.PublicKey(ctx, ref.String())
 		if err != nil {
