@@ -50,14 +50,6 @@ type Client struct {
 
 	rt http.RoundTripper
 
-	// puller and pusher keep, per repository, the authenticated transport
-	// go-containerregistry sets up (a /v2/ ping, a token exchange) for the
-	// client's whole life instead of one per call; a failed setup is not
-	// kept. tokens keeps the same for the client's direct requests.
-	puller *remote.Puller
-	pusher *remote.Pusher
-	tokens sync.Map // string (repository) → http.RoundTripper
-
 	// kinds maps the digests Resolve saw to their media type, so that
 	// Platforms of a single image needs no second manifest request.
 	kinds sync.Map // string (repo@digest) → types.MediaType
@@ -190,9 +182,6 @@ func New(opts ...Option) *Client {
 	// and deadlines within the limits (limits.go), redirects out of the
 	// local machine (redirect.go).
 	c.rt = newCredentialGuard(limitTransport{inner: redirectGuard{inner: c.rt}}, c.creds, c.log)
-	// Neither constructor fails on these options (they only collect them).
-	c.puller, _ = remote.NewPuller(c.baseOptions()...)
-	c.pusher, _ = remote.NewPusher(c.baseOptions()...)
 	return c
 }
 
@@ -209,17 +198,9 @@ func (c *Client) NameOptions() []name.Option {
 // credentials, HTTP stack (policy, retry, timeout, user agent) and ctx, for
 // packages that call go-containerregistry or cosign directly. Every request
 // made with them, including lazy layer reads later on, uses ctx.
-//
-// Calls made with them share the client's authenticated transports: one
-// /v2/ ping and token exchange per repository and client, not per call.
 func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
-	return append(c.baseOptions(), remote.WithContext(ctx), remote.Reuse(c.puller), remote.Reuse(c.pusher))
-}
-
-// baseOptions are RemoteOptions without a context and without the shared
-// puller and pusher, which are built from them.
-func (c *Client) baseOptions() []remote.Option {
 	return []remote.Option{
+		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(c.keychain),
 		remote.WithTransport(c.rt),
 		remote.WithUserAgent(c.userAgent),
@@ -345,13 +326,7 @@ func (c *Client) Descriptor(ctx context.Context, d name.Digest) (*remote.Descrip
 }
 
 // httpClient returns an authenticated client for direct requests to repo.
-// The authenticated transport is set up (ping, token) once per repository
-// and kept; a failed setup is not kept, the next call tries again.
 func (c *Client) httpClient(ctx context.Context, repo name.Repository) (*http.Client, error) {
-	key := repo.Scheme() + "://" + repo.Name()
-	if tr, ok := c.tokens.Load(key); ok {
-		return &http.Client{Transport: tr.(http.RoundTripper)}, nil
-	}
 	auth, err := authn.Resolve(ctx, c.keychain, repo)
 	if err != nil {
 		return nil, err
@@ -360,9 +335,7 @@ func (c *Client) httpClient(ctx context.Context, repo name.Repository) (*http.Cl
 	if err != nil {
 		return nil, err
 	}
-	// Two first calls racing both set up a transport; either may be kept.
-	v, _ := c.tokens.LoadOrStore(key, tr)
-	return &http.Client{Transport: v.(http.RoundTripper)}, nil
+	return &http.Client{Transport: tr}, nil
 }
 
 func drainClose(rc io.ReadCloser) {
