@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/sc-project/sc/pkg/api"
@@ -16,6 +15,7 @@ import (
 	"github.com/sc-project/sc/pkg/outcome"
 	"github.com/sc-project/sc/pkg/security/policy"
 	"github.com/sc-project/sc/pkg/security/policy/export"
+	"github.com/sc-project/sc/pkg/security/signing"
 )
 
 func newExport(_ *options.Root) *cobra.Command {
@@ -77,13 +77,9 @@ resource, named after the policy, that its authorities refer to.`,
 			// into paths from here
 			opts := []export.Option{export.WithSignatureFormat(sf), export.WithReadFile(readKey)}
 			if trustedRoot != "" {
-				b, err := readKey(trustedRoot)
+				tr, err := signing.LoadTrustedRoot(trustedRoot)
 				if err != nil {
 					return fmt.Errorf("--trusted-root: %w", err)
-				}
-				tr, err := root.NewTrustedRootFromJSON(b)
-				if err != nil {
-					return outcome.Invalidf("--trusted-root %s: %w", trustedRoot, err)
 				}
 				opts = append(opts, export.WithTrustedRoot(tr))
 			}

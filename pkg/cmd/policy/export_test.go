@@ -115,6 +115,8 @@ func TestExportErrors(t *testing.T) {
 		{"unknown field", []string{"--format", "kyverno", policyDir(t, policyYAML+"  - type: cyclonedx\n    sbom: {format: cyclonedx}\n")}, ":11:5: attestations[1].sbom: unknown field"},
 		{"kind", []string{"--format", "kyverno", policyDir(t, strings.Replace(policyYAML, "ImagePolicy", "StackConfig", 1))}, "StackConfig"},
 		{"missing key", []string{"--format", "kyverno", policyDir(t, strings.Replace(policyYAML, "keys/cosign.pub", "cosign.pub", 1))}, "cosign.pub"},
+		{"missing trusted root", []string{"--format", "kyverno", "--trusted-root", filepath.Join(t.TempDir(), "trusted_root.json"), good}, "trusted_root.json does not exist"},
+		{"malformed trusted root", []string{"--format", "kyverno", "--trusted-root", writeFile(t, "trusted_root.json", "{not json"), good}, "--trusted-root: parsing trusted root"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			stdout, _, err := runExport(t, append([]string{"policy", "export"}, c.args...)...)
@@ -126,4 +128,14 @@ func TestExportErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeFile writes data to a file name in a new directory and returns its path.
+func writeFile(t *testing.T, name, data string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
