@@ -43,9 +43,9 @@
 // de-duplication, ignore rules) still run per image over its own packages,
 // so a Scan returns exactly what it returns alone. The records' metadata
 // (severity, CVSS), which grype reads for every match of every image and
-// sc again to report it, is read once per record too. Matching the nine
-// images of a release costs about 1.4 times what matching one does
-// (BenchmarkScan). The SBOM is
+// sc again to report it, is read once per record too. BenchmarkScan
+// (match=alone|shared) measures what that saves; bench/README.md says how
+// to run it. The SBOM is
 // syft's model, wrapped by NewSBOM (from sbom.Generate) or read from a
 // document by DecodeSBOM (`--sbom FILE`); grype reads it through its own
 // SBOM reader (pkg.ProvideFromReader), the model being handed over as
