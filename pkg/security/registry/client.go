@@ -50,6 +50,18 @@ type Client struct {
 
 	rt http.RoundTripper
 
+	// puller keeps, per repository, the authenticated transport
+	// go-containerregistry sets up for reads (a /v2/ ping, a token
+	// exchange) for the client's whole life instead of one per call; a
+	// failed setup is not kept. tokens keeps the same for the client's
+	// direct requests. Writes get no shared remote.Pusher: it also
+	// remembers, for its whole life, every blob it uploaded and never
+	// uploads it again, which is wrong once the registry no longer has it
+	// (garbage-collected after a failed push, or another registry behind
+	// the same address).
+	puller *remote.Puller
+	tokens sync.Map // string (repository) → http.RoundTripper
+
 	// kinds maps the digests Resolve saw to their media type, so that
 	// Platforms of a single image needs no second manifest request.
 	kinds sync.Map // string (repo@digest) → types.MediaType
@@ -182,6 +194,8 @@ func New(opts ...Option) *Client {
 	// and deadlines within the limits (limits.go), redirects out of the
 	// local machine (redirect.go).
 	c.rt = newCredentialGuard(limitTransport{inner: redirectGuard{inner: c.rt}}, c.creds, c.log)
+	// The constructor does not fail on these options (it only collects them).
+	c.puller, _ = remote.NewPuller(c.baseOptions()...)
 	return c
 }
 
@@ -198,9 +212,18 @@ func (c *Client) NameOptions() []name.Option {
 // credentials, HTTP stack (policy, retry, timeout, user agent) and ctx, for
 // packages that call go-containerregistry or cosign directly. Every request
 // made with them, including lazy layer reads later on, uses ctx.
+//
+// Reads made with them share the client's authenticated transport: one
+// /v2/ ping and token exchange per repository and client, not per call;
+// each write sets up its own.
 func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
+	return append(c.baseOptions(), remote.WithContext(ctx), remote.Reuse(c.puller))
+}
+
+// baseOptions are RemoteOptions without a context and without the shared
+// puller, which is built from them.
+func (c *Client) baseOptions() []remote.Option {
 	return []remote.Option{
-		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(c.keychain),
 		remote.WithTransport(c.rt),
 		remote.WithUserAgent(c.userAgent),
@@ -326,7 +349,13 @@ func (c *Client) Descriptor(ctx context.Context, d name.Digest) (*remote.Descrip
 }
 
 // httpClient returns an authenticated client for direct requests to repo.
+// The authenticated transport is set up (ping, token) once per repository
+// and kept; a failed setup is not kept, the next call tries again.
 func (c *Client) httpClient(ctx context.Context, repo name.Repository) (*http.Client, error) {
+	key := repo.Scheme() + "://" + repo.Name()
+	if tr, ok := c.tokens.Load(key); ok {
+		return &http.Client{Transport: tr.(http.RoundTripper)}, nil
+	}
 	auth, err := authn.Resolve(ctx, c.keychain, repo)
 	if err != nil {
 		return nil, err
@@ -335,7 +364,9 @@ func (c *Client) httpClient(ctx context.Context, repo name.Repository) (*http.Cl
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: tr}, nil
+	// Two first calls racing both set up a transport; either may be kept.
+	v, _ := c.tokens.LoadOrStore(key, tr)
+	return &http.Client{Transport: v.(http.RoundTripper)}, nil
 }
 
 func drainClose(rc io.ReadCloser) {

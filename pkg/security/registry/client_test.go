@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sc-project/sc/internal/testutil"
@@ -333,5 +338,119 @@ func TestNameOptions(t *testing.T) {
 	}
 	if r.Context().Scheme() != "http" {
 		t.Errorf("with WithInsecureHTTP, %s parses with scheme %s, want http", r, r.Context().Scheme())
+	}
+}
+
+// A client authenticates once per repository for reads: the /v2/ ping
+// (and, on a registry with a token service, the token exchange) happens on
+// the first read, not on every one; a later client pings again. Writes
+// still work after the reads (they set up their own transport).
+func TestClientAuthenticatesOncePerRepository(t *testing.T) {
+	var mu sync.Mutex
+	pings := 0
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/" {
+				mu.Lock()
+				pings++
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := testutil.NewRegistry(t, testutil.WithReferrers(), testutil.WithHandler(func(h http.Handler) http.Handler {
+		return count(testutil.RequireBasicAuth("alice", "s3cret")(h))
+	}))
+	creds := registry.WithCredentials(registry.Credential{Registry: reg.Host, Username: "alice", Password: "s3cret"})
+	pushImage(t, newClient(creds), reg.Ref("shop/api:v1"))
+	mu.Lock()
+	pings = 0
+	mu.Unlock()
+
+	c := newClient(creds)
+	ctx := context.Background()
+	ref := reg.Ref("shop/api:v1")
+	for range 3 {
+		d, err := c.Resolve(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := c.Image(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := img.RawConfigFile(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Referrers(ctx, d, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	got := pings
+	mu.Unlock()
+	// one for the puller, one for the direct requests
+	if got > 2 {
+		t.Errorf("%d /v2/ pings for 3 rounds of reads of one repository, want at most 2", got)
+	}
+	d, err := c.Resolve(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AttachReferrer(ctx, d, "application/vnd.example+json", registry.Artifact{MediaType: "application/vnd.example+json", Data: []byte(`{}`)}, nil); err != nil {
+		t.Fatalf("a write after the shared reads: %v", err)
+	}
+	mu.Lock()
+	got = pings
+	mu.Unlock()
+	if _, err := newClient(creds).Resolve(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if pings != got+1 {
+		t.Errorf("a new client pinged %d times, want 1", pings-got)
+	}
+}
+
+// A client that already uploaded a blob uploads it again when the registry
+// behind the same address no longer has it: writes share nothing that
+// remembers what the registry holds.
+func TestClientWritesDoNotAssumeBlobsStay(t *testing.T) {
+	first, second := testutil.NewRegistry(t), testutil.NewRegistry(t)
+	var to atomic.Pointer[testutil.Registry]
+	to.Store(first)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := url.Parse(to.Load().URL)
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient()
+	ref := strings.TrimPrefix(front.URL, "http://") + "/shop/api:v1"
+	pushThis(t, c, ref, img)
+	to.Store(second)
+	pushThis(t, c, ref, img)
+	d, err := c.Resolve(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("the second registry lacks the image pushed to it: %v", err)
+	}
+	pulled, err := c.Image(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := pulled.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatalf("a layer the second registry should have got: %v", err)
+		}
+		rc.Close()
 	}
 }
