@@ -90,8 +90,17 @@
 // same methods), and syft's post-processing (binary packages owned by an OS
 // package, ownership by file overlap) runs only inside one CreateSBOM over
 // one catalogue. So a base plus an application binary or manifest is
-// catalogued whole. The image's layers are still read and unpacked: only
-// the cataloguers' work is saved.
+// catalogued whole.
+//
+// Composing reads only the layers above the cached chain: stereoscope is
+// given the lower ones hollow (their descriptors, no content), so they are
+// neither downloaded nor unpacked, and the sizes it would have counted
+// while unpacking them come from the entry, which recorded the same layers.
+// When the upper layers rule the entry out, the image is read again whole
+// and catalogued. Generate calls sharing a context from Prepare catalogue
+// a shared base once even when they start together: a call that finds no
+// entry while another one catalogues an image with the same bottom layer
+// waits for that one (once), then looks again.
 //
 // # Defaults
 //

@@ -192,7 +192,10 @@ func CheckOptions(opts ...Option) error {
 
 // Prepare returns ctx carrying what Generate calls can share instead of
 // each building it: syft's license scanner (see the package
-// documentation). It builds nothing
+// documentation), and, with WithLayerCache, the cataloguing of a base
+// layer: a call about to catalogue an image whose bottom layer another
+// call is cataloguing waits for that one and composes from its entry
+// when it can. It builds nothing
 // itself: the first Generate call given the returned context starts
 // building the scanner while it reads its image, and every other call
 // waits for that one. A caller that generates the SBOMs of many images (a
@@ -200,11 +203,15 @@ func CheckOptions(opts ...Option) error {
 // call; the scanner is safe for concurrent use. The error is always nil;
 // it is kept for callers written against earlier versions.
 func Prepare(ctx context.Context) (context.Context, error) {
+	ctx = context.WithValue(ctx, basesKey{}, &bases{})
 	return context.WithValue(ctx, scannerKey{}, newLicenseScanner()), nil
 }
 
 // scannerKey is the context key of the *licenseScanner Prepare makes.
 type scannerKey struct{}
+
+// basesKey is the context key of the *bases Prepare makes.
+type basesKey struct{}
 
 // licenseScanner is syft's license scanner, built once, in the background,
 // on first need. syft v1.57 builds one in every syft.CreateSBOM call unless
@@ -297,18 +304,41 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 	if scanner == nil {
 		scanner = newLicenseScanner()
 	}
-	// built while the layers are fetched and unpacked, unless the image
-	// may well be composed from the layer cache, which needs no scanner:
-	// then only if it is catalogued after all
-	if !mayCompose(ctx, img, &c) {
-		scanner.start()
+	// An image whose lower layers the layer cache holds is composed from
+	// the entry reading only its upper layers, and needs no scanner;
+	// otherwise the scanner is built while the layers are fetched and
+	// unpacked.
+	var cached cachedChain
+	if c.layered() {
+		b, _ := ctx.Value(basesKey{}).(*bases)
+		var release func()
+		if cached, release, err = lookupOrLead(ctx, img, &c, b); err != nil {
+			return nil, err
+		}
+		defer release()
 	}
-
 	start := time.Now()
-	c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
-	s, reuse, err := catalogue(ctx, ref, img, &c, scanner)
-	if err != nil {
-		return nil, fmt.Errorf("cataloguing %s: %w", ref, err)
+	var s *syftsbom.SBOM
+	var reuse *LayerReuse
+	if cached.rec != nil {
+		var ok bool
+		var why string
+		if s, ok, why, err = composeUpper(ctx, ref, img, &c, cached.k, cached.rec); err != nil {
+			return nil, fmt.Errorf("composing the SBOM of %s: %w", ref, err)
+		}
+		if ok {
+			reuse = &LayerReuse{Layers: cached.k, Chain: cached.chain}
+			c.logger.Debug("composed SBOM from the layer cache", "image", ref.String(), "lowerLayers", cached.k, "chain", cached.chain)
+		} else {
+			c.logger.Debug("cataloguing the whole image", "image", ref.String(), "lowerLayers", cached.k, "chain", cached.chain, "reason", why)
+		}
+	}
+	if reuse == nil {
+		scanner.start()
+		c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
+		if s, reuse, err = catalogue(ctx, ref, img, &c, scanner); err != nil {
+			return nil, fmt.Errorf("cataloguing %s: %w", ref, err)
+		}
 	}
 	doc, err := encode(s, c.format, c.specVersion)
 	if err != nil {
@@ -348,15 +378,9 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, sc
 		}
 	}()
 
-	meta := []image.AdditionalMetadata{image.WithRepoDigests(ref.String())}
-	if raw, err := img.RawManifest(); err == nil {
-		meta = append(meta, image.WithManifest(raw))
-	}
-	// last: the digest the image is known by, whatever WithManifest hashed
-	meta = append(meta, image.WithManifestDigest(ref.DigestStr()))
 	// The generator is handed over only so that Cleanup removes the layer
 	// cache; stereoscope creates nothing with it while reading an image.
-	simg := image.New(img, file.NewTempDirGenerator("sc-sbom"), dir, meta...)
+	simg := image.New(img, file.NewTempDirGenerator("sc-sbom"), dir, imageMetadata(ref, img)...)
 
 	readCtx := ctx
 	if c.scope == Squashed {

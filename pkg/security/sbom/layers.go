@@ -17,7 +17,6 @@ import (
 	"github.com/anchore/syft/syft/format/syftjson"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/security/cache"
 )
@@ -98,32 +97,12 @@ func chainOf(diffIDs []string) []string {
 	return ids
 }
 
-// mayCompose reports whether img may be composed from the layer cache, by
-// its config alone (no layer is fetched): c allows composing and the cache
-// holds an entry for a chain of its layers. It says nothing of whether the
-// upper layers let the entry be used: that needs the layers.
-func mayCompose(ctx context.Context, img v1.Image, c *config) bool {
-	if !c.layered() {
-		return false
-	}
-	cf, err := img.ConfigFile()
-	if err != nil || cf == nil {
-		return false
-	}
-	diffIDs := make([]string, len(cf.RootFS.DiffIDs))
-	for i, d := range cf.RootFS.DiffIDs {
-		diffIDs[i] = d.String()
-	}
-	for _, chain := range chainOf(diffIDs) {
-		key, err := layerKey(chain, c)
-		if err != nil {
-			return false
-		}
-		if _, ok, err := c.layerCache.Get(ctx, key); err == nil && ok {
-			return true
-		}
-	}
-	return false
+// cachedChain is the longest chain of an image's lower layers the layer
+// cache holds an entry for: k layers, chain ID chain.
+type cachedChain struct {
+	k     int
+	chain string
+	rec   *layerRecord
 }
 
 // layerKey is the cache key of chain under c.
@@ -170,7 +149,7 @@ func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image,
 			c.logger.Debug("cataloguing the whole image", "lowerLayers", k, "chain", chains[k-1], "reason", why)
 			break
 		}
-		s, err := rec.compose(src.Describe())
+		s, err := rec.compose(src.Describe(), 0)
 		if err != nil {
 			reuse.Fallback = err.Error()
 			c.logger.Warn("reading a layer cache entry", "chain", chains[k-1], "error", err)
@@ -259,11 +238,15 @@ func getRecord(ctx context.Context, c *config, key cache.Key) (*layerRecord, boo
 // compose returns the recorded SBOM as the SBOM of the image desc
 // describes: the packages, their relationships and the distribution are the
 // recorded ones, the source is desc, and what the source contained now
-// belongs to desc.
-func (r *layerRecord) compose(desc source.Description) (*syftsbom.SBOM, error) {
+// belongs to desc. When desc's lowest hollow layers were read hollow
+// (composeUpper), their sizes are the recorded ones.
+func (r *layerRecord) compose(desc source.Description, hollow int) (*syftsbom.SBOM, error) {
 	s, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(r.SBOM))
 	if err != nil {
 		return nil, fmt.Errorf("decoding a layer cache entry: %w", err)
+	}
+	if desc, err = withRecordedSizes(desc, s.Source, hollow); err != nil {
+		return nil, err
 	}
 	old := s.Source.ID
 	s.Source = desc

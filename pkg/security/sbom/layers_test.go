@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -231,9 +233,175 @@ func TestLayerCacheCataloguesBaseOnce(t *testing.T) {
 		if !bytes.Contains(r.Document, []byte(refOf(t, img).DigestStr())) {
 			t.Errorf("image %d: the document does not name the image's digest", i)
 		}
-		if got, want := r.SBOM.Source.ID, generate(t, ctx, img).SBOM.Source.ID; got != want {
-			t.Errorf("image %d: source ID %s, syft's %s", i, got, want)
+		// the source as syft describes the image read whole: its ID, and
+		// the layer and image sizes of layers that were not read
+		if diff := cmp.Diff(generate(t, ctx, img).SBOM.Source, r.SBOM.Source); diff != "" {
+			t.Errorf("image %d: source differs from syft's (-syft +composed):\n%s", i, diff)
 		}
+	}
+}
+
+// countingImage counts, per layer digest, the reads of its layers'
+// content.
+type countingImage struct {
+	v1.Image
+	reads map[v1.Hash]*atomic.Int32
+}
+
+func newCountingImage(t *testing.T, img v1.Image) countingImage {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := countingImage{Image: img, reads: map[v1.Hash]*atomic.Int32{}}
+	for _, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.reads[d] = &atomic.Int32{}
+	}
+	return c
+}
+
+func (c countingImage) Layers() ([]v1.Layer, error) {
+	ls, err := c.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = countingLayer{Layer: l, n: c.reads[d]}
+	}
+	return out, nil
+}
+
+type countingLayer struct {
+	v1.Layer
+	n *atomic.Int32
+}
+
+func (l countingLayer) Compressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Compressed()
+}
+
+func (l countingLayer) Uncompressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Uncompressed()
+}
+
+// TestLayerCacheComposesWithoutLowerLayers: composing reads only the
+// layers above the cached chain; the lower ones are not fetched at all.
+// An image that cannot be composed is read whole.
+func TestLayerCacheComposesWithoutLowerLayers(t *testing.T) {
+	ctx, err := sbom.Prepare(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := fixture.Images(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := newLayerCache(t)
+	generate(t, ctx, imgs[0], sbom.WithLayerCache(lc))
+
+	sibling := newCountingImage(t, imgs[1])
+	r := generate(t, ctx, sibling, sbom.WithLayerCache(lc))
+	n := layerCount(t, imgs[1])
+	if r.Layers == nil || r.Layers.Layers != n-1 {
+		t.Fatalf("Layers = %+v, want %d lower layers composed", r.Layers, n-1)
+	}
+	ls, err := imgs[1].Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range ls {
+		d, _ := l.Digest()
+		got := sibling.reads[d].Load()
+		if i < n-1 && got != 0 {
+			t.Errorf("lower layer %d (%s) read %d times, want none", i, d, got)
+		}
+		if i == n-1 && got == 0 {
+			t.Errorf("the top layer was not read: its changes decide whether the entry applies")
+		}
+	}
+
+	// an upper layer that rules the entry out: every layer is read
+	binary := testutil.ImageFile(t, imgs[0], fixture.BinaryPath)
+	ruled := newCountingImage(t, testutil.AppendFiles(t, imgs[0], map[string][]byte{"opt/bin/tool": binary}))
+	r = generate(t, ctx, ruled, sbom.WithLayerCache(lc))
+	if r.Layers == nil || r.Layers.Layers != 0 || r.Layers.Fallback == "" {
+		t.Fatalf("Layers = %+v, want catalogued whole with a reason", r.Layers)
+	}
+	for d, n := range ruled.reads {
+		if n.Load() == 0 {
+			t.Errorf("layer %s of an image catalogued whole was not read", d)
+		}
+	}
+}
+
+// TestLayerCacheConcurrentSiblings: siblings whose SBOMs are made at the
+// same time with one Prepare context are catalogued once: the others wait
+// for the first and compose from its entry. Without a shared context each
+// is catalogued.
+func TestLayerCacheConcurrentSiblings(t *testing.T) {
+	imgs, err := fixture.Images(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		prepared bool
+		want     int32
+	}{
+		{"one Prepare context", true, 1},
+		{"no shared context", false, int32(len(imgs))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tc.prepared {
+				if ctx, err = sbom.Prepare(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lc := newLayerCache(t)
+			var runs atomic.Int32
+			// the first run holds until every call has started, so that
+			// they all find the cache empty
+			var started sync.WaitGroup
+			started.Add(len(imgs))
+			hook := sbom.WithCatalogueHook(func() { runs.Add(1) })
+			var wg sync.WaitGroup
+			results := make([]*sbom.Result, len(imgs))
+			errs := make([]error, len(imgs))
+			for i, img := range imgs {
+				wg.Go(func() {
+					started.Done()
+					started.Wait()
+					results[i], errs[i] = sbom.Generate(ctx, refOf(t, img), img, sbom.WithLayerCache(lc), hook)
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("image %d: %v", i, err)
+				}
+			}
+			if got := runs.Load(); tc.prepared && got != tc.want || !tc.prepared && got < 2 {
+				t.Errorf("%d syft runs for %d siblings started together, want %d", got, len(imgs), tc.want)
+			}
+			for i, r := range results {
+				if diff := cmp.Diff(summarizeModel(t, generate(t, context.Background(), imgs[i])), summarizeModel(t, r)); diff != "" {
+					t.Errorf("image %d differs from syft's whole image (-syft +got):\n%s", i, diff)
+				}
+			}
+		})
 	}
 }
 
