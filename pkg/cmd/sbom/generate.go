@@ -10,16 +10,19 @@ import (
 	"github.com/sc-project/sc/pkg/cmd/internal/outfile"
 	"github.com/sc-project/sc/pkg/cmd/options"
 	"github.com/sc-project/sc/pkg/outcome"
+	"github.com/sc-project/sc/pkg/security/cache"
 	"github.com/sc-project/sc/pkg/security/registry"
 	"github.com/sc-project/sc/pkg/security/sbom"
 )
 
 func newGenerate(root *options.Root) *cobra.Command {
 	var (
-		reg    options.Registry
-		o      options.SBOM
-		pl     options.Platforms
-		output string
+		reg     options.Registry
+		o       options.SBOM
+		pl      options.Platforms
+		cacheOp options.Cache
+		noCache bool
+		output  string
 	)
 	cmd := &cobra.Command{
 		Use:   "generate IMAGE",
@@ -33,6 +36,12 @@ format, document digest) goes to standard error.
 Formats: cyclonedx-json (CycloneDX 1.6 by default; --spec-version 1.5 or 1.7),
 cyclonedx-xml, spdx-json and spdx-tag-value (SPDX 2.3), and syft-json (syft's own
 document, the most complete). Files are not listed unless --files asks for them.
+
+What cataloguing found is kept per chain of layers in sc's cache
+(--cache-dir): the same image again, or another image on the same base layers
+whose upper layers change nothing syft looks at, is composed from it without
+downloading the cached layers. It applies to the default scope without file
+listings; --no-cache catalogues the image whole and leaves the cache alone.
 
 An image index (buildx, ko) is not one image: give --platform to choose its
 platform image (an index of one platform needs none); buildx's attestation
@@ -64,7 +73,16 @@ manifests are never platforms.`,
 			if err != nil {
 				return err
 			}
-			res, err := sbom.Generate(ctx, d, img, append(opts, sbom.WithLogger(logger))...)
+			opts = append(opts, sbom.WithLogger(logger))
+			if !noCache {
+				// a cache that cannot be opened costs speed, not the SBOM
+				if c, err := cacheOp.Open(root, cache.WithLogger(logger)); err != nil {
+					logger.Warn("not using the layer cache", "error", err)
+				} else {
+					opts = append(opts, sbom.WithLayerCache(c))
+				}
+			}
+			res, err := sbom.Generate(ctx, d, img, opts...)
 			if err != nil {
 				return err
 			}
@@ -86,6 +104,8 @@ manifests are never platforms.`,
 	}
 	o.AddFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the SBOM to this file instead of standard output")
+	cacheOp.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "catalogue the image whole, neither reading nor writing the layer cache")
 	reg.AddFlags(cmd.Flags())
 	pl.AddFlags(cmd.Flags())
 	return cmd

@@ -26,7 +26,15 @@ import (
 // error.
 func run(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	root := &options.Root{Version: "test", Getenv: func(string) string { return "" }, Environ: func() []string { return nil }}
+	// sc's cache in a directory of the test's own, never the user's
+	cacheDir := t.TempDir()
+	getenv := func(k string) string {
+		if k == options.EnvCacheDir {
+			return cacheDir
+		}
+		return ""
+	}
+	root := &options.Root{Version: "test", Getenv: getenv, Environ: func() []string { return nil }}
 	c := cmd.New(root)
 	var stdout, stderr bytes.Buffer
 	c.SetOut(&stdout)
@@ -110,6 +118,45 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("%d files in the output directory, want only the SBOM", len(entries))
 		}
 	})
+}
+
+// The same image again, with the same cache directory, is composed from
+// the layer cache: the same packages, no layer downloaded. --no-cache
+// downloads them again.
+func TestGenerateLayerCache(t *testing.T) {
+	ref, _, faults := pushFixture(t)
+	cacheDir := t.TempDir()
+	packages := func(args ...string) int {
+		t.Helper()
+		stdout, stderr, err := run(t, append([]string{"sbom", "generate", ref, "--format", "syft-json"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		s, err := sbom.Decode([]byte(stdout), sbom.SyftJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Artifacts.Packages.PackageCount()
+	}
+	first := packages("--cache-dir", cacheDir)
+	if faults.Count("GET", testutil.ClassBlob) < 2 {
+		t.Fatalf("the first run read %d blobs, want the config and the layers", faults.Count("GET", testutil.ClassBlob))
+	}
+	faults.Reset()
+	if again := packages("--cache-dir", cacheDir); again != first {
+		t.Errorf("again: %d packages, first %d", again, first)
+	}
+	// the config blob only
+	if n := faults.Count("GET", testutil.ClassBlob); n > 1 {
+		t.Errorf("the second run read %d blobs, want the config only", n)
+	}
+	faults.Reset()
+	if fresh := packages("--cache-dir", cacheDir, "--no-cache"); fresh != first {
+		t.Errorf("--no-cache: %d packages, first %d", fresh, first)
+	}
+	if n := faults.Count("GET", testutil.ClassBlob); n < 2 {
+		t.Errorf("--no-cache read %d blobs, want the layers again", n)
+	}
 }
 
 func TestGenerateErrors(t *testing.T) {
