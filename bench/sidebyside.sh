@@ -190,12 +190,12 @@ for images in ${SC_BENCH_IMAGES:-1 9}; do
 	peer="-"
 	if [[ $peers == 1 ]]; then
 		read -r peer _ < <(chain "$dir" "$images")
-		# sc gets a registry of its own: with the peers' images (the same
-		# digests, signed and attested by cosign) in the same storage, every
-		# sc run measured here was 1.5-4x slower (cold 12 s instead of 8,
-		# warm 5.4 s instead of 1.5). Not the registry process (a restart
-		# kept it), nor the page cache or CPU credit (drop_caches, a 45 s
-		# pause kept it); the cause is not found yet.
+		# sc gets a registry of its own: with the storage the peers' chain
+		# left behind (the same digests, signed and attested by cosign),
+		# every sc run after it was measurably slower, cold and warm. Not
+		# the registry process (a restart kept it), nor the page cache or
+		# CPU credit (drop_caches, a pause kept it); the cause is not found
+		# yet. To see it, comment out the four lines below.
 		stop_registry
 		mv "$work/registry" "$work/registry-peers-$images"
 		start_registry

@@ -97,7 +97,8 @@
 // neither downloaded nor unpacked, and the sizes it would have counted
 // while unpacking them come from the entry, which recorded the same layers.
 // When the upper layers rule the entry out, the image is read again whole
-// and catalogued. Generate calls sharing a context from Prepare catalogue
+// and catalogued: its upper layers are then fetched twice, unless img
+// caches what it reads (a release's images do, through its layer cache). Generate calls sharing a context from Prepare catalogue
 // a shared base once even when they start together: a call that finds no
 // entry while another one catalogues an image with the same bottom layer
 // waits for that one (once), then looks again.

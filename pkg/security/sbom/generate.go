@@ -320,9 +320,9 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 	start := time.Now()
 	var s *syftsbom.SBOM
 	var reuse *LayerReuse
+	var why string
 	if cached.rec != nil {
 		var ok bool
-		var why string
 		if s, ok, why, err = composeUpper(ctx, ref, img, &c, cached.k, cached.rec); err != nil {
 			return nil, fmt.Errorf("composing the SBOM of %s: %w", ref, err)
 		}
@@ -336,7 +336,7 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 	if reuse == nil {
 		scanner.start()
 		c.logger.Debug("cataloguing image", "image", ref.String(), "scope", c.scope)
-		if s, reuse, err = catalogue(ctx, ref, img, &c, scanner); err != nil {
+		if s, reuse, err = catalogue(ctx, ref, img, &c, scanner, why); err != nil {
 			return nil, fmt.Errorf("cataloguing %s: %w", ref, err)
 		}
 	}
@@ -364,24 +364,34 @@ func Generate(ctx context.Context, ref name.Digest, img v1.Image, opts ...Option
 	return r, nil
 }
 
-// catalogue reads img through stereoscope and runs syft's cataloguers on it.
-// Stereoscope's own registry provider is not used: it would fetch the image
-// a second time, outside sc's transport.
-func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, scanner *licenseScanner) (s *syftsbom.SBOM, reuse *LayerReuse, err error) {
+// imageMetadata is what stereoscope is told of the image beyond its
+// manifest and config: the digest it is known by.
+func imageMetadata(ref name.Digest, img v1.Image) []image.AdditionalMetadata {
+	meta := []image.AdditionalMetadata{image.WithRepoDigests(ref.String())}
+	if raw, err := img.RawManifest(); err == nil {
+		meta = append(meta, image.WithManifest(raw))
+	}
+	// last: the digest the image is known by, whatever WithManifest hashed
+	return append(meta, image.WithManifestDigest(ref.DigestStr()))
+}
+
+// readImage reads img, the image named by ref, with stereoscope into a
+// temporary directory, and returns it with its syft source; release
+// closes the source and removes the directory.
+func readImage(ctx context.Context, ref name.Digest, img v1.Image, c *config) (*image.Image, source.Source, func() error, error) {
 	dir, err := os.MkdirTemp(c.tempDir, "sc-sbom-")
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating a directory for the layers: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating a directory for the layers: %w", err)
 	}
-	defer func() {
-		if rmErr := os.RemoveAll(dir); rmErr != nil && err == nil {
-			err = fmt.Errorf("removing the unpacked layers: %w", rmErr)
+	removeDir := func() error {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("removing the unpacked layers: %w", err)
 		}
-	}()
-
+		return nil
+	}
 	// The generator is handed over only so that Cleanup removes the layer
 	// cache; stereoscope creates nothing with it while reading an image.
 	simg := image.New(img, file.NewTempDirGenerator("sc-sbom"), dir, imageMetadata(ref, img)...)
-
 	readCtx := ctx
 	if c.scope == Squashed {
 		// lower layers' squashes are built only if read, and a squashed
@@ -389,18 +399,35 @@ func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, sc
 		readCtx = image.WithLazyLayerSquashes(ctx)
 	}
 	if err := simg.Read(readCtx); err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("reading image: %w", err), simg.Cleanup())
+		return nil, nil, nil, errors.Join(fmt.Errorf("reading image: %w", err), simg.Cleanup(), removeDir())
 	}
-
 	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{Reference: ref.String()})
+	release := func() error {
+		var cerr error
+		if err := src.Close(); err != nil {
+			cerr = fmt.Errorf("releasing the image: %w", err)
+		}
+		return errors.Join(cerr, removeDir())
+	}
+	return simg, src, release, nil
+}
+
+// catalogue reads img through stereoscope and runs syft's cataloguers on it.
+// Stereoscope's own registry provider is not used: it would fetch the image
+// a second time, outside sc's transport.
+func catalogue(ctx context.Context, ref name.Digest, img v1.Image, c *config, scanner *licenseScanner, fallback string) (s *syftsbom.SBOM, reuse *LayerReuse, err error) {
+	simg, src, release, err := readImage(ctx, ref, img, c)
+	if err != nil {
+		return nil, nil, err
+	}
 	defer func() {
-		if cerr := src.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("releasing the image: %w", cerr)
+		if rerr := release(); rerr != nil && err == nil {
+			err = rerr
 		}
 	}()
 
 	if c.layered() {
-		s, r, err := catalogueLayered(ctx, src, simg, c, scanner)
+		s, r, err := catalogueLayered(ctx, src, simg, c, scanner, fallback)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"sync"
 
 	"github.com/anchore/stereoscope/pkg/file"
 	"github.com/anchore/stereoscope/pkg/image"
@@ -17,6 +18,7 @@ import (
 	"github.com/anchore/syft/syft/format/syftjson"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sc-project/sc/pkg/security/cache"
 )
@@ -105,6 +107,93 @@ type cachedChain struct {
 	rec   *layerRecord
 }
 
+// longestCached returns the longest chain of img's lower layers the layer
+// cache holds an entry for, by the image's config alone (no layer is
+// fetched), and the chain ID of its bottom layer (empty when the config
+// cannot be read: the full read reports that).
+func longestCached(ctx context.Context, img v1.Image, c *config) (cachedChain, string, error) {
+	cf, err := img.ConfigFile()
+	if err != nil || cf == nil || len(cf.RootFS.DiffIDs) == 0 {
+		return cachedChain{}, "", nil
+	}
+	diffIDs := make([]string, len(cf.RootFS.DiffIDs))
+	for i, d := range cf.RootFS.DiffIDs {
+		diffIDs[i] = d.String()
+	}
+	chains := chainOf(diffIDs)
+	for k := len(chains); k >= 1; k-- {
+		key, err := layerKey(chains[k-1], c)
+		if err != nil {
+			return cachedChain{}, "", err
+		}
+		if rec, ok := getRecord(ctx, c, key); ok {
+			return cachedChain{k: k, chain: chains[k-1], rec: rec}, chains[0], nil
+		}
+	}
+	return cachedChain{}, chains[0], nil
+}
+
+// lookupOrLead is longestCached for an image that Generate calls sharing
+// bases (Prepare's context) may be cataloguing siblings of right now: when
+// the cache holds nothing for it and another call is cataloguing an image
+// with the same bottom layer, it waits for that call to end (once: not
+// for a second one) and looks again, since that call's entry may cover
+// this image's lower layers. A call that finds nothing leads: the caller
+// calls release when its entry is written.
+func lookupOrLead(ctx context.Context, img v1.Image, c *config, b *bases) (_ cachedChain, release func(), err error) {
+	waited := false
+	for {
+		cached, base, err := longestCached(ctx, img, c)
+		if err != nil || cached.rec != nil || b == nil || base == "" || waited {
+			return cached, func() {}, err
+		}
+		release, wait := b.claim(base)
+		if release != nil {
+			return cached, release, nil
+		}
+		c.logger.Debug("waiting for the cataloguing of an image with the same bottom layer", "base", base)
+		select {
+		case <-wait:
+			waited = true
+		case <-ctx.Done():
+			return cachedChain{}, nil, ctx.Err()
+		}
+	}
+}
+
+// bases are the bottom layers being catalogued by the Generate calls that
+// share a context from Prepare.
+type bases struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// claim makes the caller the one cataloguing an image with bottom layer
+// base and returns release, to call when its layer cache entry is
+// written; or, when another caller holds base, returns a channel closed
+// when that one releases it.
+func (b *bases) claim(base string) (release func(), wait <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ch, ok := b.m[base]; ok {
+		return nil, ch
+	}
+	if b.m == nil {
+		b.m = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	b.m[base] = ch
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.m, base)
+			b.mu.Unlock()
+			close(ch)
+		})
+	}, nil
+}
+
 // layerKey is the cache key of chain under c.
 func layerKey(chain string, c *config) (cache.Key, error) {
 	h, err := cache.HashConfig(struct {
@@ -122,44 +211,15 @@ func (c *config) layered() bool {
 	return c.layerCache != nil && c.scope == Squashed && c.files == NoFiles
 }
 
-// catalogueLayered makes the SBOM of simg, read as src: from the cache
-// entry of its longest cached chain of lower layers when its upper layers
-// change nothing cataloguing asked about, else by cataloguing it whole, which
-// is then recorded for the whole chain and for the lowest chain below which
-// nothing it asked about changes.
-func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image, c *config, scanner *licenseScanner) (*syftsbom.SBOM, LayerReuse, error) {
+// catalogueLayered catalogues simg, read as src, whole and records what it
+// found for the whole chain and for the lowest chain below which nothing
+// it asked about changes. Composing from an entry is composeUpper's, before
+// the image is read whole; fallback is why that did not apply ("" when no
+// entry was found).
+func catalogueLayered(ctx context.Context, src source.Source, simg *image.Image, c *config, scanner *licenseScanner, fallback string) (*syftsbom.SBOM, LayerReuse, error) {
 	chains := chainIDs(simg)
 	n := len(chains)
-	var reuse LayerReuse
-	for k := n; k >= 1; k-- {
-		key, err := layerKey(chains[k-1], c)
-		if err != nil {
-			return nil, reuse, err
-		}
-		rec, ok := getRecord(ctx, c, key)
-		if !ok {
-			continue
-		}
-		cs, err := changes(simg, k)
-		if err != nil {
-			return nil, reuse, err
-		}
-		if why := rec.Queries.affectedBy(cs); why != "" {
-			reuse.Fallback = why
-			c.logger.Debug("cataloguing the whole image", "lowerLayers", k, "chain", chains[k-1], "reason", why)
-			break
-		}
-		s, err := rec.compose(src.Describe(), 0)
-		if err != nil {
-			reuse.Fallback = err.Error()
-			c.logger.Warn("reading a layer cache entry", "chain", chains[k-1], "error", err)
-			break
-		}
-		c.logger.Debug("composed SBOM from the layer cache", "lowerLayers", k, "layers", n, "chain", chains[k-1])
-		reuse.Layers, reuse.Chain = k, chains[k-1]
-		return s, reuse, nil
-	}
-
+	reuse := LayerReuse{Fallback: fallback}
 	// only cataloguing needs the license scanner: a composed SBOM is
 	// made without it
 	ctx, err := scanner.wait(ctx)

@@ -103,6 +103,16 @@ func generate(t *testing.T, ctx context.Context, img v1.Image, opts ...sbom.Opti
 	return r
 }
 
+// prepared is a context from sbom.Prepare, as a release shares one.
+func prepared(t testing.TB) context.Context {
+	t.Helper()
+	ctx, err := sbom.Prepare(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 func layerCount(t *testing.T, img v1.Image) int {
 	t.Helper()
 	ls, err := img.Layers()
@@ -118,10 +128,7 @@ func layerCount(t *testing.T, img v1.Image) int {
 // an upper layer replaces, upgrades or deletes what a lower one's packages
 // come from, catalogued whole.
 func TestLayerCacheEqualsWholeImage(t *testing.T) {
-	ctx, err := sbom.Prepare(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := prepared(t)
 	base, err := fixture.Image(fixture.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -210,10 +217,7 @@ func TestLayerCacheEqualsWholeImage(t *testing.T) {
 // top layer, only the first is catalogued; the others are composed from the
 // first's record, and their documents name their own image.
 func TestLayerCacheCataloguesBaseOnce(t *testing.T) {
-	ctx, err := sbom.Prepare(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := prepared(t)
 	imgs, err := fixture.Images(3)
 	if err != nil {
 		t.Fatal(err)
@@ -300,10 +304,7 @@ func (l countingLayer) Uncompressed() (io.ReadCloser, error) {
 // layers above the cached chain; the lower ones are not fetched at all.
 // An image that cannot be composed is read whole.
 func TestLayerCacheComposesWithoutLowerLayers(t *testing.T) {
-	ctx, err := sbom.Prepare(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := prepared(t)
 	imgs, err := fixture.Images(2)
 	if err != nil {
 		t.Fatal(err)
@@ -361,14 +362,12 @@ func TestLayerCacheConcurrentSiblings(t *testing.T) {
 		want     int32
 	}{
 		{"one Prepare context", true, 1},
-		{"no shared context", false, int32(len(imgs))},
+		{"no shared context", false, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			if tc.prepared {
-				if ctx, err = sbom.Prepare(ctx); err != nil {
-					t.Fatal(err)
-				}
+				ctx = prepared(t)
 			}
 			lc := newLayerCache(t)
 			var runs atomic.Int32
@@ -393,8 +392,13 @@ func TestLayerCacheConcurrentSiblings(t *testing.T) {
 					t.Fatalf("image %d: %v", i, err)
 				}
 			}
-			if got := runs.Load(); tc.prepared && got != tc.want || !tc.prepared && got < 2 {
+			// without a shared context nothing makes them wait: at least
+			// two find the cache empty (all of them, unless one is
+			// scheduled only after another has finished)
+			if got := runs.Load(); tc.prepared && got != tc.want {
 				t.Errorf("%d syft runs for %d siblings started together, want %d", got, len(imgs), tc.want)
+			} else if !tc.prepared && got < tc.want {
+				t.Errorf("%d syft runs for %d siblings started together, want at least %d", got, len(imgs), tc.want)
 			}
 			for i, r := range results {
 				if diff := cmp.Diff(summarizeModel(t, generate(t, context.Background(), imgs[i])), summarizeModel(t, r)); diff != "" {
@@ -408,10 +412,7 @@ func TestLayerCacheConcurrentSiblings(t *testing.T) {
 // TestLayerCacheDistrustsEntries: a malformed entry, another cataloguer
 // selection and another scope are not reused.
 func TestLayerCacheDistrustsEntries(t *testing.T) {
-	ctx, err := sbom.Prepare(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := prepared(t)
 	imgs, err := fixture.Images(2)
 	if err != nil {
 		t.Fatal(err)
