@@ -29,6 +29,11 @@ func (o *onceResolver) Resolve(ctx context.Context, ref string) (name.Digest, er
 		return d.(name.Digest), nil
 	}
 	v, err, _ := o.group.Do(ref, func() (any, error) {
+		// a caller that missed the map just before an earlier flight
+		// stored its answer starts a flight of its own: look again
+		if d, ok := o.done.Load(ref); ok {
+			return d, nil
+		}
 		// every caller works under the release's context: the first
 		// one's cancellation is everyone's
 		d, err := o.inner.Resolve(ctx, ref)
