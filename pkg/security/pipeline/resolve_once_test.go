@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,22 +25,27 @@ func (c *countingResolver) Resolve(_ context.Context, ref string) (name.Digest, 
 }
 
 // Nine services whose Dockerfiles share a base image resolve it once; a
-// failure is not remembered.
+// failure is not remembered. The race between looking in the answers and
+// joining a flight is narrow, so it is run for many bases in one test.
 func TestOnceResolver(t *testing.T) {
 	inner := &countingResolver{}
 	o := &onceResolver{inner: inner}
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	for range 9 {
-		wg.Go(func() {
-			if _, err := o.Resolve(ctx, "registry.example.com/debian"); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if n := inner.calls.Load(); n != 1 {
-		t.Errorf("the shared base was resolved %d times, want once", n)
+	const bases = 2000
+	for i := range bases {
+		ref := fmt.Sprintf("registry.example.com/debian-%d", i)
+		var wg sync.WaitGroup
+		for range 9 {
+			wg.Go(func() {
+				if _, err := o.Resolve(ctx, ref); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := inner.calls.Load(); n != int32(i+1) {
+			t.Fatalf("base %d: %d resolves in all, want %d: a shared base was resolved more than once", i, n, i+1)
+		}
 	}
 
 	inner.fail.Store(true)
@@ -50,7 +56,7 @@ func TestOnceResolver(t *testing.T) {
 	if _, err := o.Resolve(ctx, "registry.example.com/alpine"); err != nil {
 		t.Errorf("after a failure the next caller did not try again: %v", err)
 	}
-	if n := inner.calls.Load(); n != 3 {
-		t.Errorf("%d resolves, want 3 (one shared, one failed, one retried)", n)
+	if n := inner.calls.Load(); n != bases+2 {
+		t.Errorf("%d resolves, want %d (one per shared base, one failed, one retried)", n, bases+2)
 	}
 }
