@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -77,4 +78,69 @@ func ImageFile(t testing.TB, img v1.Image, p string) []byte {
 			return b
 		}
 	}
+}
+
+// CountingImage is an image that counts, per layer digest, the reads of
+// its layers' content (compressed or not): a test of what was downloaded
+// or unpacked counts them.
+type CountingImage struct {
+	v1.Image
+	reads map[v1.Hash]*atomic.Int32
+}
+
+// NewCountingImage returns img counting the reads of its layers.
+func NewCountingImage(t testing.TB, img v1.Image) CountingImage {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CountingImage{Image: img, reads: map[v1.Hash]*atomic.Int32{}}
+	for _, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.reads[d] = &atomic.Int32{}
+	}
+	return c
+}
+
+// Reads is the number of reads of the layer with digest d so far.
+func (c CountingImage) Reads(d v1.Hash) int {
+	if n, ok := c.reads[d]; ok {
+		return int(n.Load())
+	}
+	return 0
+}
+
+func (c CountingImage) Layers() ([]v1.Layer, error) {
+	ls, err := c.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = countingLayer{Layer: l, n: c.reads[d]}
+	}
+	return out, nil
+}
+
+type countingLayer struct {
+	v1.Layer
+	n *atomic.Int32
+}
+
+func (l countingLayer) Compressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Compressed()
+}
+
+func (l countingLayer) Uncompressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Uncompressed()
 }

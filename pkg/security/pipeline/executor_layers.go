@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ggcrcache "github.com/google/go-containerregistry/pkg/v1/cache"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 
 	"github.com/sc-project/sc/pkg/outcome"
 )
@@ -132,13 +135,60 @@ func (c *layerCache) download(h v1.Hash, l v1.Layer) (err error) {
 // path is where go-containerregistry's filesystem cache keeps layer h.
 func (c *layerCache) path(h v1.Hash) string { return filepath.Join(c.dir, h.String()) }
 
-// cachedLayer reads a layer through the cache.
+// image is img whose layers are read through the cache. It replaces
+// go-containerregistry's cache.Image for this cache: that one opens a
+// cached layer with tarball.LayerFromFile, which gunzips the whole layer to
+// compute a diff ID the image's config already gives, at every read: a
+// second full decompression of every layer an SBOM reads.
+func (c *layerCache) image(img v1.Image) v1.Image { return cachedImage{Image: img, c: c} }
+
+// cachedImage is an image whose layers are read through a layerCache.
+type cachedImage struct {
+	v1.Image
+	c *layerCache
+}
+
+func (i cachedImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for k, l := range ls {
+		out[k] = &cachedLayer{Layer: l, c: i.c}
+	}
+	return out, nil
+}
+
+func (i cachedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return &cachedLayer{Layer: l, c: i.c}, nil
+}
+
+func (i cachedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDiffID(h)
+	if err != nil {
+		return nil, err
+	}
+	return &cachedLayer{Layer: l, c: i.c}, nil
+}
+
+// cachedLayer reads a layer through the cache. Its digest, diff ID, size
+// and media type are the layer's own (from the manifest and config); only
+// its content comes from the cached file.
 type cachedLayer struct {
 	v1.Layer
 	c *layerCache
 }
 
-func (l *cachedLayer) cached() (v1.Layer, error) {
+// Compressed reads the layer as the registry serves it, from the cache,
+// downloading it first when it is not there. The file is checked against
+// the layer's digest as it is read: a cache entry changed on disk since it
+// was written is an error at the end of the read.
+func (l *cachedLayer) Compressed() (io.ReadCloser, error) {
 	h, err := l.Layer.Digest()
 	if err != nil {
 		return nil, err
@@ -146,27 +196,48 @@ func (l *cachedLayer) cached() (v1.Layer, error) {
 	if err := l.c.ensure(h, l.Layer); err != nil {
 		return nil, err
 	}
-	cl, err := l.c.fs.Get(h)
-	if errors.Is(err, ggcrcache.ErrNotFound) {
+	f, err := os.Open(l.c.path(h))
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, outcome.Operationalf("layer %s vanished from the layer cache", h)
 	}
-	return cl, err
-}
-
-// Compressed reads the layer as the registry serves it, from the cache.
-func (l *cachedLayer) Compressed() (io.ReadCloser, error) {
-	cl, err := l.cached()
 	if err != nil {
-		return nil, err
+		return nil, outcome.Operationalf("reading layer %s from the layer cache: %w", h, err)
 	}
-	return cl.Compressed()
+	hasher, err := v1.Hasher(h.Algorithm)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("layer %s: %w", h, err), f.Close())
+	}
+	return &checkedFile{f: f, want: h, hasher: hasher}, nil
 }
 
-// Uncompressed reads the layer's tarball, from the cache.
+// Uncompressed reads the layer's tarball: the cached file, decompressed as
+// go-containerregistry decompresses a compressed layer (gzip, zstd, or a
+// tarball stored as it is).
 func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
-	cl, err := l.cached()
+	ul, err := partial.CompressedToLayer(l)
 	if err != nil {
 		return nil, err
 	}
-	return cl.Uncompressed()
+	return ul.Uncompressed()
 }
+
+// checkedFile reads a cached layer file and, at its end, reports a content
+// whose digest is not the layer's.
+type checkedFile struct {
+	f      *os.File
+	want   v1.Hash
+	hasher hash.Hash
+}
+
+func (c *checkedFile) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.hasher.Write(p[:n])
+	if errors.Is(err, io.EOF) {
+		if got := hex.EncodeToString(c.hasher.Sum(nil)); got != c.want.Hex {
+			return n, outcome.Operationalf("layer cache entry %s has digest %s:%s: the file changed since it was cached (remove it to fetch the layer again)", c.want, c.want.Algorithm, got)
+		}
+	}
+	return n, err
+}
+
+func (c *checkedFile) Close() error { return c.f.Close() }

@@ -140,7 +140,11 @@ func GenerateSBOM(ctx context.Context, reg ImageReader, d name.Digest, o SBOMOpt
 	if err != nil {
 		return nil, err
 	}
-	if o.Layers != nil {
+	switch lc := o.Layers.(type) {
+	case nil:
+	case *layerCache:
+		img = lc.image(img)
+	default:
 		img = ggcrcache.Image(img, o.Layers)
 	}
 	gctx := ctx

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -245,61 +244,6 @@ func TestLayerCacheCataloguesBaseOnce(t *testing.T) {
 	}
 }
 
-// countingImage counts, per layer digest, the reads of its layers'
-// content.
-type countingImage struct {
-	v1.Image
-	reads map[v1.Hash]*atomic.Int32
-}
-
-func newCountingImage(t *testing.T, img v1.Image) countingImage {
-	t.Helper()
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := countingImage{Image: img, reads: map[v1.Hash]*atomic.Int32{}}
-	for _, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.reads[d] = &atomic.Int32{}
-	}
-	return c
-}
-
-func (c countingImage) Layers() ([]v1.Layer, error) {
-	ls, err := c.Image.Layers()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]v1.Layer, len(ls))
-	for i, l := range ls {
-		d, err := l.Digest()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = countingLayer{Layer: l, n: c.reads[d]}
-	}
-	return out, nil
-}
-
-type countingLayer struct {
-	v1.Layer
-	n *atomic.Int32
-}
-
-func (l countingLayer) Compressed() (io.ReadCloser, error) {
-	l.n.Add(1)
-	return l.Layer.Compressed()
-}
-
-func (l countingLayer) Uncompressed() (io.ReadCloser, error) {
-	l.n.Add(1)
-	return l.Layer.Uncompressed()
-}
-
 // TestLayerCacheComposesWithoutLowerLayers: composing reads only the
 // layers above the cached chain; the lower ones are not fetched at all.
 // An image that cannot be composed is read whole.
@@ -312,7 +256,7 @@ func TestLayerCacheComposesWithoutLowerLayers(t *testing.T) {
 	lc := newLayerCache(t)
 	generate(t, ctx, imgs[0], sbom.WithLayerCache(lc))
 
-	sibling := newCountingImage(t, imgs[1])
+	sibling := testutil.NewCountingImage(t, imgs[1])
 	r := generate(t, ctx, sibling, sbom.WithLayerCache(lc))
 	n := layerCount(t, imgs[1])
 	if r.Layers == nil || r.Layers.Layers != n-1 {
@@ -324,7 +268,7 @@ func TestLayerCacheComposesWithoutLowerLayers(t *testing.T) {
 	}
 	for i, l := range ls {
 		d, _ := l.Digest()
-		got := sibling.reads[d].Load()
+		got := sibling.Reads(d)
 		if i < n-1 && got != 0 {
 			t.Errorf("lower layer %d (%s) read %d times, want none", i, d, got)
 		}
@@ -335,13 +279,17 @@ func TestLayerCacheComposesWithoutLowerLayers(t *testing.T) {
 
 	// an upper layer that rules the entry out: every layer is read
 	binary := testutil.ImageFile(t, imgs[0], fixture.BinaryPath)
-	ruled := newCountingImage(t, testutil.AppendFiles(t, imgs[0], map[string][]byte{"opt/bin/tool": binary}))
+	ruled := testutil.NewCountingImage(t, testutil.AppendFiles(t, imgs[0], map[string][]byte{"opt/bin/tool": binary}))
 	r = generate(t, ctx, ruled, sbom.WithLayerCache(lc))
 	if r.Layers == nil || r.Layers.Layers != 0 || r.Layers.Fallback == "" {
 		t.Fatalf("Layers = %+v, want catalogued whole with a reason", r.Layers)
 	}
-	for d, n := range ruled.reads {
-		if n.Load() == 0 {
+	rls, err := ruled.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range rls {
+		if d, _ := l.Digest(); ruled.Reads(d) == 0 {
 			t.Errorf("layer %s of an image catalogued whole was not read", d)
 		}
 	}
