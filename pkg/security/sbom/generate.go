@@ -391,7 +391,7 @@ func readImage(ctx context.Context, ref name.Digest, img v1.Image, c *config) (*
 	}
 	// The generator is handed over only so that Cleanup removes the layer
 	// cache; stereoscope creates nothing with it while reading an image.
-	simg := image.New(img, file.NewTempDirGenerator("sc-sbom"), dir, imageMetadata(ref, img)...)
+	simg := image.New(gunzipImage{img}, file.NewTempDirGenerator("sc-sbom"), dir, imageMetadata(ref, img)...)
 	readCtx := ctx
 	if c.scope == Squashed {
 		// lower layers' squashes are built only if read, and a squashed
