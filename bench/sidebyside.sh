@@ -119,10 +119,15 @@ export SYFT_REGISTRY_INSECURE_USE_HTTP=true SYFT_CHECK_FOR_APP_UPDATE=false \
 	GRYPE_CHECK_FOR_APP_UPDATE=false GRYPE_DB_AUTO_UPDATE=false GRYPE_DB_VALIDATE_AGE=false \
 	GRYPE_DB_REQUIRE_UPDATE_CHECK=false TRIVY_INSECURE=true TRIVY_SKIP_VERSION_CHECK=true TRIVY_DISABLE_TELEMETRY=true
 
-# prepare N: pushes a fresh release of 9 services and prints its directory
-n=0
+# prepare: pushes a fresh release of 9 services and prints its directory.
+# It runs in a command substitution, a subshell: the count of releases is
+# kept in a file, or every release would be the first one, sharing its
+# directory and sc's cache with the runs before it.
+echo 0 >"$work/releases"
 prepare() {
-	n=$((n + 1))
+	local n
+	n=$(($(cat "$work/releases") + 1))
+	echo "$n" >"$work/releases"
 	local dir=$work/release-$n
 	mkdir -p "$dir"
 	if [[ -n $db ]]; then ln "$db" "$dir/vulnerability.db" 2>/dev/null || cp "$db" "$dir/vulnerability.db"; fi
