@@ -6,8 +6,12 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/sc-project/sc/internal/testutil"
 )
 
 func readAllOf(open func() (io.ReadCloser, error)) ([]byte, error) {
@@ -37,7 +41,8 @@ func (l truncatedLayer) Compressed() (io.ReadCloser, error) {
 }
 
 // A layer unpacks to the tarball its own Uncompressed gives, whatever its
-// compression; a gzip stream cut short is an error, not a short tarball.
+// compression, from one fetch; a gzip stream cut short is an error, not a
+// short tarball.
 func TestGunzipLayer(t *testing.T) {
 	for _, mt := range []types.MediaType{types.DockerLayer, types.OCILayer, types.OCILayerZStd, types.OCIUncompressedLayer} {
 		l, err := random.Layer(64<<10, mt)
@@ -48,12 +53,24 @@ func TestGunzipLayer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := readAllOf(gunzipLayer{l}.Uncompressed)
+		img, err := mutate.AppendLayers(empty.Image, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := testutil.NewCountingImage(t, img)
+		ls, err := gunzipImage{counted}.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readAllOf(ls[0].Uncompressed)
 		if err != nil {
 			t.Fatalf("%s: %v", mt, err)
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s: unpacked %d bytes, want the layer's own %d", mt, len(got), len(want))
+		}
+		if d, _ := l.Digest(); counted.Reads(d) != 1 {
+			t.Errorf("%s: the layer was fetched %d times to unpack it, want once", mt, counted.Reads(d))
 		}
 	}
 	l, err := random.Layer(64<<10, types.DockerLayer)
